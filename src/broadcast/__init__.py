@@ -1,0 +1,62 @@
+"""broadcast: send one crisis update to every outlet, with retries and an exact report.
+
+import broadcast
+from broadcast.channels import Webhook
+
+update = broadcast.Update(
+    title="PlayStation Network is down",
+    body="We are investigating. Next update within the hour.",
+    incident="psn-2011-04",
+    author="Head of Network Operations",
+)
+async with broadcast.Broadcaster([Webhook(url, secret=secret)]) as b:
+    report = await b.send(update)
+report.raise_for_failures()
+"""
+
+from ._api import asend, make_update, send
+from ._broadcaster import Broadcaster
+from ._channel import Channel, Delivery, Rendered, UsesHTTPClient
+from ._config import Env, broadcaster_from_env, channels_from_env
+from ._errors import (
+    AuthError,
+    BroadcastError,
+    ChannelError,
+    ConfigError,
+    DeliveryError,
+    PermanentError,
+    TransientError,
+)
+from ._report import Outcome, Receipt, Report
+from ._retry import RetryPolicy
+from ._update import Severity, Status, Update
+from ._version import __version__
+
+__all__ = [
+    "AuthError",
+    "BroadcastError",
+    "Broadcaster",
+    "Channel",
+    "ChannelError",
+    "ConfigError",
+    "Delivery",
+    "DeliveryError",
+    "Env",
+    "Outcome",
+    "PermanentError",
+    "Receipt",
+    "Rendered",
+    "Report",
+    "RetryPolicy",
+    "Severity",
+    "Status",
+    "TransientError",
+    "Update",
+    "UsesHTTPClient",
+    "__version__",
+    "asend",
+    "broadcaster_from_env",
+    "channels_from_env",
+    "make_update",
+    "send",
+]

@@ -1,0 +1,257 @@
+"""Broadcaster: fan one update out to every channel, isolated, retried, reported."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Collection, Iterable, Mapping
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from ._channel import Channel, Delivery, UsesHTTPClient
+from ._errors import ChannelError
+from ._redact import redact
+from ._report import Outcome, Receipt, Report
+from ._retry import RetryPolicy, is_transient
+from ._update import Update
+from ._version import __version__
+
+__all__ = ["Broadcaster"]
+
+log = logging.getLogger("broadcast")
+
+DEFAULT_TIMEOUT = 180.0
+"""Seconds one channel may take in all, retries included, before it is given up."""
+
+
+def default_http_client() -> httpx.AsyncClient:
+    """The shared client: bounded timeouts, no redirects (a signed body must not move)."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(15.0, connect=5.0),
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        follow_redirects=False,
+        headers={"user-agent": f"broadcast/{__version__}"},
+    )
+
+
+def describe(exc: BaseException) -> str:
+    """One safe line for an exception."""
+    if isinstance(exc, ChannelError):
+        text = str(exc)
+    else:
+        text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return redact(" ".join(text.split()))
+
+
+class Broadcaster:
+    """Sends an update to every channel concurrently and returns a Report.
+
+    ``async with Broadcaster([Webhook(url, secret=s)]) as b: report = await b.send(u)``
+
+    Each channel runs in its own task under its own timeout (``timeout``, or
+    ``timeouts[name]``); a failing, slow or crashing channel never delays, cancels or
+    hides another. Transient failures are retried per ``retry``. The Broadcaster owns
+    the HTTP client it gives to channels that talk HTTP, and closes it with the channels.
+    """
+
+    def __init__(
+        self,
+        channels: Iterable[Channel[Any]],
+        /,
+        *,
+        retry: RetryPolicy | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        timeouts: Mapping[str, float] | None = None,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._channels: tuple[Channel[Any], ...] = tuple(channels)
+        names = [c.name for c in self._channels]
+        if not names:
+            raise ValueError("Broadcaster needs at least one channel")
+        if dupes := sorted({n for n in names if names.count(n) > 1}):
+            raise ValueError(f"channel names must be unique; repeated: {', '.join(dupes)}")
+        self._timeouts = dict(timeouts or {})
+        if unknown := sorted(set(self._timeouts) - set(names)):
+            raise ValueError(f"timeouts= names unknown channels: {', '.join(unknown)}")
+        self._retry = retry or RetryPolicy()
+        self._timeout = timeout
+        self._http = http_client
+        self._owns_http = http_client is None
+        self._opened = False
+        self._closed = False
+
+    @property
+    def channels(self) -> tuple[Channel[Any], ...]:
+        """The channels, in report order."""
+        return self._channels
+
+    def __repr__(self) -> str:
+        names = ", ".join(c.name for c in self._channels)
+        return f"<Broadcaster channels=[{names}]>"
+
+    async def __aenter__(self) -> Self:
+        self._open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def _open(self) -> None:
+        if self._closed:
+            raise RuntimeError("this Broadcaster is closed; create a new one")
+        if self._opened:
+            return
+        self._opened = True
+        http_channels = [c for c in self._channels if isinstance(c, UsesHTTPClient)]
+        if http_channels:
+            if self._http is None:
+                self._http = default_http_client()
+            for channel in http_channels:
+                channel.use_http_client(self._http)
+
+    async def aclose(self) -> None:
+        """Close every channel (one failing does not stop the others), then the client."""
+        if self._closed:
+            return
+        self._closed = True
+        for channel in self._channels:
+            try:
+                await channel.aclose()
+            except Exception:  # closing must reach every channel
+                log.warning("%s: aclose failed", channel.name, exc_info=True)
+        if self._owns_http and self._http is not None:
+            await self._http.aclose()
+
+    async def send(
+        self,
+        update: Update,
+        /,
+        *,
+        only: Collection[str] | str | None = None,
+        dry_run: bool = False,
+    ) -> Report:
+        """Render and deliver ``update`` on every selected channel; never raises for them.
+
+        ``only`` names the channels to use (the rest are reported as skipped);
+        ``dry_run`` renders every channel and sends nothing.
+        """
+        if not isinstance(update, Update):
+            raise TypeError(f"send() takes a broadcast.Update, not {type(update).__name__}")
+        selected = self._select(only)
+        self._open()
+        tasks = [
+            asyncio.create_task(
+                self._run(channel, update, dry_run=dry_run)
+                if channel.name in selected
+                else self._unselected(channel),
+                name=f"broadcast:{channel.name}",
+            )
+            for channel in self._channels
+        ]
+        try:
+            receipts = await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+        return Report(
+            update_key=update.key,
+            incident=update.incident,
+            receipts=tuple(receipts),
+            dry_run=dry_run,
+        )
+
+    def _select(self, only: Collection[str] | str | None) -> set[str]:
+        names = {c.name for c in self._channels}
+        if only is None:
+            return names
+        wanted = {only} if isinstance(only, str) else set(only)
+        if unknown := sorted(wanted - names):
+            raise ValueError(
+                f"only= names unknown channels: {', '.join(unknown)} "
+                f"(configured: {', '.join(sorted(names))})"
+            )
+        return wanted
+
+    async def _unselected(self, channel: Channel[Any]) -> Receipt:
+        return Receipt(channel.name, Outcome.SKIPPED, reason="not selected by only=")
+
+    async def _run(self, channel: Channel[Any], update: Update, *, dry_run: bool) -> Receipt:
+        clock = self._retry.clock
+        start = clock()
+        timeout = self._timeouts.get(channel.name, self._timeout)
+        attempts = 0
+        last_error: BaseException | None = None
+
+        async def attempt() -> Delivery:
+            nonlocal attempts, last_error
+            attempts += 1
+            try:
+                return await channel.deliver(rendered)
+            except Exception as exc:
+                last_error = exc
+                raise
+
+        def receipt(outcome: Outcome, **kwargs: Any) -> Receipt:
+            return Receipt(
+                channel.name, outcome, attempts=attempts, elapsed=clock() - start, **kwargs
+            )
+
+        try:
+            rendered = channel.render(update)
+        except Exception as exc:  # a channel's bug must not reach the others
+            log.error("%s: render failed", channel.name, exc_info=True)
+            return receipt(Outcome.FAILED, reason=f"render failed: {describe(exc)}")
+        if dry_run:
+            return receipt(Outcome.SKIPPED, reason="dry run", preview=_preview(rendered))
+
+        timer = asyncio.timeout(timeout)
+        try:
+            async with timer:
+                delivery = await self._retry.call(attempt, label=channel.name)
+        except Exception as exc:  # every failure becomes a Receipt
+            reason = self._failure_reason(exc, timer.expired(), timeout, attempts, last_error)
+            crashed = not timer.expired() and not isinstance(exc, ChannelError)
+            if crashed and not is_transient(exc):
+                log.error("%s: deliver crashed: %s", channel.name, reason, exc_info=True)
+            else:
+                log.error("%s: failed: %s", channel.name, reason)
+            return receipt(Outcome.FAILED, reason=reason)
+
+        log.info(
+            "%s: delivered after %d attempt(s): %s",
+            channel.name,
+            attempts,
+            ", ".join(delivery.ids) or "-",
+        )
+        return receipt(Outcome.DELIVERED, ids=tuple(delivery.ids), details=dict(delivery.details))
+
+    @staticmethod
+    def _failure_reason(
+        exc: BaseException,
+        timed_out: bool,
+        timeout: float,
+        attempts: int,
+        last_error: BaseException | None,
+    ) -> str:
+        if timed_out:
+            reason = f"timed out after {timeout:g}s"
+            if last_error is not None:
+                reason += f" ({attempts} attempts; last error: {describe(last_error)})"
+            return reason
+        reason = describe(exc)
+        if is_transient(exc):
+            noun = "attempt" if attempts == 1 else "attempts"
+            reason = f"{reason}; gave up after {attempts} {noun}"
+        return reason
+
+
+def _preview(rendered: object) -> str:
+    preview = getattr(rendered, "preview", None)
+    return str(preview()) if callable(preview) else str(rendered)

@@ -1,0 +1,83 @@
+"""The channel seam: a name, a pure render, an async deliver, aclose.
+
+A channel is anything with this shape; there is no base class to inherit::
+
+    class Pager:
+        name = "pager"
+
+        def render(self, update: Update) -> PagerMessage:   # pure: no I/O, no clock
+            return PagerMessage(text=f"[{update.status}] {update.title}")
+
+        async def deliver(self, rendered: PagerMessage) -> Delivery:   # the I/O
+            page_id = await self._api.page(rendered.text)
+            return Delivery(ids=(page_id,))
+
+        async def aclose(self) -> None:
+            await self._api.close()
+
+``deliver`` reports failure by raising ``TransientError`` (the Broadcaster retries it)
+or ``PermanentError`` (it does not); see ``broadcast._errors``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ._update import Update
+
+__all__ = ["Channel", "Delivery", "Rendered", "UsesHTTPClient"]
+
+
+@runtime_checkable
+class Rendered(Protocol):
+    """What ``render`` returns: any value that can show itself in a preview."""
+
+    def preview(self) -> str:
+        """Human-readable text of exactly what would be sent."""
+        ...
+
+
+R = TypeVar("R", bound=Rendered)
+
+
+@runtime_checkable
+class Channel(Protocol[R]):
+    """One outlet: formats an update its own way and sends it."""
+
+    name: str
+
+    def render(self, update: Update, /) -> R:
+        """Format ``update`` for this outlet. Pure: no I/O, no clock, no randomness."""
+        ...
+
+    async def deliver(self, rendered: R, /) -> Delivery:
+        """Send what ``render`` produced; raise ``ChannelError`` on failure."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections the channel opened itself."""
+        ...
+
+
+@runtime_checkable
+class UsesHTTPClient(Protocol):
+    """Optional: channels that talk HTTP accept the Broadcaster's shared client."""
+
+    def use_http_client(self, client: httpx.AsyncClient, /) -> None:
+        """Send through ``client``; the Broadcaster owns it and closes it."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What a successful ``deliver`` returns: the provider's ids and any counts."""
+
+    ids: tuple[str, ...] = ()
+    """Provider ids: the tweet id, the email Message-ID, the webhook-id, ..."""
+    details: Mapping[str, Any] = field(default_factory=dict)
+    """JSON-ready extras for the Receipt, e.g. ``{"status_code": 200}``."""

@@ -1,0 +1,160 @@
+"""Configuration from the environment and a ``.env`` file -> channels and a Broadcaster.
+
+Precedence: a variable set in the process environment wins over the same name in
+``.env``; ``.env`` is read with python-dotenv and never written back to ``os.environ``.
+Every error names the variable and says how to fix it.
+
+| variable                      | meaning                                                |
+|-------------------------------|--------------------------------------------------------|
+| ``BROADCAST_WEBHOOK_URL``     | enables the webhook channel                            |
+| ``BROADCAST_WEBHOOK_SECRET``  | ``whsec_...`` Standard Webhooks signing secret         |
+| ``BROADCAST_WEBHOOK_TIMEOUT`` | seconds per attempt (default 15)                       |
+| ``BROADCAST_TIMEOUT``         | seconds per channel, retries included (default 180)    |
+| ``BROADCAST_RETRY_ATTEMPTS``  | attempts per channel (default 5)                       |
+| ``BROADCAST_RETRY_DEADLINE``  | seconds of retrying per channel (default 120)          |
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+
+from ._broadcaster import DEFAULT_TIMEOUT, Broadcaster
+from ._channel import Channel
+from ._errors import ConfigError
+from ._retry import RetryPolicy
+
+__all__ = ["KNOWN_VARIABLES", "Env", "broadcaster_from_env", "channels_from_env"]
+
+PREFIX = "BROADCAST_"
+KNOWN_VARIABLES = frozenset(
+    {
+        "BROADCAST_WEBHOOK_URL",
+        "BROADCAST_WEBHOOK_SECRET",
+        "BROADCAST_WEBHOOK_TIMEOUT",
+        "BROADCAST_TIMEOUT",
+        "BROADCAST_RETRY_ATTEMPTS",
+        "BROADCAST_RETRY_DEADLINE",
+    }
+)
+HOW_TO_CONFIGURE = (
+    "set BROADCAST_WEBHOOK_URL (and BROADCAST_WEBHOOK_SECRET) in the environment or a .env "
+    "file, or pass channels=[...]; see the configuration table in the README"
+)
+
+
+class Env:
+    """Typed reads of ``BROADCAST_*`` variables; every error names the variable."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self._values = {k: v for k, v in values.items() if k.startswith(PREFIX)}
+
+    @classmethod
+    def load(
+        cls,
+        env_file: str | os.PathLike[str] | None = ".env",
+        environ: Mapping[str, str] | None = None,
+    ) -> Env:
+        """The process environment over ``env_file`` (skipped if absent or ``None``)."""
+        merged: dict[str, str] = {}
+        if env_file is not None and Path(env_file).is_file():
+            merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        merged.update(os.environ if environ is None else environ)
+        return cls(merged)
+
+    def get(self, name: str) -> str | None:
+        """The value, stripped; unset and empty both mean ``None``."""
+        value = self._values.get(name, "").strip()
+        return value or None
+
+    def url(self, name: str) -> str | None:
+        """An absolute http(s) URL."""
+        value = self.get(name)
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ConfigError(f"{name} must be an absolute http:// or https:// URL")
+        return value
+
+    def number(self, name: str, default: float, *, integer: bool = False) -> float:
+        """A positive number (an integer if asked)."""
+        value = self.get(name)
+        if value is None:
+            return default
+        try:
+            number = int(value) if integer else float(value)
+        except ValueError:
+            kind = "a whole number" if integer else "a number of seconds"
+            raise ConfigError(f"{name} must be {kind}, got {value!r}") from None
+        if not math.isfinite(number) or number <= 0:
+            raise ConfigError(f"{name} must be positive, got {value!r}")
+        return number
+
+    def unknown(self) -> list[str]:
+        """``BROADCAST_*`` names that broadcast does not know (likely typos)."""
+        return sorted(set(self._values) - KNOWN_VARIABLES)
+
+    def build(self, name: str, factory: Callable[[], Any]) -> Any:
+        """Call ``factory``; a ``ValueError`` it raises is blamed on variable ``name``."""
+        try:
+            return factory()
+        except ValueError as exc:
+            raise ConfigError(f"{name}: {exc}") from None
+
+
+def _webhook(env: Env) -> Channel[Any] | None:
+    url = env.url("BROADCAST_WEBHOOK_URL")
+    secret = env.get("BROADCAST_WEBHOOK_SECRET")
+    if url is None:
+        if secret is not None:
+            raise ConfigError(
+                "BROADCAST_WEBHOOK_SECRET is set but BROADCAST_WEBHOOK_URL is not; "
+                "set the URL the update should be posted to"
+            )
+        return None
+    from .channels._webhook import Webhook  # noqa: PLC0415 - channels load lazily
+
+    timeout = env.number("BROADCAST_WEBHOOK_TIMEOUT", 15.0)
+    channel: Channel[Any] = env.build(
+        "BROADCAST_WEBHOOK_SECRET", lambda: Webhook(url, secret=secret, timeout=timeout)
+    )
+    return channel
+
+
+_BUILDERS: tuple[Callable[[Env], Channel[Any] | None], ...] = (_webhook,)
+
+
+def channels_from_env(env: Env | None = None) -> list[Channel[Any]]:
+    """Every channel the environment configures; an error if there is none."""
+    env = env or Env.load()
+    channels = [c for build in _BUILDERS if (c := build(env)) is not None]
+    if not channels:
+        message = f"no channel is configured: {HOW_TO_CONFIGURE}"
+        if typos := env.unknown():
+            message += f" (found unknown variables: {', '.join(typos)})"
+        raise ConfigError(message)
+    return channels
+
+
+def broadcaster_from_env(
+    env: Env | None = None, *, channels: list[Channel[Any]] | None = None
+) -> Broadcaster:
+    """A Broadcaster with the environment's channels (or ``channels``) and retry settings."""
+    env = env or Env.load()
+    retry = RetryPolicy(
+        attempts=int(env.number("BROADCAST_RETRY_ATTEMPTS", 5, integer=True)),
+        deadline=env.number("BROADCAST_RETRY_DEADLINE", 120.0),
+    )
+    timeout = env.number("BROADCAST_TIMEOUT", DEFAULT_TIMEOUT)
+    return Broadcaster(
+        channels if channels is not None else channels_from_env(env),
+        retry=retry,
+        timeout=timeout,
+    )

@@ -1,0 +1,71 @@
+"""The exceptions broadcast raises, and the ones channels raise to it.
+
+The tree::
+
+    BroadcastError                  anything broadcast raises on purpose
+     ├── ConfigError                configuration missing or malformed (also a ValueError);
+     │                              the message names the variable or option and the fix
+     ├── DeliveryError              Report.raise_for_failures(): one or more channels failed;
+     │                              carries the Report and lists each failed channel
+     └── ChannelError               raised by a channel's deliver() to say why it failed
+          ├── TransientError        worth retrying: timeouts, resets, 408/425/429/5xx;
+          │                         may carry the provider's retry_after (seconds)
+          └── PermanentError        never retried: bad auth, validation, other 4xx
+               └── AuthError        the provider rejected the credentials
+
+Bad input to ``Update`` raises ``pydantic.ValidationError`` (naming the field) and is
+not part of this tree: it happens before anything is sent.
+
+Messages never contain secrets: channels build them from status codes and provider
+error text, never from request headers or URLs with credentials.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._report import Report
+
+
+class BroadcastError(Exception):
+    """Base class for every error broadcast raises on purpose."""
+
+
+class ConfigError(BroadcastError, ValueError):
+    """Configuration is missing or malformed; the message names what to fix."""
+
+
+class DeliveryError(BroadcastError):
+    """One or more channels failed; raised by ``Report.raise_for_failures()``."""
+
+    def __init__(self, report: Report) -> None:
+        self.report = report
+        failed = report.failed
+        lines = "; ".join(f"{r.channel}: {r.reason}" for r in failed)
+        noun = "channel" if len(failed) == 1 else "channels"
+        super().__init__(f"{len(failed)} {noun} failed: {lines}")
+
+
+class ChannelError(BroadcastError):
+    """A channel could not deliver; ``str(error)`` is the one-line reason."""
+
+    transient: bool = False
+
+
+class TransientError(ChannelError):
+    """A failure worth retrying; ``retry_after`` is the provider's requested wait."""
+
+    transient = True
+
+    def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class PermanentError(ChannelError):
+    """A failure that retrying cannot fix."""
+
+
+class AuthError(PermanentError):
+    """The provider rejected the channel's credentials."""

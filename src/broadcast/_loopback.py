@@ -1,0 +1,143 @@
+"""A real HTTP server on 127.0.0.1 that records requests and answers from a script.
+
+Used by the demo, by broadcast's own tests, and by users testing their setup: it is a
+real socket, so the whole client stack (httpx, TLS off, keep-alive) is exercised.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Self
+
+__all__ = ["LoopbackServer", "RecordedRequest", "Reply"]
+
+_HANG_LIMIT = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    """One request as the server saw it; header names are lower-case."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What to answer. ``hang=True`` never answers (until the server stops)."""
+
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    hang: bool = False
+
+
+Responder = Callable[[RecordedRequest], Reply]
+
+
+class LoopbackServer:
+    """``with LoopbackServer() as server: ... server.url ... server.requests``.
+
+    Replies come from ``script(...)`` in order (the last one repeats), or from a
+    ``responder`` callable; by default every request gets ``200``.
+    """
+
+    def __init__(self, responder: Responder | None = None) -> None:
+        self.requests: list[RecordedRequest] = []
+        self._responder = responder
+        self._script: list[Reply] = []
+        self._lock = threading.Lock()
+        self._release = threading.Event()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>``."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def script(self, *replies: Reply | int) -> None:
+        """Answer the next requests with ``replies`` in order; the last one repeats."""
+        with self._lock:
+            self._script = [Reply(r) if isinstance(r, int) else r for r in replies]
+
+    def _answer(self, request: RecordedRequest) -> Reply:
+        with self._lock:
+            self.requests.append(request)
+            if self._responder is None:
+                if not self._script:
+                    return Reply()
+                return self._script.pop(0) if len(self._script) > 1 else self._script[0]
+        return self._responder(request)
+
+    def start(self) -> Self:
+        """Serve in a background thread."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Release hanging requests and shut down."""
+        self._release.set()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length) if length else b""
+                request = RecordedRequest(
+                    method=self.command,
+                    path=self.path,
+                    headers={k.lower(): v for k, v in self.headers.items()},
+                    body=body,
+                )
+                reply = server._answer(request)
+                if reply.hang:
+                    server._release.wait(_HANG_LIMIT)
+                    self.close_connection = True
+                    return
+                self.send_response(reply.status)
+                for name, value in _with_defaults(reply):
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(reply.body)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _handle  # http.server's method names
+
+            def log_message(self, format: str, *args: object) -> None:
+                """Keep test and demo output quiet."""
+
+        return Handler
+
+
+def _with_defaults(reply: Reply) -> Iterable[tuple[str, str]]:
+    headers = {k.lower(): v for k, v in reply.headers.items()}
+    headers.setdefault("content-length", str(len(reply.body)))
+    if reply.body:
+        headers.setdefault("content-type", "application/json")
+    return headers.items()

@@ -1,0 +1,139 @@
+"""The Report: exactly what reached where, one Receipt per channel."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from ._errors import DeliveryError
+
+__all__ = ["Outcome", "Receipt", "Report"]
+
+
+class Outcome(StrEnum):
+    """What happened on one channel."""
+
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    """Nothing was sent, on purpose: a dry run, or a channel not selected by ``only=``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """One channel's outcome."""
+
+    channel: str
+    outcome: Outcome
+    attempts: int = 0
+    """Calls made to ``deliver`` (0 when it never ran)."""
+    elapsed: float = 0.0
+    """Seconds from render to the final outcome, retries and waits included."""
+    ids: tuple[str, ...] = ()
+    """Provider ids of what was sent."""
+    reason: str | None = None
+    """One line saying why, when failed or skipped."""
+    preview: str | None = None
+    """The rendered text, on dry runs."""
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "channel": self.channel,
+            "outcome": self.outcome.value,
+            "attempts": self.attempts,
+            "elapsed": round(self.elapsed, 6),
+            "ids": list(self.ids),
+            "reason": self.reason,
+            "preview": self.preview,
+            "details": dict(self.details),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """The result of one ``send``: a Receipt per channel, in the order given."""
+
+    update_key: str
+    incident: str
+    receipts: tuple[Receipt, ...]
+    dry_run: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """True when no channel failed."""
+        return not self.failed
+
+    @property
+    def failed(self) -> tuple[Receipt, ...]:
+        """Receipts of the channels that failed."""
+        return self._with(Outcome.FAILED)
+
+    @property
+    def delivered(self) -> tuple[Receipt, ...]:
+        """Receipts of the channels that delivered."""
+        return self._with(Outcome.DELIVERED)
+
+    @property
+    def skipped(self) -> tuple[Receipt, ...]:
+        """Receipts of the channels that sent nothing on purpose."""
+        return self._with(Outcome.SKIPPED)
+
+    def _with(self, outcome: Outcome) -> tuple[Receipt, ...]:
+        return tuple(r for r in self.receipts if r.outcome is outcome)
+
+    def __getitem__(self, channel: str) -> Receipt:
+        for receipt in self.receipts:
+            if receipt.channel == channel:
+                return receipt
+        raise KeyError(channel)
+
+    def __iter__(self) -> Iterator[Receipt]:
+        return iter(self.receipts)
+
+    def __len__(self) -> int:
+        return len(self.receipts)
+
+    def raise_for_failures(self) -> None:
+        """Raise ``DeliveryError`` (a ``BroadcastError``) naming each failed channel."""
+        if self.failed:
+            raise DeliveryError(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form, for logs, CI output and dashboards."""
+        return {
+            "update_key": self.update_key,
+            "incident": self.incident,
+            "dry_run": self.dry_run,
+            "ok": self.ok,
+            "receipts": [r.to_dict() for r in self.receipts],
+        }
+
+    def to_text(self) -> str:
+        """A plain aligned table, one row per channel."""
+        header = ("channel", "outcome", "attempts", "time", "ids / reason")
+        rows = [header]
+        for r in self.receipts:
+            said = ", ".join(r.ids) if r.outcome is Outcome.DELIVERED else (r.reason or "")
+            rows.append((r.channel, r.outcome.value, str(r.attempts), f"{r.elapsed:.2f}s", said))
+        widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
+        lines = [
+            "  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True))
+            + "  "
+            + row[-1]
+            for row in rows
+        ]
+        lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * len(header[-1]))
+        counts = [
+            f"{len(group)} {outcome.value}" for outcome in Outcome if (group := self._with(outcome))
+        ]
+        verdict = ", ".join(counts) or "no channels"
+        mode = " (dry run: nothing sent)" if self.dry_run else ""
+        title = f"Report for incident {self.incident}, update {self.update_key[:12]}{mode}"
+        return "\n".join([title, *lines, f"-> {verdict}"]).rstrip()
+
+    def __str__(self) -> str:
+        return self.to_text()

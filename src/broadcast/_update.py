@@ -1,0 +1,161 @@
+"""The update: one message, the same facts on every channel."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from datetime import UTC, datetime
+from enum import StrEnum
+from functools import cached_property
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+__all__ = ["Severity", "Status", "Update"]
+
+
+class Status(StrEnum):
+    """Where the incident stands, in status-page terms."""
+
+    INVESTIGATING = "investigating"
+    IDENTIFIED = "identified"
+    MONITORING = "monitoring"
+    RESOLVED = "resolved"
+
+
+class Severity(StrEnum):
+    """How bad it is for customers."""
+
+    MINOR = "minor"
+    MAJOR = "major"
+    CRITICAL = "critical"
+
+
+_INCIDENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def _bad_control(text: str, *, allow_newlines: bool) -> str | None:
+    allowed = {"\n", "\t"} if allow_newlines else {"\t"}
+    for ch in text:
+        if ch not in allowed and unicodedata.category(ch) == "Cc":
+            return ch
+    return None
+
+
+def _clean(text: str, *, allow_newlines: bool) -> str:
+    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n")).strip()
+    if not text:
+        raise ValueError("must not be empty or blank")
+    bad = _bad_control(text, allow_newlines=allow_newlines)
+    if bad is not None:
+        what = "control characters" if allow_newlines else "line breaks or control characters"
+        raise ValueError(f"must not contain {what} (found {bad!r})")
+    return text
+
+
+def _line(text: str) -> str:
+    return _clean(text, allow_newlines=False)
+
+
+def _paragraphs(text: str) -> str:
+    text = _clean(text, allow_newlines=True)
+    # Normalise paragraph breaks: lines are kept, runs of blank lines become one.
+    return re.sub(r"\n[ \t]*\n(?:[ \t]*\n)*", "\n\n", text)
+
+
+def _incident(text: str) -> str:
+    if not _INCIDENT.fullmatch(text):
+        raise ValueError(
+            "must be a short id of letters, digits, '.', '_' or '-' "
+            "(1-64 characters, starting with a letter or digit), e.g. 'psn-2011-04'"
+        )
+    return text
+
+
+def _http_url(text: str) -> str:
+    text = text.strip()
+    if _bad_control(text, allow_newlines=False) is not None or any(c.isspace() for c in text):
+        raise ValueError("must not contain spaces or control characters")
+    parts = urlsplit(text)
+    if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
+        raise ValueError("must be an absolute http:// or https:// URL")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not contain credentials (user:password@); it is shown to the public")
+    return text
+
+
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+Line = Annotated[str, AfterValidator(_line)]
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_utc)]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Update(BaseModel):
+    """One crisis update, validated once and rendered by every channel.
+
+    >>> Update(
+    ...     title="PlayStation Network is down",
+    ...     body="We are investigating.",
+    ...     incident="psn-2011-04",
+    ... ).status
+    <Status.INVESTIGATING: 'investigating'>
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
+
+    title: Annotated[Line, Field(max_length=200)]
+    """The headline, one line."""
+    body: Annotated[str, AfterValidator(_paragraphs), Field(max_length=20_000)]
+    """Plain text; paragraphs are separated by blank lines."""
+    incident: Annotated[str, AfterValidator(_incident)]
+    """A short id tying the updates of one incident together."""
+    status: Status = Status.INVESTIGATING
+    severity: Severity = Severity.MAJOR
+    url: Annotated[str, AfterValidator(_http_url), Field(max_length=2048)] | None = None
+    """Where the full story lives."""
+    author: Annotated[Line, Field(max_length=120)] | None = None
+    """The named person in authority who speaks, e.g. "Head of Network Operations"."""
+    next_update_at: UtcDatetime | None = None
+    """When the next update is promised."""
+    created_at: UtcDatetime = Field(default_factory=_now)
+    """When this update was written (UTC)."""
+
+    @model_validator(mode="after")
+    def _promise_is_in_the_future(self) -> Update:
+        if self.next_update_at is not None and self.next_update_at <= self.created_at:
+            raise ValueError(
+                "next_update_at must be later than created_at "
+                f"({self.next_update_at.isoformat()} <= {self.created_at.isoformat()})"
+            )
+        return self
+
+    @property
+    def paragraphs(self) -> tuple[str, ...]:
+        """The body split at blank lines."""
+        return tuple(p.strip() for p in self.body.split("\n\n"))
+
+    @cached_property
+    def key(self) -> str:
+        """A stable id derived from the content; the same update always has the same key.
+
+        ``created_at`` is left out on purpose: re-running the same command a minute later
+        is the same update, and must not be posted twice.
+        """
+        content = self.model_dump(mode="json", exclude={"created_at"})
+        digest = hashlib.sha256(
+            json.dumps(content, sort_keys=True, separators=(",", ":")).encode()
+        ).hexdigest()
+        return digest[:32]
+
+    def to_document(self) -> dict[str, Any]:
+        """Every field plus ``key``, as JSON-ready values."""
+        return {"key": self.key, **self.model_dump(mode="json")}

@@ -1,0 +1,29 @@
+"""Built-in channels, imported lazily, and the plugin registry.
+
+``broadcast.channels.Webhook`` imports ``broadcast.channels._webhook`` on first access,
+so ``import broadcast`` stays light. ``load(name)`` finds a channel class by name,
+including third-party channels registered in the ``broadcast.channels`` entry-point group.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ._registry import BUILTIN, ENTRY_POINT_GROUP, available, load
+
+if TYPE_CHECKING:
+    from ._webhook import Webhook
+
+__all__ = ["ENTRY_POINT_GROUP", "Webhook", "available", "load"]
+
+_LAZY = {target.rpartition(":")[2]: name for name, (target, _) in BUILTIN.items()}
+
+
+def __getattr__(attr: str) -> Any:
+    if attr in _LAZY:
+        return load(_LAZY[attr])
+    raise AttributeError(f"module 'broadcast.channels' has no attribute {attr!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

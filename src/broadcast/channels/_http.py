@@ -1,0 +1,109 @@
+"""The one place that turns HTTP outcomes into TransientError / PermanentError.
+
+Every HTTP channel sends through ``post`` (or calls ``check_response`` on a response it
+got itself), so status classification, Retry-After handling and safe error text are
+written once. Provider channels (X, Graph, Twilio) may first look at their own error
+bodies and fall back to this.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import httpx
+
+from .._errors import AuthError, PermanentError, TransientError
+from .._redact import redact, safe_origin
+from .._retry import TRANSIENT_STATUS, retry_after_from_headers
+
+__all__ = ["check_response", "post", "provider_message"]
+
+_MAX_DETAIL = 200
+
+
+def provider_message(response: httpx.Response) -> str:
+    """A short, safe excerpt of what the provider said, or ``""``.
+
+    Understands problem+json (``title``/``detail``), ``{"error": {"message"}}``,
+    ``{"message"}`` and plain text.
+    """
+    text = ""
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict):
+            error = error.get("message")
+        parts = [body.get("detail"), body.get("title"), error, body.get("message")]
+        text = next((p for p in parts if isinstance(p, str) and p.strip()), "")
+    elif body is None and response.headers.get("content-type", "").startswith("text/"):
+        text = response.text
+    text = " ".join(text.split())
+    if len(text) > _MAX_DETAIL:
+        text = text[: _MAX_DETAIL - 1] + "…"
+    return redact(text)
+
+
+def check_response(
+    response: httpx.Response,
+    *,
+    wall_clock: Callable[[], float] = time.time,
+) -> None:
+    """Return if ``response`` is 2xx, else raise the classified ``ChannelError``."""
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    where = safe_origin(str(response.request.url))
+    said = provider_message(response)
+    reason = f"HTTP {status} {response.reason_phrase or ''}".rstrip() + f" from {where}"
+    if said:
+        reason += f": {said}"
+    if status in TRANSIENT_STATUS:
+        retry_after = retry_after_from_headers(response.headers, now=wall_clock())
+        raise TransientError(reason, retry_after=retry_after)
+    if status in (401, 403):
+        raise AuthError(f"{reason} (credentials rejected; check the channel's secret or token)")
+    if status == 410:
+        raise PermanentError(
+            f"{reason} (the receiver says this endpoint is gone: remove it or update its URL)"
+        )
+    if 300 <= status < 400:
+        raise PermanentError(
+            f"{reason} (redirects are not followed: point the channel at the final URL)"
+        )
+    raise PermanentError(reason)
+
+
+async def post(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    content: bytes | None = None,
+    data: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+    auth: httpx.Auth | None = None,
+    timeout: httpx.Timeout | float | None = None,  # noqa: ASYNC109 - httpx's per-request timeout
+    wall_clock: Callable[[], float] = time.time,
+) -> httpx.Response:
+    """POST and classify: network failures are transient, statuses per ``check_response``."""
+    where = safe_origin(url)
+    try:
+        response = await client.post(
+            url,
+            content=content,
+            data=data,
+            headers=headers,
+            auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
+            timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+        )
+    except httpx.TimeoutException as exc:
+        raise TransientError(f"{type(exc).__name__} talking to {where}") from exc
+    except httpx.TransportError as exc:
+        detail = f": {exc}" if str(exc) else ""
+        raise TransientError(redact(f"{type(exc).__name__} talking to {where}{detail}")) from exc
+    check_response(response, wall_clock=wall_clock)
+    return response

@@ -1,0 +1,204 @@
+"""Webhook: POST the update as signed JSON to a blog, CMS or status page.
+
+Signing follows Standard Webhooks (standardwebhooks.com): ``webhook-id``,
+``webhook-timestamp`` and ``webhook-signature: v1,<base64 HMAC-SHA256 of
+"id.timestamp.body">``, keyed by the base64 part of a ``whsec_`` secret. The id is
+derived from the update key, so a retry carries the same id and the receiver can drop
+duplicates; the timestamp is taken at each attempt, so a late retry is not rejected
+as stale.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+from pydantic import SecretStr
+
+from .._channel import Delivery
+from .._redact import safe_origin
+from .._update import Update
+from ._http import post
+
+__all__ = ["Webhook", "WebhookRequest", "sign"]
+
+EVENT_TYPE = "incident.update"
+SCHEMA_VERSION = 1
+_RESERVED = frozenset(
+    {"webhook-id", "webhook-timestamp", "webhook-signature", "content-type", "content-length"}
+)
+
+
+def sign(key: bytes, message_id: str, timestamp: int, body: bytes) -> str:
+    """The Standard Webhooks ``v1,<base64>`` signature of one request."""
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    digest = hmac.new(key, signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def _decode_secret(secret: str) -> bytes:
+    prefix = "whsec_"
+    if not secret.startswith(prefix):
+        raise ValueError(
+            "webhook secret must look like 'whsec_<base64>' (Standard Webhooks); "
+            "make one with broadcast.channels.Webhook.generate_secret()"
+        )
+    try:
+        key = base64.b64decode(secret[len(prefix) :], validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("webhook secret: the part after 'whsec_' is not valid base64") from None
+    if not 24 <= len(key) <= 64:
+        raise ValueError(f"webhook secret must decode to 24-64 bytes, got {len(key)}")
+    return key
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRequest:
+    """A rendered webhook: the JSON body and the id it will be signed with."""
+
+    message_id: str
+    body: bytes
+
+    @property
+    def document(self) -> dict[str, Any]:
+        """The JSON document, parsed back."""
+        parsed: dict[str, Any] = json.loads(self.body)
+        return parsed
+
+    def preview(self) -> str:
+        """The id and the pretty-printed JSON body."""
+        pretty = json.dumps(self.document, indent=2, ensure_ascii=False)
+        return f"webhook-id: {self.message_id}\n{pretty}"
+
+
+class Webhook:
+    """POST each update as a signed JSON document (schema: docs/webhook.schema.json).
+
+    ``url`` may carry ``user:password@``; it is sent as HTTP Basic auth, never logged.
+    ``secret`` is a ``whsec_`` Standard Webhooks secret. ``headers`` are sent as given
+    and treated as secrets (an ``Authorization`` token, say). ``timeout`` bounds one
+    attempt, in seconds. ``client`` lets you bring your own ``httpx.AsyncClient``;
+    otherwise the Broadcaster's shared one is used, or one is made on first use.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        secret: str | SecretStr | None = None,
+        name: str = "webhook",
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 15.0,
+        client: httpx.AsyncClient | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError(f"webhook url must be an absolute http(s) URL, got {parts.scheme!r}")
+        self.name = name
+        netloc = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+        if parts.port:
+            netloc += f":{parts.port}"
+        self._url = urlunsplit(parts._replace(netloc=netloc))
+        self._auth = (
+            httpx.BasicAuth(parts.username or "", parts.password or "")
+            if parts.username is not None or parts.password is not None
+            else None
+        )
+        raw = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
+        self._key = SecretStr(base64.b64encode(_decode_secret(raw)).decode()) if raw else None
+        headers = dict(headers or {})
+        if clash := sorted(h for h in headers if h.lower() in _RESERVED):
+            raise ValueError(f"webhook headers may not set {', '.join(clash)}; broadcast sets them")
+        self._headers = {k: SecretStr(v) for k, v in headers.items()}
+        self._timeout = timeout
+        self._client = client
+        self._owns_client = False
+        self._clock = clock
+
+    @staticmethod
+    def generate_secret() -> str:
+        """A fresh ``whsec_`` secret (32 random bytes) for a new receiver."""
+        return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+    @property
+    def signed(self) -> bool:
+        """Whether requests carry a Standard Webhooks signature."""
+        return self._key is not None
+
+    def __repr__(self) -> str:
+        return (
+            f"Webhook(name={self.name!r}, url='{safe_origin(self._url)}/…', signed={self.signed})"
+        )
+
+    def render(self, update: Update, /) -> WebhookRequest:
+        """The JSON document for ``update``; pure."""
+        data = update.to_document()
+        data["paragraphs"] = list(update.paragraphs)
+        document = {
+            "type": EVENT_TYPE,
+            "schema_version": SCHEMA_VERSION,
+            "timestamp": data["created_at"],
+            "data": data,
+        }
+        body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+        return WebhookRequest(message_id=f"msg_{update.key}", body=body)
+
+    def use_http_client(self, client: httpx.AsyncClient, /) -> None:
+        """Send through the Broadcaster's shared client (unless one was given)."""
+        if self._client is None:
+            self._client = client
+
+    async def deliver(self, rendered: WebhookRequest, /) -> Delivery:
+        """POST the document, signed afresh for this attempt."""
+        if self._client is None:
+            self._client = httpx.AsyncClient(follow_redirects=False)
+            self._owns_client = True
+        headers = {k: v.get_secret_value() for k, v in self._headers.items()}
+        headers["content-type"] = "application/json"
+        headers["webhook-id"] = rendered.message_id
+        if self._key is not None:
+            timestamp = int(self._clock())
+            key = base64.b64decode(self._key.get_secret_value())
+            headers["webhook-timestamp"] = str(timestamp)
+            headers["webhook-signature"] = sign(key, rendered.message_id, timestamp, rendered.body)
+        response = await post(
+            self._client,
+            self._url,
+            content=rendered.body,
+            headers=headers,
+            auth=self._auth,
+            timeout=self._timeout,
+            wall_clock=self._clock,
+        )
+        details: dict[str, Any] = {"status_code": response.status_code}
+        if receiver_id := _receiver_id(response):
+            details["receiver_id"] = receiver_id
+        return Delivery(ids=(rendered.message_id,), details=details)
+
+    async def aclose(self) -> None:
+        """Close the client if this channel made it."""
+        if self._owns_client and self._client is not None:
+            await self._client.aclose()
+            self._client = None
+            self._owns_client = False
+
+
+def _receiver_id(response: httpx.Response) -> str | None:
+    """The receiver's own id for what it published, if it answered ``{"id": ...}``."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    value = body.get("id") if isinstance(body, dict) else None
+    return str(value) if isinstance(value, str | int) and not isinstance(value, bool) else None

@@ -1,0 +1,72 @@
+"""Run the demo: one realistic outage update through every stand-in, then the Report."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from datetime import UTC, datetime, timedelta
+from typing import TextIO
+
+from .._broadcaster import Broadcaster
+from .._report import Report
+from .._update import Severity, Status, Update
+from ._standins import StandIn, WebhookReceiver
+
+__all__ = ["STAND_INS", "demo_update", "main", "run"]
+
+STAND_INS: list[Callable[[], StandIn]] = [WebhookReceiver]
+
+
+def demo_update(now: datetime | None = None) -> Update:
+    """The first update of the April 2011 PlayStation Network outage, told early."""
+    now = now or datetime.now(UTC)
+    return Update(
+        title="PlayStation Network is down; we are investigating",
+        body=(
+            "PlayStation Network and Qriocity services are unavailable worldwide. "
+            "We are investigating the cause and will restore service as soon as we can.\n\n"
+            "Sign-in, online play and the PlayStation Store are affected. "
+            "Games you own still work offline."
+        ),
+        status=Status.INVESTIGATING,
+        severity=Severity.CRITICAL,
+        incident="psn-2011-04",
+        url="https://status.example.com/incidents/psn-2011-04",
+        author="Head of Network Operations",
+        next_update_at=now + timedelta(hours=1),
+        created_at=now,
+    )
+
+
+async def run(
+    stand_ins: Sequence[StandIn], update: Update, out: TextIO = sys.stdout
+) -> tuple[Report, bool]:
+    """Broadcast ``update`` to the stand-ins; print the Report and what arrived."""
+    channels = [s.channel() for s in stand_ins]
+    async with Broadcaster(channels, timeout=30) as broadcaster:
+        report = await broadcaster.send(update)
+    print(report.to_text(), file=out)
+    print("\nOn the receiving side:", file=out)
+    all_verified = True
+    for stand_in in stand_ins:
+        ok = stand_in.verified()
+        all_verified &= ok
+        print(f"  {stand_in.name}: {'OK' if ok else 'PROBLEM'}", file=out)
+        for line in stand_in.arrivals():
+            print(f"    {line}", file=out)
+    return report, all_verified
+
+
+def main(out: TextIO = sys.stdout) -> int:
+    """Entry point of ``make demo``; exit status 0 when every channel delivered and verified."""
+    logging.basicConfig(level=logging.WARNING, format="  log %(levelname)s %(message)s", stream=out)
+    update = demo_update()
+    print(f"Broadcasting: {update.title}", file=out)
+    print(f"  by {update.author}; next update by {update.next_update_at:%H:%M} UTC\n", file=out)
+    with ExitStack() as stack:
+        stand_ins = [stack.enter_context(make()) for make in STAND_INS]
+        report, verified = asyncio.run(run(stand_ins, update, out))
+    return 0 if report.ok and verified else 1

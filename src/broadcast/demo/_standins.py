@@ -1,0 +1,104 @@
+"""Local receivers that behave like the real outlets and check what they get."""
+
+from __future__ import annotations
+
+import json
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from .._channel import Channel
+from .._loopback import LoopbackServer, RecordedRequest, Reply
+
+__all__ = ["StandIn", "WebhookReceiver"]
+
+
+class StandIn(AbstractContextManager["StandIn"], Protocol):
+    """A local outlet: ``with stand_in: channel = stand_in.channel()``."""
+
+    name: str
+
+    def channel(self) -> Channel[Any]:
+        """The real channel, configured to reach this stand-in."""
+        ...
+
+    def arrivals(self) -> list[str]:
+        """What the receiving side saw, one line each, with its checks."""
+        ...
+
+    def verified(self) -> bool:
+        """Whether everything that arrived passed the receiver's checks."""
+        ...
+
+
+class WebhookReceiver:
+    """A blog/CMS endpoint that verifies Standard Webhooks signatures.
+
+    Verification uses the independent ``standardwebhooks`` library, not broadcast's
+    own signer. The first request is answered ``503 Retry-After: 1`` so the demo shows
+    a retry carrying the same ``webhook-id``.
+    """
+
+    name = "webhook"
+
+    def __init__(self) -> None:
+        try:
+            from standardwebhooks.webhooks import Webhook as Verifier  # noqa: PLC0415
+        except ImportError as exc:  # pragma: no cover - the demo extra is missing
+            raise SystemExit(
+                "the demo verifies signatures with standardwebhooks: pip install 'broadcast[demo]'"
+            ) from exc
+        from ..channels._webhook import Webhook  # noqa: PLC0415 - channels load lazily
+
+        self._secret = Webhook.generate_secret()
+        self._verifier = Verifier(self._secret)
+        self._results: list[tuple[RecordedRequest, str | None]] = []
+        self._answers: list[int] = []
+        self._server = LoopbackServer(self._respond)
+
+    def _respond(self, request: RecordedRequest) -> Reply:
+        reply = self._check(request)
+        self._answers.append(reply.status)
+        return reply
+
+    def _check(self, request: RecordedRequest) -> Reply:
+        try:
+            self._verifier.verify(request.body, request.headers)
+        except Exception as exc:  # noqa: BLE001 - any verification failure is a 401
+            self._results.append((request, f"{type(exc).__name__}: {exc}"))
+            return Reply(401, json.dumps({"message": "bad signature"}).encode())
+        self._results.append((request, None))
+        if len(self._results) == 1:
+            return Reply(503, headers={"retry-after": "1"})
+        return Reply(201, json.dumps({"id": f"post-{len(self._results)}"}).encode())
+
+    def __enter__(self) -> WebhookReceiver:
+        self._server.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.stop()
+
+    def channel(self) -> Channel[Any]:
+        """A real Webhook channel pointed at this receiver."""
+        from ..channels._webhook import Webhook  # noqa: PLC0415
+
+        webhook: Channel[Any] = Webhook(f"{self._server.url}/cms/incidents", secret=self._secret)
+        return webhook
+
+    def arrivals(self) -> list[str]:
+        """One line per request: id, signature verdict, and the title it carried."""
+        lines = []
+        for (request, error), answer in zip(self._results, self._answers, strict=True):
+            verdict = "signature verified" if error is None else f"REJECTED ({error})"
+            title = json.loads(request.body)["data"]["title"]
+            note = " (a forced 503, to show a retry)" if answer == 503 else ""
+            lines.append(
+                f"{request.headers.get('webhook-id')}: {verdict}, answered {answer}{note}; "
+                f"title {title!r}"
+            )
+        return lines
+
+    def verified(self) -> bool:
+        """All requests verified, and all carried one webhook-id (retries are dedupable)."""
+        ids = {request.headers.get("webhook-id") for request, _ in self._results}
+        return bool(self._results) and all(e is None for _, e in self._results) and len(ids) == 1

@@ -1,0 +1,109 @@
+"""Helpers for testing code that uses broadcast: no network, no sleeping.
+
+* ``RecordingChannel`` records what it was asked to send and can fail on cue.
+* ``FakeClock`` is a clock whose ``sleep`` only moves time forward, so retries with
+  backoff and deadlines run instantly: ``RetryPolicy(sleep=clock.sleep, clock=clock)``.
+* ``fast_retries()`` is that policy, ready made.
+* ``LoopbackServer`` is a real HTTP server on 127.0.0.1 that records requests and
+  answers from a script, for exercising HTTP channels end to end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ._channel import Delivery
+from ._loopback import LoopbackServer, RecordedRequest, Reply
+from ._retry import RetryPolicy
+from ._update import Update
+
+__all__ = [
+    "FakeClock",
+    "LoopbackServer",
+    "RecordedRequest",
+    "RecordingChannel",
+    "Reply",
+    "Text",
+    "fast_retries",
+]
+
+
+class FakeClock:
+    """A monotonic clock that only moves when something sleeps on it."""
+
+    def __init__(self, start: float = 1_000.0) -> None:
+        self.now = start
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        """Record the wait and advance time; yields to the loop once."""
+        self.sleeps.append(seconds)
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
+def fast_retries(attempts: int = 3, *, deadline: float = 120.0) -> RetryPolicy:
+    """A RetryPolicy on its own FakeClock: retries happen, nobody waits."""
+    clock = FakeClock()
+    return RetryPolicy(attempts=attempts, deadline=deadline, sleep=clock.sleep, clock=clock)
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A rendered plain-text message."""
+
+    text: str
+
+    def preview(self) -> str:
+        """The text itself."""
+        return self.text
+
+
+class RecordingChannel:
+    """A channel that records updates instead of sending them.
+
+    ``failures`` are raised by successive ``deliver`` calls before it succeeds;
+    ``render_error`` is raised by ``render``; ``hang=True`` makes ``deliver`` wait
+    forever (until cancelled).
+    """
+
+    def __init__(
+        self,
+        name: str = "recording",
+        *,
+        failures: Iterable[BaseException] = (),
+        render_error: Exception | None = None,
+        hang: bool = False,
+    ) -> None:
+        self.name = name
+        self.sent: list[str] = []
+        self.calls = 0
+        self.closed = False
+        self._failures = list(failures)
+        self._render_error = render_error
+        self._hang = hang
+
+    def render(self, update: Update, /) -> Text:
+        """``[status] title`` then the body."""
+        if self._render_error is not None:
+            raise self._render_error
+        return Text(f"[{update.status.value}] {update.title}\n\n{update.body}")
+
+    async def deliver(self, rendered: Text, /) -> Delivery:
+        """Record, fail on cue, or hang."""
+        self.calls += 1
+        if self._failures:
+            raise self._failures.pop(0)
+        if self._hang:
+            await asyncio.Event().wait()
+        self.sent.append(rendered.text)
+        return Delivery(ids=(f"{self.name}-{len(self.sent)}",))
+
+    async def aclose(self) -> None:
+        """Mark closed."""
+        self.closed = True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import traceback
 from collections.abc import Collection, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Self
@@ -12,11 +13,11 @@ import httpx
 
 from ._channel import Channel, Delivery, UsesHTTPClient
 from ._errors import ChannelError
-from ._redact import redact
+from ._redact import describe, redact
 from ._report import Outcome, Receipt, Report
 from ._retry import RetryPolicy, is_transient
 from ._update import Update
-from ._version import __version__
+from .channels._http import new_client
 
 __all__ = ["Broadcaster"]
 
@@ -26,23 +27,13 @@ DEFAULT_TIMEOUT = 180.0
 """Seconds one channel may take in all, retries included, before it is given up."""
 
 
-def default_http_client() -> httpx.AsyncClient:
-    """The shared client: bounded timeouts, no redirects (a signed body must not move)."""
-    return httpx.AsyncClient(
-        timeout=httpx.Timeout(15.0, connect=5.0),
-        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
-        follow_redirects=False,
-        headers={"user-agent": f"broadcast/{__version__}"},
-    )
+def safe_traceback(exc: BaseException) -> str:
+    """The traceback of a channel's bug, for the log, with secrets masked.
 
-
-def describe(exc: BaseException) -> str:
-    """One safe line for an exception."""
-    if isinstance(exc, ChannelError):
-        text = str(exc)
-    else:
-        text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    return redact(" ".join(text.split()))
+    Logged as text rather than with ``exc_info`` so the redaction cannot be bypassed
+    by a handler that formats the exception itself.
+    """
+    return redact("".join(traceback.format_exception(exc)).rstrip())
 
 
 class Broadcaster:
@@ -112,7 +103,7 @@ class Broadcaster:
         http_channels = [c for c in self._channels if isinstance(c, UsesHTTPClient)]
         if http_channels:
             if self._http is None:
-                self._http = default_http_client()
+                self._http = new_client()
             for channel in http_channels:
                 channel.use_http_client(self._http)
 
@@ -124,8 +115,8 @@ class Broadcaster:
         for channel in self._channels:
             try:
                 await channel.aclose()
-            except Exception:  # closing must reach every channel
-                log.warning("%s: aclose failed", channel.name, exc_info=True)
+            except Exception as exc:  # noqa: BLE001 - closing must reach every channel
+                log.warning("%s: aclose failed: %s", channel.name, describe(exc))
         if self._owns_http and self._http is not None:
             await self._http.aclose()
 
@@ -205,8 +196,8 @@ class Broadcaster:
 
         try:
             rendered = channel.render(update)
-        except Exception as exc:  # a channel's bug must not reach the others
-            log.error("%s: render failed", channel.name, exc_info=True)
+        except (Exception, asyncio.CancelledError) as exc:  # noqa: BLE001 - a channel's bug must stay in its Receipt
+            log.error("%s: render failed: %s", channel.name, safe_traceback(exc))
             return receipt(Outcome.FAILED, reason=f"render failed: {describe(exc)}")
         if dry_run:
             return receipt(Outcome.SKIPPED, reason="dry run", preview=_preview(rendered))
@@ -215,11 +206,17 @@ class Broadcaster:
         try:
             async with timer:
                 delivery = await self._retry.call(attempt, label=channel.name)
-        except Exception as exc:  # every failure becomes a Receipt
+        except asyncio.CancelledError as exc:
+            if _being_cancelled():
+                raise  # send() itself was cancelled: let it go
+            reason = f"deliver raised {describe(exc)}"
+            log.error("%s: %s", channel.name, reason)
+            return receipt(Outcome.FAILED, reason=reason)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a Receipt
             reason = self._failure_reason(exc, timer.expired(), timeout, attempts, last_error)
             crashed = not timer.expired() and not isinstance(exc, ChannelError)
             if crashed and not is_transient(exc):
-                log.error("%s: deliver crashed: %s", channel.name, reason, exc_info=True)
+                log.error("%s: deliver crashed: %s", channel.name, safe_traceback(exc))
             else:
                 log.error("%s: failed: %s", channel.name, reason)
             return receipt(Outcome.FAILED, reason=reason)
@@ -250,6 +247,12 @@ class Broadcaster:
             noun = "attempt" if attempts == 1 else "attempts"
             reason = f"{reason}; gave up after {attempts} {noun}"
         return reason
+
+
+def _being_cancelled() -> bool:
+    """Whether this task was asked to stop (vs. a channel raising CancelledError itself)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 def _preview(rendered: object) -> str:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-__all__ = ["redact", "safe_origin"]
+from ._errors import ChannelError
+
+__all__ = ["describe", "redact", "safe_origin"]
 
 MASK = "***"
 
@@ -17,7 +19,9 @@ _PATTERNS = (
     # credentials inside a URL: scheme://user:password@host
     (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s:@]*:[^/\s@]*@"), rf"\1{MASK}@"),
     # Authorization-style values
-    (re.compile(r"(?i)\b(bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{8,}"), rf"\1 {MASK}"),
+    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), rf"\1 {MASK}"),
+    # "token <value>" only when the value looks like one (long, with a digit)
+    (re.compile(r"(?i)\b(token)\s+(?=[A-Za-z._~+/=-]*\d)[A-Za-z0-9._~+/=-]{16,}"), rf"\1 {MASK}"),
     # Standard Webhooks secrets and keys
     (re.compile(r"\bwh(?:sec|sk|pk)_[A-Za-z0-9+/=]+"), f"whsec_{MASK}"),
     # key=value secrets in query strings or messages
@@ -50,3 +54,12 @@ def safe_origin(url: str) -> str:
         host = f"[{host}]"
     port = f":{parts.port}" if parts.port else ""
     return f"{parts.scheme}://{host}{port}"
+
+
+def describe(exc: BaseException) -> str:
+    """One safe line for an exception: a channel's own message, else ``Type: message``."""
+    if isinstance(exc, ChannelError):
+        text = str(exc)
+    else:
+        text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return redact(" ".join(text.split()))

@@ -28,6 +28,7 @@ from tenacity import (
 from tenacity.stop import stop_base
 
 from ._errors import ChannelError
+from ._redact import describe
 
 __all__ = ["RetryPolicy", "is_transient", "retry_after_from_headers"]
 
@@ -35,8 +36,9 @@ log = logging.getLogger("broadcast")
 
 T = TypeVar("T")
 
-TRANSIENT_STATUS = frozenset({408, 425, 429}) | frozenset(range(500, 600))
-"""HTTP statuses worth retrying: request timeout, too early, too many requests, 5xx."""
+TRANSIENT_STATUS = frozenset({408, 425, 429}) | (frozenset(range(500, 600)) - {501, 505})
+"""HTTP statuses worth retrying: request timeout, too early, too many requests, and 5xx
+except 501 Not Implemented and 505 HTTP Version Not Supported, which no retry can fix."""
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -153,7 +155,7 @@ class RetryPolicy:
                 "%s: attempt %d failed (%s); retrying in %.1fs",
                 label,
                 state.attempt_number,
-                exc,
+                describe(exc) if exc is not None else "?",
                 state.upcoming_sleep,
             )
 

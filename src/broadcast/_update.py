@@ -8,7 +8,6 @@ import re
 import unicodedata
 from datetime import UTC, datetime
 from enum import StrEnum
-from functools import cached_property
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -39,8 +38,10 @@ _INCIDENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 def _bad_control(text: str, *, allow_newlines: bool) -> str | None:
     allowed = {"\n", "\t"} if allow_newlines else {"\t"}
+    # Cc: control characters; Zl/Zp: U+2028/U+2029, line breaks in disguise.
+    banned = {"Cc"} if allow_newlines else {"Cc", "Zl", "Zp"}
     for ch in text:
-        if ch not in allowed and unicodedata.category(ch) == "Cc":
+        if ch not in allowed and unicodedata.category(ch) in banned:
             return ch
     return None
 
@@ -62,8 +63,13 @@ def _line(text: str) -> str:
 
 def _paragraphs(text: str) -> str:
     text = _clean(text, allow_newlines=True)
-    # Normalise paragraph breaks: lines are kept, runs of blank lines become one.
-    return re.sub(r"\n[ \t]*\n(?:[ \t]*\n)*", "\n\n", text)
+    # Whitespace-only lines (NBSP included) are blank; runs of blank lines become one.
+    lines: list[str] = []
+    for raw in text.split("\n"):
+        line = "" if raw.isspace() else raw.rstrip()
+        if line or (lines and lines[-1]):
+            lines.append(line)
+    return "\n".join(lines)
 
 
 def _incident(text: str) -> str:
@@ -91,8 +97,15 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+def _utc_minute(value: datetime) -> datetime:
+    # A promise is made to the minute; dropping seconds also keeps the key of
+    # "next update in 1h", computed twice a few seconds apart, the same.
+    return value.astimezone(UTC).replace(second=0, microsecond=0)
+
+
 Line = Annotated[str, AfterValidator(_line)]
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_utc)]
+UtcMinute = Annotated[AwareDatetime, AfterValidator(_utc_minute)]
 
 
 def _now() -> datetime:
@@ -124,8 +137,8 @@ class Update(BaseModel):
     """Where the full story lives."""
     author: Annotated[Line, Field(max_length=120)] | None = None
     """The named person in authority who speaks, e.g. "Head of Network Operations"."""
-    next_update_at: UtcDatetime | None = None
-    """When the next update is promised."""
+    next_update_at: UtcMinute | None = None
+    """When the next update is promised (UTC, to the minute)."""
     created_at: UtcDatetime = Field(default_factory=_now)
     """When this update was written (UTC)."""
 
@@ -143,12 +156,14 @@ class Update(BaseModel):
         """The body split at blank lines."""
         return tuple(p.strip() for p in self.body.split("\n\n"))
 
-    @cached_property
+    @property
     def key(self) -> str:
         """A stable id derived from the content; the same update always has the same key.
 
         ``created_at`` is left out on purpose: re-running the same command a minute later
-        is the same update, and must not be posted twice.
+        is the same update, and must not be posted twice. Computed on each access (a few
+        microseconds), so it can never go stale; derive changed updates with
+        ``broadcast.make_update(update, **changes)``, which validates them again.
         """
         content = self.model_dump(mode="json", exclude={"created_at"})
         digest = hashlib.sha256(

@@ -17,10 +17,26 @@ import httpx
 from .._errors import AuthError, PermanentError, TransientError
 from .._redact import redact, safe_origin
 from .._retry import TRANSIENT_STATUS, retry_after_from_headers
+from .._version import __version__
 
-__all__ = ["check_response", "post", "provider_message"]
+__all__ = ["CONNECT_TIMEOUT", "check_response", "new_client", "post", "provider_message"]
 
 _MAX_DETAIL = 200
+CONNECT_TIMEOUT = 5.0
+
+
+def new_client() -> httpx.AsyncClient:
+    """The client broadcast makes when none is given: bounded timeouts, no redirects.
+
+    The Broadcaster shares one among its HTTP channels; a channel used on its own
+    makes one. Redirects are never followed: a signed body must not move.
+    """
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(15.0, connect=CONNECT_TIMEOUT),
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        follow_redirects=False,
+        headers={"user-agent": f"broadcast/{__version__}"},
+    )
 
 
 def provider_message(response: httpx.Response) -> str:
@@ -86,11 +102,20 @@ async def post(
     data: Mapping[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
     auth: httpx.Auth | None = None,
-    timeout: httpx.Timeout | float | None = None,  # noqa: ASYNC109 - httpx's per-request timeout
+    timeout: float | None = None,  # noqa: ASYNC109 - httpx's per-request timeout
     wall_clock: Callable[[], float] = time.time,
 ) -> httpx.Response:
-    """POST and classify: network failures are transient, statuses per ``check_response``."""
+    """POST and classify: network failures are transient, statuses per ``check_response``.
+
+    ``timeout`` bounds one attempt in seconds (connecting gets at most
+    ``CONNECT_TIMEOUT`` of it). Redirects are never followed, whatever the client says.
+    """
     where = safe_origin(url)
+    per_request = (
+        httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT))
+        if timeout is not None
+        else httpx.USE_CLIENT_DEFAULT
+    )
     try:
         response = await client.post(
             url,
@@ -98,7 +123,8 @@ async def post(
             data=data,
             headers=headers,
             auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
-            timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+            timeout=per_request,
+            follow_redirects=False,
         )
     except httpx.TimeoutException as exc:
         raise TransientError(f"{type(exc).__name__} talking to {where}") from exc

@@ -28,7 +28,7 @@ from pydantic import SecretStr
 from .._channel import Delivery
 from .._redact import safe_origin
 from .._update import Update
-from ._http import post
+from ._http import new_client, post
 
 __all__ = ["Webhook", "WebhookRequest", "sign"]
 
@@ -109,7 +109,10 @@ class Webhook:
         netloc = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
         if parts.port:
             netloc += f":{parts.port}"
-        self._url = urlunsplit(parts._replace(netloc=netloc))
+        url = urlunsplit(parts._replace(netloc=netloc))
+        self._origin = safe_origin(url)
+        # The whole URL is a secret: chat-style webhooks carry their token in the path.
+        self._url = SecretStr(url)
         self._auth = (
             httpx.BasicAuth(parts.username or "", parts.password or "")
             if parts.username is not None or parts.password is not None
@@ -120,6 +123,10 @@ class Webhook:
         headers = dict(headers or {})
         if clash := sorted(h for h in headers if h.lower() in _RESERVED):
             raise ValueError(f"webhook headers may not set {', '.join(clash)}; broadcast sets them")
+        if self._auth is not None and any(h.lower() == "authorization" for h in headers):
+            raise ValueError(
+                "webhook url has user:password and headers has Authorization; give only one"
+            )
         self._headers = {k: SecretStr(v) for k, v in headers.items()}
         self._timeout = timeout
         self._client = client
@@ -137,9 +144,7 @@ class Webhook:
         return self._key is not None
 
     def __repr__(self) -> str:
-        return (
-            f"Webhook(name={self.name!r}, url='{safe_origin(self._url)}/…', signed={self.signed})"
-        )
+        return f"Webhook(name={self.name!r}, url='{self._origin}/…', signed={self.signed})"
 
     def render(self, update: Update, /) -> WebhookRequest:
         """The JSON document for ``update``; pure."""
@@ -162,7 +167,7 @@ class Webhook:
     async def deliver(self, rendered: WebhookRequest, /) -> Delivery:
         """POST the document, signed afresh for this attempt."""
         if self._client is None:
-            self._client = httpx.AsyncClient(follow_redirects=False)
+            self._client = new_client()
             self._owns_client = True
         headers = {k: v.get_secret_value() for k, v in self._headers.items()}
         headers["content-type"] = "application/json"
@@ -174,7 +179,7 @@ class Webhook:
             headers["webhook-signature"] = sign(key, rendered.message_id, timestamp, rendered.body)
         response = await post(
             self._client,
-            self._url,
+            self._url.get_secret_value(),
             content=rendered.body,
             headers=headers,
             auth=self._auth,

@@ -12,6 +12,7 @@ from typing import TextIO
 
 from .._broadcaster import Broadcaster
 from .._report import Report
+from .._retry import RetryPolicy
 from .._update import Severity, Status, Update
 from ._standins import StandIn, WebhookReceiver
 
@@ -42,11 +43,15 @@ def demo_update(now: datetime | None = None) -> Update:
 
 
 async def run(
-    stand_ins: Sequence[StandIn], update: Update, out: TextIO = sys.stdout
+    stand_ins: Sequence[StandIn],
+    update: Update,
+    out: TextIO = sys.stdout,
+    *,
+    retry: RetryPolicy | None = None,
 ) -> tuple[Report, bool]:
     """Broadcast ``update`` to the stand-ins; print the Report and what arrived."""
     channels = [s.channel() for s in stand_ins]
-    async with Broadcaster(channels, timeout=30) as broadcaster:
+    async with Broadcaster(channels, timeout=30, retry=retry) as broadcaster:
         report = await broadcaster.send(update)
     print(report.to_text(), file=out)
     print("\nOn the receiving side:", file=out)
@@ -60,7 +65,7 @@ async def run(
     return report, all_verified
 
 
-def main(out: TextIO = sys.stdout) -> int:
+def main(out: TextIO = sys.stdout, *, retry: RetryPolicy | None = None) -> int:
     """Entry point of ``make demo``; exit status 0 when every channel delivered and verified."""
     logging.basicConfig(level=logging.WARNING, format="  log %(levelname)s %(message)s", stream=out)
     update = demo_update()
@@ -68,5 +73,5 @@ def main(out: TextIO = sys.stdout) -> int:
     print(f"  by {update.author}; next update by {update.next_update_at:%H:%M} UTC\n", file=out)
     with ExitStack() as stack:
         stand_ins = [stack.enter_context(make()) for make in STAND_INS]
-        report, verified = asyncio.run(run(stand_ins, update, out))
+        report, verified = asyncio.run(run(stand_ins, update, out, retry=retry))
     return 0 if report.ok and verified else 1

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from broadcast import RetryPolicy, Update
+from broadcast.testing import FakeClock, LoopbackServer
+
+T0 = datetime(2011, 4, 20, 22, 0, tzinfo=UTC)
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+@pytest.fixture
+def server() -> Iterator[LoopbackServer]:
+    with LoopbackServer() as srv:
+        yield srv
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def retry(clock: FakeClock) -> RetryPolicy:
+    return RetryPolicy(attempts=4, deadline=600, sleep=clock.sleep, clock=clock)
+
+
+@pytest.fixture
+def make_update() -> Callable[..., Update]:
+    def make(**fields: Any) -> Update:
+        values: dict[str, Any] = {
+            "title": "PlayStation Network is down",
+            "body": "We are investigating.\n\nSign-in and the Store are affected.",
+            "incident": "psn-2011-04",
+            "created_at": T0,
+            "author": "Head of Network Operations",
+            "next_update_at": T0 + timedelta(hours=1),
+            "url": "https://status.example.com/psn",
+        }
+        values.update(fields)
+        return Update(**values)
+
+    return make
+
+
+@pytest.fixture
+def update(make_update: Callable[..., Update]) -> Update:
+    return make_update()

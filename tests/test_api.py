@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+import broadcast
+from broadcast import ConfigError, Outcome, Update
+from broadcast.testing import LoopbackServer, RecordingChannel
+
+from .conftest import SECRET, T0
+
+
+def test_make_update_from_text() -> None:
+    """Text becomes the body; the title is its first line and the incident a slug of it."""
+    u = broadcast.make_update("PSN is down\n\nWe are investigating.", created_at=T0)
+    assert u.title == "PSN is down"
+    assert u.body == "PSN is down\n\nWe are investigating."
+    assert u.incident == "psn-is-down"
+
+
+def test_make_update_replaces_fields_with_validation(update: Update) -> None:
+    """Fields given with an Update replace its values and are validated again."""
+    resolved = broadcast.make_update(update, status="resolved", next_update_at=None)
+    assert resolved.status is broadcast.Status.RESOLVED
+    assert resolved.incident == update.incident
+    with pytest.raises(ValidationError, match="status"):
+        broadcast.make_update(update, status="fine")
+
+
+def test_make_update_rejects_other_types() -> None:
+    """Anything but an Update or text is a TypeError."""
+    with pytest.raises(TypeError, match="Update or text"):
+        broadcast.make_update(42)  # type: ignore[arg-type]
+
+
+async def test_asend_uses_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, server: LoopbackServer
+) -> None:
+    """asend() builds channels from the environment and delivers."""
+    monkeypatch.setenv("BROADCAST_WEBHOOK_URL", server.url)
+    monkeypatch.setenv("BROADCAST_WEBHOOK_SECRET", SECRET)
+    report = await broadcast.asend(
+        "We are investigating.", title="PSN down", incident="psn", env_file=tmp_path / "none"
+    )
+    assert report["webhook"].outcome is Outcome.DELIVERED
+    assert len(server.requests) == 1
+
+
+async def test_asend_reads_dotenv_file(tmp_path: Path, server: LoopbackServer) -> None:
+    """asend() reads channel settings from a .env file."""
+    env_file = tmp_path / ".env"
+    env_file.write_text(f"BROADCAST_WEBHOOK_URL={server.url}/from-dotenv\n")
+    report = await broadcast.asend("Investigating.", title="PSN down", env_file=env_file)
+    assert report.ok
+    assert server.requests[0].path == "/from-dotenv"
+
+
+async def test_asend_with_explicit_channels_and_dry_run(tmp_path: Path) -> None:
+    """asend() accepts channels= and dry_run=, and needs no environment then."""
+    channel = RecordingChannel("rec")
+    report = await broadcast.asend(
+        "Investigating.",
+        title="PSN down",
+        channels=[channel],
+        dry_run=True,
+        env_file=tmp_path / "none",
+    )
+    assert report["rec"].outcome is Outcome.SKIPPED
+    assert channel.calls == 0
+
+
+async def test_asend_without_configuration_explains(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """asend() with no channel configured says how to configure one."""
+    for name in ("BROADCAST_WEBHOOK_URL", "BROADCAST_WEBHOOK_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ConfigError, match="BROADCAST_WEBHOOK_URL"):
+        await broadcast.asend("x", title="y", env_file=tmp_path / "none")
+
+
+async def test_asend_validates_before_sending(tmp_path: Path) -> None:
+    """Bad input raises ValidationError and nothing is sent."""
+    channel = RecordingChannel()
+    with pytest.raises(ValidationError, match="severity"):
+        await broadcast.asend(
+            "x", title="y", severity="huge", channels=[channel], env_file=tmp_path / "none"
+        )
+    assert channel.calls == 0
+
+
+def test_send_is_synchronous(tmp_path: Path) -> None:
+    """send() runs the broadcast to completion from plain synchronous code."""
+    channel = RecordingChannel()
+    report = broadcast.send(
+        "We are investigating.", title="PSN down", channels=[channel], env_file=tmp_path / "none"
+    )
+    assert report.ok
+    assert len(channel.sent) == 1
+
+
+async def test_send_inside_event_loop_points_to_asend() -> None:
+    """send() called where a loop is running raises an error that names asend."""
+    with pytest.raises(RuntimeError, match=r"await broadcast\.asend"):
+        broadcast.send("x", title="y", channels=[RecordingChannel()])

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from broadcast import ConfigError, Env, broadcaster_from_env, channels_from_env
+from broadcast.channels import Webhook
+
+from .conftest import SECRET
+
+URL = "https://cms.example.com/hooks/incidents"
+
+
+def test_webhook_from_environment() -> None:
+    """BROADCAST_WEBHOOK_URL and _SECRET configure a signed webhook channel."""
+    env = Env({"BROADCAST_WEBHOOK_URL": URL, "BROADCAST_WEBHOOK_SECRET": SECRET, "HOME": "/x"})
+    [channel] = channels_from_env(env)
+    assert isinstance(channel, Webhook)
+    assert channel.signed
+    assert channel.name == "webhook"
+
+
+def test_no_channel_says_how_to_configure() -> None:
+    """With nothing configured, the error says which variable to set."""
+    with pytest.raises(ConfigError, match="no channel is configured: set BROADCAST_WEBHOOK_URL"):
+        channels_from_env(Env({}))
+
+
+def test_no_channel_points_at_typos() -> None:
+    """Unknown BROADCAST_* variables are listed when nothing is configured."""
+    with pytest.raises(ConfigError, match="BROADCAST_WEBHOK_URL"):
+        channels_from_env(Env({"BROADCAST_WEBHOK_URL": URL}))
+
+
+@pytest.mark.parametrize(
+    ("values", "variable"),
+    [
+        ({"BROADCAST_WEBHOOK_URL": "cms.example.com/hook"}, "BROADCAST_WEBHOOK_URL"),
+        (
+            {"BROADCAST_WEBHOOK_URL": URL, "BROADCAST_WEBHOOK_SECRET": "hunter2"},
+            "BROADCAST_WEBHOOK_SECRET",
+        ),
+        ({"BROADCAST_WEBHOOK_SECRET": SECRET}, "BROADCAST_WEBHOOK_URL"),
+        (
+            {"BROADCAST_WEBHOOK_URL": URL, "BROADCAST_WEBHOOK_TIMEOUT": "soon"},
+            "BROADCAST_WEBHOOK_TIMEOUT",
+        ),
+        (
+            {"BROADCAST_WEBHOOK_URL": URL, "BROADCAST_WEBHOOK_TIMEOUT": "-1"},
+            "BROADCAST_WEBHOOK_TIMEOUT",
+        ),
+    ],
+)
+def test_malformed_variable_is_named(values: dict[str, str], variable: str) -> None:
+    """A malformed or missing variable gives a ConfigError that names it."""
+    with pytest.raises(ConfigError, match=variable):
+        channels_from_env(Env(values))
+
+
+@pytest.mark.parametrize(
+    ("values", "variable"),
+    [
+        ({"BROADCAST_RETRY_ATTEMPTS": "2.5"}, "BROADCAST_RETRY_ATTEMPTS"),
+        ({"BROADCAST_RETRY_DEADLINE": "0"}, "BROADCAST_RETRY_DEADLINE"),
+        ({"BROADCAST_TIMEOUT": "inf"}, "BROADCAST_TIMEOUT"),
+    ],
+)
+def test_malformed_broadcaster_settings_are_named(values: dict[str, str], variable: str) -> None:
+    """Retry and timeout settings are validated and named."""
+    with pytest.raises(ConfigError, match=variable):
+        broadcaster_from_env(Env({"BROADCAST_WEBHOOK_URL": URL, **values}))
+
+
+def test_config_error_is_a_value_error() -> None:
+    """ConfigError can be caught as ValueError by callers that do not import broadcast."""
+    assert issubclass(ConfigError, ValueError)
+
+
+def test_dotenv_file_is_read_and_environment_wins(tmp_path: Path) -> None:
+    """.env supplies variables; the process environment overrides it; os.environ is untouched."""
+    env_file = tmp_path / ".env"
+    env_file.write_text(f"BROADCAST_WEBHOOK_URL={URL}\nBROADCAST_WEBHOOK_TIMEOUT=3\n# comment\n")
+    env = Env.load(env_file, environ={"BROADCAST_WEBHOOK_TIMEOUT": "9"})
+    assert env.get("BROADCAST_WEBHOOK_URL") == URL
+    assert env.number("BROADCAST_WEBHOOK_TIMEOUT", 1) == 9.0
+
+
+def test_missing_dotenv_file_is_fine(tmp_path: Path) -> None:
+    """No .env file means the environment alone."""
+    env = Env.load(tmp_path / "absent.env", environ={"BROADCAST_WEBHOOK_URL": URL})
+    assert env.url("BROADCAST_WEBHOOK_URL") == URL
+
+
+def test_blank_values_count_as_unset() -> None:
+    """An empty variable is treated as not set, not as an empty URL."""
+    with pytest.raises(ConfigError, match="no channel is configured"):
+        channels_from_env(Env({"BROADCAST_WEBHOOK_URL": "  "}))
+
+
+async def test_broadcaster_from_env_applies_settings() -> None:
+    """Retry attempts and deadline come from the environment."""
+    env = Env(
+        {
+            "BROADCAST_WEBHOOK_URL": URL,
+            "BROADCAST_RETRY_ATTEMPTS": "2",
+            "BROADCAST_RETRY_DEADLINE": "30",
+        }
+    )
+    broadcaster = broadcaster_from_env(env)
+    assert broadcaster._retry.attempts == 2
+    assert broadcaster._retry.deadline == 30.0
+    assert [c.name for c in broadcaster.channels] == ["webhook"]
+    await broadcaster.aclose()

@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+import io
+
+from broadcast.demo import main
+from broadcast.testing import fast_retries
+
+
+def test_demo_delivers_and_verifies() -> None:
+    """make demo's job delivers the outage update, verifies the signature and exits 0."""
+    out = io.StringIO()
+    status = main(out, retry=fast_retries())
+    text = out.getvalue()
+    assert status == 0, text
+    assert "Broadcasting: PlayStation Network is down; we are investigating" in text
+    assert "by Head of Network Operations; next update by" in text
+    row = next(line for line in text.splitlines() if line.startswith("webhook "))
+    assert row.split()[1:3] == ["delivered", "2"]
+    assert "-> 1 delivered" in text
+    assert text.count("signature verified") == 2
+    assert "webhook: OK" in text

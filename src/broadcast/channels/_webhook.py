@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-from pydantic import SecretStr
+from pydantic import SecretBytes, SecretStr
 
 from .._channel import Delivery
 from .._redact import safe_origin
@@ -119,7 +119,7 @@ class Webhook:
             else None
         )
         raw = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
-        self._key = SecretStr(base64.b64encode(_decode_secret(raw)).decode()) if raw else None
+        self._key = SecretBytes(_decode_secret(raw)) if raw else None
         headers = dict(headers or {})
         if clash := sorted(h for h in headers if h.lower() in _RESERVED):
             raise ValueError(f"webhook headers may not set {', '.join(clash)}; broadcast sets them")
@@ -157,7 +157,7 @@ class Webhook:
             "data": data,
         }
         body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
-        return WebhookRequest(message_id=f"msg_{update.key}", body=body)
+        return WebhookRequest(message_id=f"msg_{data['key']}", body=body)
 
     def use_http_client(self, client: httpx.AsyncClient, /) -> None:
         """Send through the Broadcaster's shared client (unless one was given)."""
@@ -174,7 +174,7 @@ class Webhook:
         headers["webhook-id"] = rendered.message_id
         if self._key is not None:
             timestamp = int(self._clock())
-            key = base64.b64decode(self._key.get_secret_value())
+            key = self._key.get_secret_value()
             headers["webhook-timestamp"] = str(timestamp)
             headers["webhook-signature"] = sign(key, rendered.message_id, timestamp, rendered.body)
         response = await post(
@@ -201,6 +201,8 @@ class Webhook:
 
 def _receiver_id(response: httpx.Response) -> str | None:
     """The receiver's own id for what it published, if it answered ``{"id": ...}``."""
+    if "json" not in response.headers.get("content-type", ""):
+        return None
     try:
         body = response.json()
     except ValueError:

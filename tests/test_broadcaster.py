@@ -326,3 +326,37 @@ async def test_retry_warnings_are_redacted(
         await broadcaster.send(update)
     assert "retrying in" in caplog.text
     assert "hunter2" not in caplog.text
+
+
+async def test_deliver_returning_garbage_fails_alone(update: Update, retry: RetryPolicy) -> None:
+    """A deliver() that returns something other than a Delivery fails only its channel."""
+
+    class ReturnsNone(RecordingChannel):
+        async def deliver(self, rendered: Text, /) -> Delivery:
+            return None  # type: ignore[return-value]
+
+    good = RecordingChannel("good")
+    async with Broadcaster([ReturnsNone("bad"), good], retry=retry) as broadcaster:
+        report = await broadcaster.send(update)
+    assert report["bad"].outcome is Outcome.FAILED
+    assert report["bad"].reason == (
+        "TypeError: deliver() must return broadcast.Delivery, not NoneType"
+    )
+    assert report["good"].outcome is Outcome.DELIVERED
+
+
+async def test_broken_preview_fails_the_dry_run_alone(update: Update, retry: RetryPolicy) -> None:
+    """A rendered value whose preview() raises fails that channel's dry run, not the others."""
+
+    class BadPreview:
+        def preview(self) -> str:
+            raise UnicodeError("cannot show")
+
+    class Broken(RecordingChannel):
+        def render(self, update: Update, /) -> Text:
+            return BadPreview()  # type: ignore[return-value]
+
+    async with Broadcaster([Broken("broken"), RecordingChannel("ok")], retry=retry) as b:
+        report = await b.send(update, dry_run=True)
+    assert report["broken"].reason == "render failed: UnicodeError: cannot show"
+    assert report["ok"].outcome is Outcome.SKIPPED

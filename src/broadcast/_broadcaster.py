@@ -184,10 +184,15 @@ class Broadcaster:
             nonlocal attempts, last_error
             attempts += 1
             try:
-                return await channel.deliver(rendered)
+                delivery = await channel.deliver(rendered)
+                if not isinstance(delivery, Delivery):
+                    raise TypeError(
+                        f"deliver() must return broadcast.Delivery, not {type(delivery).__name__}"
+                    )
             except Exception as exc:
                 last_error = exc
                 raise
+            return delivery
 
         def receipt(outcome: Outcome, **kwargs: Any) -> Receipt:
             return Receipt(
@@ -196,11 +201,12 @@ class Broadcaster:
 
         try:
             rendered = channel.render(update)
-        except (Exception, asyncio.CancelledError) as exc:  # noqa: BLE001 - a channel's bug must stay in its Receipt
+            preview = _preview(rendered) if dry_run else None
+        except (Exception, asyncio.CancelledError) as exc:  # noqa: BLE001 - a channel's bug stays in its Receipt
             log.error("%s: render failed: %s", channel.name, safe_traceback(exc))
             return receipt(Outcome.FAILED, reason=f"render failed: {describe(exc)}")
         if dry_run:
-            return receipt(Outcome.SKIPPED, reason="dry run", preview=_preview(rendered))
+            return receipt(Outcome.SKIPPED, reason="dry run", preview=preview)
 
         timer = asyncio.timeout(timeout)
         try:
@@ -221,13 +227,9 @@ class Broadcaster:
                 log.error("%s: failed: %s", channel.name, reason)
             return receipt(Outcome.FAILED, reason=reason)
 
-        log.info(
-            "%s: delivered after %d attempt(s): %s",
-            channel.name,
-            attempts,
-            ", ".join(delivery.ids) or "-",
-        )
-        return receipt(Outcome.DELIVERED, ids=tuple(delivery.ids), details=dict(delivery.details))
+        ids = tuple(str(i) for i in delivery.ids)
+        log.info("%s: delivered after %d attempt(s): %s", channel.name, attempts, ", ".join(ids))
+        return receipt(Outcome.DELIVERED, ids=ids, details=dict(delivery.details))
 
     @staticmethod
     def _failure_reason(

@@ -112,3 +112,54 @@ async def test_broadcaster_from_env_applies_settings() -> None:
     assert broadcaster._retry.deadline == 30.0
     assert [c.name for c in broadcaster.channels] == ["webhook"]
     await broadcaster.aclose()
+
+
+SMTP = {
+    "BROADCAST_SMTP_HOST": "smtp.example.com",
+    "BROADCAST_SMTP_SENDER": "Status <status@example.com>",
+    "BROADCAST_SMTP_RECIPIENTS": "kaz@example.com, jack@example.org",
+}
+
+
+def test_email_from_environment() -> None:
+    """BROADCAST_SMTP_* variables configure the email channel."""
+    env = Env({**SMTP, "BROADCAST_SMTP_TLS": "implicit", "BROADCAST_SMTP_PASSWORD": "pw-123"})
+    [channel] = channels_from_env(env)
+    assert channel.name == "email"
+    assert "port=465" in repr(channel)
+    assert "pw-123" not in repr(channel)
+
+
+def test_email_recipients_from_file(tmp_path: Path) -> None:
+    """BROADCAST_SMTP_RECIPIENTS=@file reads one address per line, on each send."""
+    people = tmp_path / "people.txt"
+    people.write_text("kaz@example.com\n# comment\n\njack@example.org\n")
+    [channel] = channels_from_env(Env({**SMTP, "BROADCAST_SMTP_RECIPIENTS": f"@{people}"}))
+    assert channel.name == "email"
+
+
+@pytest.mark.parametrize(
+    ("changes", "variable"),
+    [
+        ({"BROADCAST_SMTP_SENDER": ""}, "BROADCAST_SMTP_SENDER"),
+        ({"BROADCAST_SMTP_SENDER": "not an address"}, "BROADCAST_SMTP_SENDER"),
+        ({"BROADCAST_SMTP_RECIPIENTS": ""}, "BROADCAST_SMTP_RECIPIENTS"),
+        ({"BROADCAST_SMTP_RECIPIENTS": "kaz@example.com, nope"}, "BROADCAST_SMTP_RECIPIENTS"),
+        ({"BROADCAST_SMTP_RECIPIENTS": "@/no/such/file"}, "BROADCAST_SMTP_RECIPIENTS"),
+        ({"BROADCAST_SMTP_TLS": "ssl"}, "BROADCAST_SMTP_TLS"),
+        ({"BROADCAST_SMTP_PORT": "smtp"}, "BROADCAST_SMTP_PORT"),
+        ({"BROADCAST_SMTP_POOL_SIZE": "0"}, "BROADCAST_SMTP_POOL_SIZE"),
+        ({"BROADCAST_SMTP_REPLY_TO": "help desk"}, "BROADCAST_SMTP_REPLY_TO"),
+        ({"BROADCAST_SMTP_HOST": ""}, "BROADCAST_SMTP_HOST"),
+    ],
+)
+def test_email_variables_are_named_in_errors(changes: dict[str, str], variable: str) -> None:
+    """Each missing or malformed SMTP variable gives an error naming it."""
+    with pytest.raises(ConfigError, match=variable):
+        channels_from_env(Env({**SMTP, **changes}))
+
+
+def test_both_channels_from_environment() -> None:
+    """Webhook and email variables together configure both channels."""
+    channels = channels_from_env(Env({**SMTP, "BROADCAST_WEBHOOK_URL": URL}))
+    assert [c.name for c in channels] == ["webhook", "email"]

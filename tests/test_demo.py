@@ -16,6 +16,10 @@ def test_demo_delivers_and_verifies() -> None:
     assert "by Head of Network Operations; next update by" in text
     row = next(line for line in text.splitlines() if line.startswith("webhook "))
     assert row.split()[1:3] == ["delivered", "2"]
-    assert "-> 1 delivered" in text
+    assert "-> 2 delivered" in text
     assert text.count("signature verified") == 2
     assert "webhook: OK" in text
+    email = next(line for line in text.splitlines() if line.startswith("email "))
+    assert email.split()[1:5] == ["delivered", "1", email.split()[3], "4"]
+    assert "email: OK" in text
+    assert text.count("(multipart/alternative: plain+html; thread <incident.psn-2011-04@") == 4

@@ -64,6 +64,9 @@ def test_to_dict_is_json() -> None:
         "reason": None,
         "preview": None,
         "details": {},
+        "accepted": None,
+        "rejected": [],
+        "rejected_count": 0,
     }
     assert data["receipts"][1]["reason"] == "HTTP 401"
 

@@ -16,7 +16,7 @@ report.raise_for_failures()
 
 from ._api import asend, make_update, send
 from ._broadcaster import Broadcaster
-from ._channel import Channel, Delivery, Rendered, UsesHTTPClient
+from ._channel import Channel, Delivery, Rejection, Rendered, UsesHTTPClient
 from ._config import Env, broadcaster_from_env, channels_from_env
 from ._errors import (
     AuthError,
@@ -45,6 +45,7 @@ __all__ = [
     "Outcome",
     "PermanentError",
     "Receipt",
+    "Rejection",
     "Rendered",
     "Report",
     "RetryPolicy",

@@ -228,8 +228,17 @@ class Broadcaster:
             return receipt(Outcome.FAILED, reason=reason)
 
         ids = tuple(str(i) for i in delivery.ids)
-        log.info("%s: delivered after %d attempt(s): %s", channel.name, attempts, ", ".join(ids))
-        return receipt(Outcome.DELIVERED, ids=ids, details=dict(delivery.details))
+        outcome, summary = _fan_out_outcome(delivery)
+        log_level = logging.INFO if outcome is Outcome.DELIVERED else logging.ERROR
+        log.log(log_level, "%s: %s after %d attempt(s)", channel.name, summary or outcome, attempts)
+        return receipt(
+            outcome,
+            ids=ids,
+            details=dict(delivery.details),
+            reason=summary,
+            accepted=delivery.accepted,
+            rejected=tuple(delivery.rejected),
+        )
 
     @staticmethod
     def _failure_reason(
@@ -249,6 +258,20 @@ class Broadcaster:
             noun = "attempt" if attempts == 1 else "attempts"
             reason = f"{reason}; gave up after {attempts} {noun}"
         return reason
+
+
+def _fan_out_outcome(delivery: Delivery) -> tuple[Outcome, str | None]:
+    """Delivered, partial or failed, from who the provider accepted and rejected."""
+    note = f"; {delivery.note}" if delivery.note else ""
+    if not delivery.rejected:
+        return Outcome.DELIVERED, (delivery.note or None)
+    first = delivery.rejected[0]
+    example = redact(f"first: {first.recipient}: {first.reason}")
+    rejected = len(delivery.rejected)
+    total = rejected + (delivery.accepted or 0)
+    if not delivery.accepted:
+        return Outcome.FAILED, f"all {rejected} recipients rejected ({example}){note}"
+    return Outcome.PARTIAL, f"{rejected} of {total} recipients not reached ({example}){note}"
 
 
 def _being_cancelled() -> bool:

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from ._update import Update
 
-__all__ = ["Channel", "Delivery", "Rendered", "UsesHTTPClient"]
+__all__ = ["Channel", "Delivery", "Rejection", "Rendered", "UsesHTTPClient"]
 
 
 @runtime_checkable
@@ -74,10 +74,35 @@ class UsesHTTPClient(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class Rejection:
+    """One recipient of a fan-out channel that did not get the update, and why."""
+
+    recipient: str
+    reason: str
+    code: int | str | None = None
+    """The provider's code: an SMTP reply code, a Twilio error code, ..."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"recipient": self.recipient, "code": self.code, "reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True)
 class Delivery:
-    """What a successful ``deliver`` returns: the provider's ids and any counts."""
+    """What ``deliver`` returns: the provider's ids, and for fan-out, who got it.
+
+    A single-post channel returns ``Delivery(ids=(post_id,))``. A fan-out channel
+    (email, SMS) also sets ``accepted`` and lists ``rejected`` recipients; the
+    Broadcaster turns that into a ``delivered``, ``partial`` or ``failed`` Receipt.
+    """
 
     ids: tuple[str, ...] = ()
     """Provider ids: the tweet id, the email Message-ID, the webhook-id, ..."""
     details: Mapping[str, Any] = field(default_factory=dict)
     """JSON-ready extras for the Receipt, e.g. ``{"status_code": 200}``."""
+    accepted: int | None = None
+    """Fan-out only: how many recipients the provider accepted."""
+    rejected: tuple[Rejection, ...] = ()
+    """Fan-out only: recipients that did not get it, each with its reason."""
+    note: str | None = None
+    """One line of context for the Receipt's reason, e.g. why a fan-out stopped early."""

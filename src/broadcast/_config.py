@@ -12,6 +12,15 @@ Every error names the variable and says how to fix it.
 | ``BROADCAST_TIMEOUT``         | seconds per channel, retries included (default 180)    |
 | ``BROADCAST_RETRY_ATTEMPTS``  | attempts per channel (default 5)                       |
 | ``BROADCAST_RETRY_DEADLINE``  | seconds of retrying per channel (default 120)          |
+| ``BROADCAST_SMTP_HOST``       | enables the email channel                              |
+| ``BROADCAST_SMTP_PORT``       | default 587 (starttls), 465 (implicit), 25 (none)      |
+| ``BROADCAST_SMTP_USERNAME``   | SMTP login (sent only over TLS)                        |
+| ``BROADCAST_SMTP_PASSWORD``   | SMTP password                                          |
+| ``BROADCAST_SMTP_SENDER``     | From address, e.g. ``Status <status@example.com>``     |
+| ``BROADCAST_SMTP_RECIPIENTS`` | ``a@x, b@y`` or ``@path/to/file`` (one per line)       |
+| ``BROADCAST_SMTP_TLS``        | ``starttls`` (default), ``implicit`` or ``none``       |
+| ``BROADCAST_SMTP_POOL_SIZE``  | SMTP connections in the pool (default 4)               |
+| ``BROADCAST_SMTP_REPLY_TO``   | Reply-To address                                       |
 """
 
 from __future__ import annotations
@@ -41,11 +50,20 @@ KNOWN_VARIABLES = frozenset(
         "BROADCAST_TIMEOUT",
         "BROADCAST_RETRY_ATTEMPTS",
         "BROADCAST_RETRY_DEADLINE",
+        "BROADCAST_SMTP_HOST",
+        "BROADCAST_SMTP_PORT",
+        "BROADCAST_SMTP_USERNAME",
+        "BROADCAST_SMTP_PASSWORD",
+        "BROADCAST_SMTP_SENDER",
+        "BROADCAST_SMTP_RECIPIENTS",
+        "BROADCAST_SMTP_TLS",
+        "BROADCAST_SMTP_POOL_SIZE",
+        "BROADCAST_SMTP_REPLY_TO",
     }
 )
 HOW_TO_CONFIGURE = (
-    "set BROADCAST_WEBHOOK_URL (and BROADCAST_WEBHOOK_SECRET) in the environment or a .env "
-    "file, or pass channels=[...]; see the configuration table in the README"
+    "set BROADCAST_WEBHOOK_URL (webhook) or BROADCAST_SMTP_HOST (email) in the environment "
+    "or a .env file, or pass channels=[...]; see the configuration table in the README"
 )
 
 
@@ -67,6 +85,10 @@ class Env:
             merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
         merged.update(os.environ if environ is None else environ)
         return cls(merged)
+
+    def names(self) -> list[str]:
+        """The ``BROADCAST_*`` variables that are set, sorted."""
+        return sorted(n for n, v in self._values.items() if v.strip())
 
     def get(self, name: str) -> str | None:
         """The value, stripped; unset and empty both mean ``None``."""
@@ -96,6 +118,13 @@ class Env:
         if not math.isfinite(number) or number <= 0:
             raise ConfigError(f"{name} must be positive, got {value!r}")
         return number
+
+    def require(self, name: str, why: str) -> str:
+        """A value that must be set because ``why``."""
+        value = self.get(name)
+        if value is None:
+            raise ConfigError(f"{name} is required {why}")
+        return value
 
     def unknown(self) -> list[str]:
         """``BROADCAST_*`` names that broadcast does not know (likely typos)."""
@@ -128,7 +157,49 @@ def _webhook(env: Env) -> Channel[Any] | None:
     return channel
 
 
-_BUILDERS: tuple[Callable[[Env], Channel[Any] | None], ...] = (_webhook,)
+def _email(env: Env) -> Channel[Any] | None:
+    host = env.get("BROADCAST_SMTP_HOST")
+    if host is None:
+        if present := [n for n in env.names() if n.startswith("BROADCAST_SMTP_")]:
+            raise ConfigError(
+                f"{present[0]} is set but BROADCAST_SMTP_HOST is not; "
+                "set the SMTP server to send through"
+            )
+        return None
+    from .channels._email import Email  # noqa: PLC0415 - channels load lazily
+    from .channels._recipients import parse_list  # noqa: PLC0415
+
+    why = "when BROADCAST_SMTP_HOST is set"
+    sender = env.require("BROADCAST_SMTP_SENDER", why)
+    recipients_text = env.require("BROADCAST_SMTP_RECIPIENTS", why)
+    recipients = env.build("BROADCAST_SMTP_RECIPIENTS", lambda: parse_list(recipients_text))
+    tls = env.get("BROADCAST_SMTP_TLS") or "starttls"
+    if tls not in {"starttls", "implicit", "none"}:
+        raise ConfigError(f"BROADCAST_SMTP_TLS must be starttls, implicit or none, got {tls!r}")
+    port = int(env.number("BROADCAST_SMTP_PORT", 0, integer=True)) or None
+    pool_size = int(env.number("BROADCAST_SMTP_POOL_SIZE", 4, integer=True))
+    options: dict[str, Any] = {
+        "sender": sender,
+        "recipients": recipients,
+        "username": env.get("BROADCAST_SMTP_USERNAME"),
+        "password": env.get("BROADCAST_SMTP_PASSWORD"),
+        "tls": tls,
+        "pool_size": pool_size,
+    }
+    env.build("BROADCAST_SMTP_SENDER", lambda: Email(host, sender=sender, recipients=[]))
+    if reply_to := env.get("BROADCAST_SMTP_REPLY_TO"):
+        options["reply_to"] = reply_to
+        env.build(
+            "BROADCAST_SMTP_REPLY_TO",
+            lambda: Email(host, sender=sender, recipients=[], reply_to=reply_to),
+        )
+    channel: Channel[Any] = env.build(
+        "BROADCAST_SMTP_RECIPIENTS", lambda: Email(host, port, **options)
+    )
+    return channel
+
+
+_BUILDERS: tuple[Callable[[Env], Channel[Any] | None], ...] = (_webhook, _email)
 
 
 def channels_from_env(env: Env | None = None) -> list[Channel[Any]]:

@@ -5,7 +5,7 @@ The tree::
     BroadcastError                  anything broadcast raises on purpose
      ├── ConfigError                configuration missing or malformed (also a ValueError);
      │                              the message names the variable or option and the fix
-     ├── DeliveryError              Report.raise_for_failures(): one or more channels failed;
+     ├── DeliveryError              Report.raise_for_failures(): channels failed or partial;
      │                              carries the Report and lists each failed channel
      └── ChannelError               raised by a channel's deliver() to say why it failed
           ├── TransientError        worth retrying: timeouts, resets, 408/425/429/5xx;
@@ -41,16 +41,24 @@ class DeliveryError(BroadcastError):
 
     def __init__(self, report: Report) -> None:
         self.report = report
-        failed = report.failed
+        failed = report.failed + report.partial
         lines = "; ".join(f"{r.channel}: {r.reason}" for r in failed)
         noun = "channel" if len(failed) == 1 else "channels"
         super().__init__(f"{len(failed)} {noun} failed: {lines}")
 
 
 class ChannelError(BroadcastError):
-    """A channel could not deliver; ``str(error)`` is the one-line reason."""
+    """A channel could not deliver; ``str(error)`` is the one-line reason.
+
+    ``code`` is the provider's own code when there is one (an SMTP reply code, a
+    Graph API error code), for Receipts and for callers that branch on it.
+    """
 
     transient: bool = False
+
+    def __init__(self, reason: str, *, code: int | str | None = None) -> None:
+        super().__init__(reason)
+        self.code = code
 
 
 class TransientError(ChannelError):
@@ -58,8 +66,14 @@ class TransientError(ChannelError):
 
     transient = True
 
-    def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
-        super().__init__(reason)
+    def __init__(
+        self,
+        reason: str,
+        *,
+        retry_after: float | None = None,
+        code: int | str | None = None,
+    ) -> None:
+        super().__init__(reason, code=code)
         self.retry_after = retry_after
 
 

@@ -7,15 +7,21 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from ._channel import Rejection
 from ._errors import DeliveryError
 
-__all__ = ["Outcome", "Receipt", "Report"]
+__all__ = ["MAX_LISTED", "Outcome", "Receipt", "Report"]
+
+MAX_LISTED = 1000
+"""At most this many rejected recipients are listed in ``to_dict()``; all are counted."""
 
 
 class Outcome(StrEnum):
     """What happened on one channel."""
 
     DELIVERED = "delivered"
+    PARTIAL = "partial"
+    """A fan-out reached some recipients but not all; ``rejected`` says who and why."""
     FAILED = "failed"
     SKIPPED = "skipped"
     """Nothing was sent, on purpose: a dry run, or a channel not selected by ``only=``."""
@@ -38,6 +44,10 @@ class Receipt:
     preview: str | None = None
     """The rendered text, on dry runs."""
     details: Mapping[str, Any] = field(default_factory=dict)
+    accepted: int | None = None
+    """Fan-out channels: recipients that got it."""
+    rejected: tuple[Rejection, ...] = ()
+    """Fan-out channels: recipients that did not, with the provider's code and reason."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -50,6 +60,9 @@ class Receipt:
             "reason": self.reason,
             "preview": self.preview,
             "details": dict(self.details),
+            "accepted": self.accepted,
+            "rejected": [r.to_dict() for r in self.rejected[:MAX_LISTED]],
+            "rejected_count": len(self.rejected),
         }
 
 
@@ -64,13 +77,18 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        """True when no channel failed."""
-        return not self.failed
+        """True when every channel delivered in full (or was skipped on purpose)."""
+        return not self.failed and not self.partial
 
     @property
     def failed(self) -> tuple[Receipt, ...]:
         """Receipts of the channels that failed."""
         return self._with(Outcome.FAILED)
+
+    @property
+    def partial(self) -> tuple[Receipt, ...]:
+        """Receipts of fan-out channels that reached only some recipients."""
+        return self._with(Outcome.PARTIAL)
 
     @property
     def delivered(self) -> tuple[Receipt, ...]:
@@ -98,8 +116,8 @@ class Report:
         return len(self.receipts)
 
     def raise_for_failures(self) -> None:
-        """Raise ``DeliveryError`` (a ``BroadcastError``) naming each failed channel."""
-        if self.failed:
+        """Raise ``DeliveryError`` (a ``BroadcastError``) naming each failed or partial channel."""
+        if not self.ok:
             raise DeliveryError(self)
 
     def to_dict(self) -> dict[str, Any]:
@@ -117,7 +135,9 @@ class Report:
         header = ("channel", "outcome", "attempts", "time", "ids / reason")
         rows = [header]
         for r in self.receipts:
-            said = ", ".join(r.ids) if r.outcome is Outcome.DELIVERED else (r.reason or "")
+            said = ", ".join(r.ids[:3]) if r.outcome is Outcome.DELIVERED else (r.reason or "")
+            if r.accepted is not None and r.outcome is Outcome.DELIVERED:
+                said = f"{r.accepted} recipients; {said}"
             rows.append((r.channel, r.outcome.value, str(r.attempts), f"{r.elapsed:.2f}s", said))
         widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
         lines = [

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 from ._registry import BUILTIN, ENTRY_POINT_GROUP, available, load
 
 if TYPE_CHECKING:
+    from ._email import Email
     from ._webhook import Webhook
 
-__all__ = ["ENTRY_POINT_GROUP", "Webhook", "available", "load"]
+__all__ = ["ENTRY_POINT_GROUP", "Email", "Webhook", "available", "load"]
 
 _LAZY = {target.rpartition(":")[2]: name for name, (target, _) in BUILTIN.items()}
 

@@ -20,6 +20,7 @@ ENTRY_POINT_GROUP = "broadcast.channels"
 BUILTIN: dict[str, tuple[str, str | None]] = {
     # name: ("module:Class", extra to install if its import fails)
     "webhook": ("broadcast.channels._webhook:Webhook", None),
+    "email": ("broadcast.channels._email:Email", None),
 }
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import socket
 from contextlib import AbstractContextManager
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from typing import Any, Protocol
 
 from .._channel import Channel
 from .._loopback import LoopbackServer, RecordedRequest, Reply
 
-__all__ = ["StandIn", "WebhookReceiver"]
+__all__ = ["MailReceiver", "StandIn", "WebhookReceiver"]
 
 
 class StandIn(AbstractContextManager["StandIn"], Protocol):
@@ -102,3 +105,84 @@ class WebhookReceiver:
         """All requests verified, and all carried one webhook-id (retries are dedupable)."""
         ids = {request.headers.get("webhook-id") for request, _ in self._results}
         return bool(self._results) and all(e is None for _, e in self._results) and len(ids) == 1
+
+
+class MailReceiver:
+    """An SMTP server (aiosmtpd) on 127.0.0.1 that keeps what it is sent.
+
+    It checks what a mail client would: one message per recipient naming only them,
+    multipart/alternative with text and HTML, and threading headers on the incident root.
+    """
+
+    name = "email"
+    people = ("kaz@example.com", "jack@example.org", "shu@example.net", "phil@example.com")
+
+    def __init__(self) -> None:
+        try:
+            from aiosmtpd.controller import Controller  # noqa: PLC0415
+        except ImportError as exc:  # pragma: no cover - the demo extra is missing
+            raise SystemExit(
+                "the demo's SMTP server needs aiosmtpd: pip install 'broadcast[demo]'"
+            ) from exc
+        self.received: list[tuple[list[str], bytes]] = []
+        with socket.socket() as sock:  # aiosmtpd 1.4 cannot bind port 0 itself
+            sock.bind(("127.0.0.1", 0))
+            self._port = int(sock.getsockname()[1])
+        self._controller = Controller(self, hostname="127.0.0.1", port=self._port)
+
+    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+        """Aiosmtpd hook: keep the message."""
+        self.received.append((list(envelope.rcpt_tos), bytes(envelope.content)))
+        return "250 OK: queued"
+
+    def __enter__(self) -> MailReceiver:
+        self._controller.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._controller.stop()
+
+    def channel(self) -> Channel[Any]:
+        """A real Email channel; plain SMTP because the stand-in has no certificate."""
+        from ..channels._email import Email  # noqa: PLC0415
+
+        email: Channel[Any] = Email(
+            "127.0.0.1",
+            self._port,
+            sender="PlayStation Network Status <status@example.com>",
+            recipients=list(self.people),
+            tls="none",
+            pool_size=2,
+        )
+        return email
+
+    def _messages(self) -> list[tuple[list[str], EmailMessage]]:
+        out = []
+        for rcpts, content in self.received:
+            message = message_from_bytes(content, policy=policy.default)
+            if isinstance(message, EmailMessage):
+                out.append((rcpts, message))
+        return out
+
+    def arrivals(self) -> list[str]:
+        """One line per message: who, subject, parts, thread root."""
+        lines = []
+        for rcpts, msg in self._messages():
+            parts = "+".join(p.get_content_subtype() for p in msg.iter_parts())
+            lines.append(
+                f"to {', '.join(rcpts)}: {msg['Subject']!r} ({msg.get_content_type()}: {parts}; "
+                f"thread {msg['References']})"
+            )
+        return lines
+
+    def verified(self) -> bool:
+        """Each person got exactly one private, multipart, threaded message."""
+        messages = self._messages()
+        to = sorted(r for rcpts, _ in messages for r in rcpts)
+        return to == sorted(self.people) and all(
+            len(rcpts) == 1
+            and msg["To"] == rcpts[0]
+            and msg.get_content_type() == "multipart/alternative"
+            and msg["References"] == "<incident.psn-2011-04@example.com>"
+            for rcpts, msg in messages
+        )

@@ -1,0 +1,466 @@
+"""Throughput of broadcast's Email channel against plain aiosmtplib, in the same run.
+
+What is measured
+    An aiosmtpd sink runs in a separate process on 127.0.0.1 (so it does not share the
+    client's GIL): its ``handle_DATA`` only counts the message and answers ``250 OK``.
+    One update then goes to N recipients, one message each, over P pooled connections,
+    two ways, alternating (baseline, library, baseline, ...) for a few rounds so that
+    machine noise hits both alike:
+
+    * baseline: plain aiosmtplib. P worker tasks each open one ``aiosmtplib.SMTP``
+      connection and reuse it for their share of the recipients (the workers share one
+      iterator), sending the message the library renders for this update, built once,
+      with a per-recipient ``To:`` header prepended;
+    * library: ``Broadcaster([Email("127.0.0.1", port, sender=..., recipients=<generator>,
+      tls="none", pool_size=P)])`` and ``await b.send(update)``. That covers rendering the
+      MIME template, validating and de-duplicating every address, the queue to the pool,
+      the per-recipient Message-ID and retry wrapper, the tally, the Receipt and Report.
+
+    Both timings include opening the P connections. One untimed pair warms up, then the
+    timed rounds follow, with a ``gc.collect()`` before each run. After every run the
+    sink's count of messages received must have grown by exactly N, or the script stops.
+
+    Each run reports messages/s, and the CPU both processes used in it as a share of
+    one core: a sink near 100% means aiosmtpd, not the client, sets the pace (the
+    machine then measures the sink, and the ratio understates broadcast's cost). The
+    summary gives the median rates, the ratio library/baseline (target: at least 0.85)
+    and the client CPU per message, which is where broadcast's own cost shows.
+
+    Finally, unless ``--memory-recipients 0``, a fresh process (so the runs above do not
+    inflate it) sends one update to that many recipients from a generator through the
+    library and reports its peak RSS (``ru_maxrss``), PASS under 150 MB.
+
+How to run
+    .venv/bin/python benchmarks/email_throughput.py [-n 10000] [-p 8] [--rounds 3]
+        [--memory-recipients 100000]
+
+Nothing leaves 127.0.0.1; the sink process stops when the script ends.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import logging
+import multiprocessing
+import resource
+import socket
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+
+import aiosmtpd
+import aiosmtplib
+from aiosmtpd.controller import Controller
+
+import broadcast
+from broadcast.channels import Email
+from broadcast.channels._email import normalise_address
+
+_HOST = "127.0.0.1"
+_SENDER = "Status <status@example.com>"
+_ENVELOPE_FROM = "status@example.com"
+_SINK_LIFETIME = 900.0
+"""Seconds after which the sink stops on its own, should the parent never say so."""
+_SEND_TIMEOUT = 900.0
+"""The Broadcaster's per-channel timeout: its default (180 s) is a bound on one send,
+and 100,000 messages at under 556/s would cross it."""
+_MEMORY_LIMIT_MB = 150.0
+_MICRO_CALLS = 2000
+_CHILD_WAIT = 900.0
+"""Seconds the memory-check process may take before it is stopped."""
+
+
+# --- the sink (runs in a child process) ---------------------------------------------
+
+
+class _Counting:
+    """An aiosmtpd handler that counts every message and accepts it."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        self.count += 1
+        return "250 OK"
+
+
+def _free_port() -> int:
+    """A port free right now on 127.0.0.1 (aiosmtpd 1.4.6 cannot bind port 0 itself)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((_HOST, 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def _sink_process(conn: Connection) -> None:
+    """Serve SMTP on a thread; answer ``"stats"`` on the pipe until the parent closes it."""
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
+    handler = _Counting()
+    controller = Controller(handler, hostname=_HOST, port=_free_port())
+    controller.start()
+    try:
+        conn.send(controller.port)
+        deadline = time.monotonic() + _SINK_LIFETIME
+        while (left := deadline - time.monotonic()) > 0 and conn.poll(left):
+            try:
+                command = conn.recv()
+            except EOFError:  # the parent closed its end (or died): time to stop
+                break
+            if command == "stats":
+                conn.send((handler.count, time.process_time()))
+    finally:
+        controller.stop()
+
+
+@dataclass(frozen=True)
+class SinkStats:
+    """Messages the sink has received, and CPU seconds its process has used, so far."""
+
+    count: int
+    cpu: float
+
+
+class Sink:
+    """``with Sink() as sink:`` runs the sink in a child process for the block's duration."""
+
+    def __init__(self) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, self._child_conn = ctx.Pipe()
+        self._process = ctx.Process(
+            target=_sink_process, args=(self._child_conn,), name="bench-smtp-sink", daemon=True
+        )
+        self.port = 0
+
+    def __enter__(self) -> Sink:
+        self._process.start()
+        self._child_conn.close()
+        if not self._conn.poll(30):
+            self._stop()
+            raise RuntimeError("the sink did not start within 30 s")
+        try:
+            self.port = self._conn.recv()
+        except EOFError:
+            self._stop()
+            raise RuntimeError("the sink exited before it was ready") from None
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop()
+
+    def stats(self) -> SinkStats:
+        """Ask the sink for its count and CPU time (a blocking round trip on the pipe)."""
+        self._conn.send("stats")
+        if not self._conn.poll(30):
+            raise RuntimeError("the sink did not answer within 30 s")
+        count, cpu = self._conn.recv()
+        return SinkStats(count, cpu)
+
+    def _stop(self) -> None:
+        self._conn.close()
+        self._process.join(timeout=10)
+        if self._process.is_alive():
+            self._process.terminate()
+            self._process.join(timeout=5)
+
+
+# --- workloads ----------------------------------------------------------------------
+
+
+def _update() -> broadcast.Update:
+    return broadcast.Update(
+        title="PlayStation Network is down",
+        body=(
+            "We are investigating reports that sign-in fails for some players.\n\n"
+            "Online play and the store are affected. Next update within the hour."
+        ),
+        incident="psn-2011-04",
+        author="Head of Network Operations",
+        severity=broadcast.Severity.CRITICAL,
+        url="https://status.example.com/incidents/psn-2011-04",
+    )
+
+
+def _addresses(count: int) -> Iterator[str]:
+    """``count`` distinct recipients, generated as they are read (nothing held)."""
+    return (f"player{i}@example.com" for i in range(count))
+
+
+def _email(port: int, pool: int, count: int) -> Email:
+    return Email(
+        _HOST, port, sender=_SENDER, recipients=_addresses(count), tls="none", pool_size=pool
+    )
+
+
+async def _library_send(port: int, pool: int, count: int) -> None:
+    """One ``b.send(update)`` to ``count`` recipients; raises unless all were accepted."""
+    async with broadcast.Broadcaster([_email(port, pool, count)], timeout=_SEND_TIMEOUT) as b:
+        report = await b.send(_update())
+    receipt = report.receipts[0]
+    if not report.ok or receipt.accepted != count:
+        raise RuntimeError(f"library send accepted {receipt.accepted} of {count}:\n{report}")
+
+
+@dataclass(frozen=True)
+class Workloads:
+    """The two workloads, against one sink, with one pool size."""
+
+    port: int
+    pool: int
+
+    def template(self) -> bytes:
+        """The message the library sends this update as, without the per-recipient lines."""
+        return _email(self.port, self.pool, 0).render(_update()).template
+
+    async def baseline(self, count: int) -> None:
+        """P plain aiosmtplib connections send ``count`` messages between them."""
+        template = self.template()
+        shared = _addresses(count)
+
+        async def worker() -> None:
+            smtp = aiosmtplib.SMTP(
+                hostname=_HOST, port=self.port, use_tls=False, start_tls=False, timeout=30.0
+            )
+            await smtp.connect()
+            try:
+                for recipient in shared:  # workers share the iterator: each is taken once
+                    message = b"To: " + recipient.encode("ascii") + b"\r\n" + template
+                    await smtp.sendmail(_ENVELOPE_FROM, [recipient], message)
+            finally:
+                smtp.close()
+
+        async with asyncio.TaskGroup() as group:
+            for _ in range(self.pool):
+                group.create_task(worker())
+
+    async def library(self, count: int) -> None:
+        """``b.send`` of one update to ``count`` recipients from a generator."""
+        await _library_send(self.port, self.pool, count)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One timed run: messages/s and CPU as a share of one core, client and sink."""
+
+    rate: float
+    client_cpu: float
+    sink_cpu: float
+    received: int
+
+
+async def _measure(sink: Sink, n: int, workload: Callable[[int], Awaitable[None]]) -> Run:
+    """Time one run of ``workload``, and check the sink received exactly ``n`` messages."""
+    gc.collect()
+    before = sink.stats()
+    cpu = time.process_time()
+    wall = time.perf_counter()
+    await workload(n)
+    wall = time.perf_counter() - wall
+    cpu = time.process_time() - cpu
+    after = sink.stats()
+    received = after.count - before.count
+    if received != n:
+        raise RuntimeError(f"the sink received {received} messages, expected {n}")
+    return Run(n / wall, cpu / wall, (after.cpu - before.cpu) / wall, received)
+
+
+async def compare(sink: Sink, n: int, pool: int, rounds: int) -> None:
+    """Warm up, alternate baseline and library runs, print a table and a summary."""
+    work = Workloads(port=sink.port, pool=pool)
+    await _measure(sink, min(n, 1000), work.baseline)
+    await _measure(sink, min(n, 1000), work.library)
+
+    print(
+        f"  {'round':>5}  {'baseline msg/s':>14}  {'library msg/s':>13}  {'lib/base':>8}  "
+        f"{'client CPU b/l':>14}  {'sink CPU b/l':>12}  {'sink got b/l':>13}"
+    )
+    base: list[Run] = []
+    lib: list[Run] = []
+    for r in range(rounds):
+        base.append(await _measure(sink, n, work.baseline))
+        lib.append(await _measure(sink, n, work.library))
+        b, x = base[-1], lib[-1]
+        print(
+            f"  {r + 1:>5}  {b.rate:>14,.0f}  {x.rate:>13,.0f}  {x.rate / b.rate:>8.2f}  "
+            f"{b.client_cpu:>6.0%} /{x.client_cpu:>6.0%}  {b.sink_cpu:>5.0%} /{x.sink_cpu:>5.0%}  "
+            f"{b.received:>6} /{x.received:>6}"
+        )
+    base_rate = statistics.median(run.rate for run in base)
+    lib_rate = statistics.median(run.rate for run in lib)
+    paired = statistics.median(x.rate / b.rate for b, x in zip(base, lib, strict=True))
+    ratio = lib_rate / base_rate
+    print(f"  {'-' * 5}  {'-' * 14}  {'-' * 13}  {'-' * 8}")
+    print(f"  {'med.':>5}  {base_rate:>14,.0f}  {lib_rate:>13,.0f}  {ratio:>8.2f}")
+    verdict = "PASS" if ratio >= 0.85 else "FAIL"
+    print(
+        f"  ratio library/baseline: {ratio:.2f} of medians, {paired:.2f} per round "
+        f"(target >= 0.85: {verdict})"
+    )
+    base_us = statistics.median(run.client_cpu / run.rate for run in base) * 1e6
+    lib_us = statistics.median(run.client_cpu / run.rate for run in lib) * 1e6
+    sink_us = statistics.median(run.sink_cpu / run.rate for run in base + lib) * 1e6
+    print(
+        f"  client CPU per message: baseline {base_us:.0f} µs, library {lib_us:.0f} µs "
+        f"(broadcast {lib_us - base_us:+.0f} µs); sink CPU per message {sink_us:.0f} µs"
+    )
+    sink_peak = max(run.sink_cpu for run in base + lib)
+    if sink_peak >= 0.9:
+        print(
+            f"  note: the sink process reached {sink_peak:.0%} of a core; aiosmtpd may be the "
+            "bottleneck, which narrows the gap between the two"
+        )
+    print()
+
+
+# --- peak memory (a fresh process) --------------------------------------------------
+
+
+def _memory_process(port: int, pool: int, count: int, conn: Connection) -> None:
+    logging.getLogger("broadcast").setLevel(logging.ERROR)
+    floor_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    start = time.perf_counter()
+    try:
+        asyncio.run(_library_send(port, pool, count))
+    except RuntimeError as exc:
+        conn.send(str(exc))
+        return
+    elapsed = time.perf_counter() - start
+    conn.send((floor_kb, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, elapsed))
+
+
+def memory(sink: Sink, pool: int, count: int) -> None:
+    """Peak RSS of a fresh process sending to ``count`` generated recipients."""
+    ctx = multiprocessing.get_context("spawn")
+    parent_conn, child_conn = ctx.Pipe(duplex=False)
+    process = ctx.Process(
+        target=_memory_process,
+        args=(sink.port, pool, count, child_conn),
+        name="bench-email-memory",
+        daemon=True,
+    )
+    before = sink.stats()
+    process.start()
+    child_conn.close()
+    try:
+        if not parent_conn.poll(_CHILD_WAIT):
+            raise RuntimeError(f"the memory check did not finish within {_CHILD_WAIT:g} s")
+        try:
+            result = parent_conn.recv()
+        except EOFError:
+            raise RuntimeError("the memory check exited without a result") from None
+    finally:
+        process.join(timeout=10)
+        if process.is_alive():
+            process.terminate()
+            process.join(timeout=5)
+    if isinstance(result, str):
+        raise RuntimeError(f"memory check: {result}")
+    floor_kb, peak_kb, elapsed = result
+    received = sink.stats().count - before.count
+    if received != count:
+        raise RuntimeError(f"memory check: the sink received {received}, expected {count}")
+    peak_mb = peak_kb / 1024
+    verdict = "PASS" if peak_mb < _MEMORY_LIMIT_MB else "FAIL"
+    print(f"peak memory: {count:,} recipients from a generator, library, in a fresh process")
+    print(
+        f"  sent {count:,} in {elapsed:.1f} s ({count / elapsed:,.0f} msg/s); sink got {received:,}"
+    )
+    print(
+        f"  ru_maxrss {peak_mb:.1f} MB ({floor_kb / 1024:.1f} MB after imports), "
+        f"limit {_MEMORY_LIMIT_MB:.0f} MB: {verdict}"
+    )
+    print()
+
+
+# --- micro-benchmarks (pure, no I/O) ------------------------------------------------
+
+
+def _per_call_us(fn: Callable[[], object], calls: int) -> float:
+    start = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter() - start) / calls * 1e6
+
+
+async def _retry_call_us(policy: broadcast.RetryPolicy, calls: int) -> float:
+    async def succeed() -> None:
+        return None
+
+    start = time.perf_counter()
+    for _ in range(calls):
+        await policy.call(succeed, label="email")
+    return (time.perf_counter() - start) / calls * 1e6
+
+
+def micro(port: int, pool: int, rounds: int) -> None:
+    """Median µs per call of the library's per-recipient steps, and the baseline's."""
+    template = _email(port, pool, 0).render(_update())
+    shared = template.template
+    addresses = list(_addresses(_MICRO_CALLS))
+    # The policy Email uses per recipient when none is given.
+    policy = broadcast.RetryPolicy(attempts=4, deadline=60.0, max_wait=10.0)
+    steps: dict[str, Callable[[Iterator[str]], float]] = {
+        "normalise_address (email_validator)": lambda fresh: _per_call_us(
+            lambda: normalise_address(next(fresh)), _MICRO_CALLS
+        ),
+        "EmailTemplate.message_for (To, Message-ID)": lambda fresh: _per_call_us(
+            lambda: template.message_for(next(fresh)), _MICRO_CALLS
+        ),
+        "EmailTemplate.message_id (again, for the tally)": lambda fresh: _per_call_us(
+            lambda: template.message_id(next(fresh)), _MICRO_CALLS
+        ),
+        "RetryPolicy.call around a no-op (tenacity)": lambda _: asyncio.run(
+            _retry_call_us(policy, _MICRO_CALLS)
+        ),
+        "baseline: To: line + shared bytes": lambda fresh: _per_call_us(
+            lambda: b"To: " + next(fresh).encode("ascii") + b"\r\n" + shared, _MICRO_CALLS
+        ),
+    }
+    print(f"per-recipient steps, pure, no I/O (median of {rounds} x {_MICRO_CALLS} calls)")
+    for label, step in steps.items():
+        us = statistics.median(step(iter(addresses)) for _ in range(rounds))
+        print(f"  {label:<48} {us:7.1f} µs")
+
+
+# --- driver -------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description="Throughput of broadcast's Email channel vs plain aiosmtplib."
+    )
+    parser.add_argument("-n", "--recipients", type=int, default=10_000, help="messages per run")
+    parser.add_argument("-p", "--pool", type=int, default=8, help="SMTP connections (P)")
+    parser.add_argument("--rounds", type=int, default=3, help="baseline/library run pairs")
+    parser.add_argument(
+        "--memory-recipients",
+        type=int,
+        default=100_000,
+        help="recipients for the peak-RSS check in a fresh process (0 skips it)",
+    )
+    args = parser.parse_args()
+    if args.recipients < 1 or args.pool < 1 or args.rounds < 1 or args.memory_recipients < 0:
+        parser.error("-n, -p and --rounds must be at least 1; --memory-recipients at least 0")
+    # Email(tls="none") warns on every construction, and each run constructs one.
+    logging.getLogger("broadcast").setLevel(logging.ERROR)
+    with Sink() as sink:
+        print(
+            f"broadcast {broadcast.__version__} Email vs plain aiosmtplib {aiosmtplib.__version__}"
+            f" (Python {sys.version.split()[0]}), sink aiosmtpd {aiosmtpd.__version__} in its "
+            f"own process at {_HOST}:{sink.port}: N={args.recipients:,} messages per run, "
+            f"P={args.pool} connections, {args.rounds} round(s), "
+            f"message {len(Workloads(sink.port, args.pool).template()):,} bytes + headers"
+        )
+        print()
+        asyncio.run(compare(sink, args.recipients, args.pool, args.rounds))
+        if args.memory_recipients:
+            memory(sink, args.pool, args.memory_recipients)
+        micro(sink.port, args.pool, args.rounds)
+
+
+if __name__ == "__main__":
+    main()

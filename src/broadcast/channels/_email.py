@@ -1,0 +1,362 @@
+"""Email: one individual, threaded message per recipient over pooled SMTP connections.
+
+Delivery streams the recipient list through a bounded queue to ``pool_size`` workers,
+each holding one reused aiosmtplib connection. Per recipient: a 4xx reply or a dropped
+connection is retried (reconnecting as needed) under the channel's RetryPolicy; a 5xx
+is a rejection, recorded with its code, and the others go on. A server that cannot be
+reached at all fails the channel before a single recipient is read, so a retry of the
+whole channel sends nothing twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from email.utils import parseaddr
+from typing import Literal
+
+import aiosmtplib
+from email_validator import EmailNotValidError, validate_email
+from pydantic import SecretStr
+
+from .._channel import Delivery, Rejection
+from .._errors import AuthError, ChannelError, PermanentError, TransientError
+from .._retry import RetryPolicy
+from .._update import Update
+from ._email_message import EmailTemplate, render_email
+from ._recipients import RecipientSource, describe_invalid, invalid_in, stream
+
+__all__ = ["Email", "normalise_address"]
+
+log = logging.getLogger("broadcast")
+
+TLS = Literal["starttls", "implicit", "none"]
+_DEFAULT_PORTS = {"starttls": 587, "implicit": 465, "none": 25}
+_SAMPLE_IDS = 10
+_STOP = None
+
+
+def normalise_address(address: str) -> str:
+    """The canonical ASCII form of an email address; ValueError saying why if invalid."""
+    try:
+        checked = validate_email(
+            address, check_deliverability=False, allow_smtputf8=False, allow_display_name=False
+        )
+    except EmailNotValidError as exc:
+        raise ValueError(str(exc)) from None
+    return checked.ascii_email or checked.normalized
+
+
+def _unsubscribe_header(value: str | Collection[str] | None) -> str | None:
+    if value is None:
+        return None
+    items = [value] if isinstance(value, str) else list(value)
+    uris = [i.strip() if i.strip().startswith("<") else f"<{i.strip()}>" for i in items]
+    for uri in uris:
+        if not uri[1:].startswith(("https://", "mailto:")):
+            raise ValueError(f"list_unsubscribe takes https:// or mailto: URIs, got {uri}")
+    return ", ".join(uris)
+
+
+def _smtp_error(exc: Exception) -> ChannelError:
+    """Classify an aiosmtplib error: 4xx and dropped connections are transient."""
+    if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
+        return AuthError(f"SMTP {exc.code}: credentials rejected ({exc.message})")
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused) and exc.recipients:
+        refusal = exc.recipients[0]
+        return _by_code(refusal.code, refusal.message)
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return _by_code(exc.code, exc.message)
+    if isinstance(exc, aiosmtplib.SMTPNotSupported):
+        return PermanentError(f"SMTP server does not support it: {exc}")
+    detail = str(exc) or type(exc).__name__
+    return TransientError(f"SMTP connection problem: {detail}")
+
+
+def _by_code(code: int, message: str) -> ChannelError:
+    text = f"SMTP {code} {' '.join(message.split())}"
+    if 400 <= code < 500:
+        return TransientError(text, code=code)
+    return PermanentError(text, code=code)
+
+
+@dataclass
+class _Tally:
+    accepted: int = 0
+    ids: list[str] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+
+    def accept(self, message_id: str) -> None:
+        self.accepted += 1
+        if len(self.ids) < _SAMPLE_IDS:
+            self.ids.append(message_id)
+
+
+class _ServerDown(Exception):
+    """A connection could not be (re)established within the retry policy."""
+
+
+class Email:
+    """Crisis mail to every recipient: individual, threaded, multipart, over pooled SMTP.
+
+    ``recipients`` is a list, any iterable or async iterable (streamed), or a callable
+    returning one (so the channel can send more than once). A list is checked up front:
+    an invalid address is a ``ValueError`` listing it. Streamed invalid addresses are
+    reported as rejected. Duplicates are dropped.
+
+    ``tls`` is ``"starttls"`` (default, required, certificates verified), ``"implicit"``
+    (TLS from the first byte, port 465) or ``"none"`` (an explicit, logged opt-out).
+    Credentials are only sent over TLS unless ``tls="none"``.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int | None = None,
+        *,
+        sender: str,
+        recipients: RecipientSource,
+        username: str | None = None,
+        password: str | SecretStr | None = None,
+        tls: TLS = "starttls",
+        pool_size: int = 4,
+        reply_to: str | None = None,
+        list_unsubscribe: str | Collection[str] | None = None,
+        name: str = "email",
+        timeout: float = 30.0,
+        tls_context: ssl.SSLContext | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        if tls not in _DEFAULT_PORTS:
+            raise ValueError(f"tls must be 'starttls', 'implicit' or 'none', got {tls!r}")
+        if pool_size < 1:
+            raise ValueError(f"pool_size must be at least 1, got {pool_size}")
+        display, address = parseaddr(sender)
+        self._envelope_from = normalise_address(address)
+        self._sender = f"{display} <{self._envelope_from}>" if display else self._envelope_from
+        self._domain = self._envelope_from.rpartition("@")[2]
+        if reply_to is not None:
+            normalise_address(parseaddr(reply_to)[1])
+        if isinstance(recipients, list | tuple | set | frozenset):
+            if invalid := invalid_in(recipients, normalise_address):
+                raise ValueError(describe_invalid(invalid))
+        elif isinstance(recipients, str):
+            raise TypeError("recipients must be a list or iterable of addresses, not one string")
+        self.name = name
+        self._host = host
+        self._port = port or _DEFAULT_PORTS[tls]
+        self._recipients = recipients
+        self._username = username
+        self._password = SecretStr(password) if isinstance(password, str) else password
+        self._tls: TLS = tls
+        self._pool_size = pool_size
+        self._reply_to = reply_to
+        self._unsubscribe = _unsubscribe_header(list_unsubscribe)
+        self._timeout = timeout
+        self._tls_context = tls_context
+        self._retry = retry or RetryPolicy(attempts=4, deadline=60.0, max_wait=10.0)
+        if tls == "none":
+            log.warning(
+                "%s: tls='none': mail%s travels unencrypted to %s",
+                name,
+                " and the SMTP password" if password else "",
+                host,
+            )
+
+    def __repr__(self) -> str:
+        return (
+            f"Email(name={self.name!r}, host={self._host!r}, port={self._port}, "
+            f"sender={self._sender!r}, tls={self._tls!r}, pool_size={self._pool_size})"
+        )
+
+    def render(self, update: Update, /) -> EmailTemplate:
+        """The message every recipient gets (each with their own To and Message-ID)."""
+        return render_email(
+            update,
+            sender=self._sender,
+            domain=self._domain,
+            reply_to=self._reply_to,
+            list_unsubscribe=self._unsubscribe,
+        )
+
+    def _client(self) -> aiosmtplib.SMTP:
+        password = self._password.get_secret_value() if self._password else None
+        return aiosmtplib.SMTP(
+            hostname=self._host,
+            port=self._port,
+            username=self._username,
+            password=password,
+            use_tls=self._tls == "implicit",
+            start_tls=self._tls == "starttls",
+            validate_certs=True,
+            tls_context=self._tls_context,
+            timeout=self._timeout,
+        )
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        client = self._client()
+        try:
+            await client.connect()
+        except ssl.SSLCertVerificationError as exc:
+            client.close()
+            raise PermanentError(
+                f"TLS certificate of {self._where} rejected: {exc.verify_message}"
+            ) from None
+        except aiosmtplib.SMTPConnectError as exc:
+            client.close()
+            cause = exc.__cause__ or exc
+            raise TransientError(f"cannot reach SMTP server {self._where}: {cause}") from None
+        except aiosmtplib.SMTPException as exc:
+            client.close()
+            if "STARTTLS" in str(exc) and not isinstance(exc, aiosmtplib.SMTPResponseException):
+                raise PermanentError(
+                    f"{self._where} does not offer STARTTLS; use tls='implicit' if it speaks "
+                    "TLS from the start, or opt out with tls='none'"
+                ) from None
+            raise _smtp_error(exc) from None
+        except OSError as exc:
+            client.close()
+            raise TransientError(f"cannot reach SMTP server {self._where}: {exc}") from None
+        return client
+
+    @property
+    def _where(self) -> str:
+        return f"{self._host}:{self._port}"
+
+    async def _open_pool(self) -> list[aiosmtplib.SMTP]:
+        """Open the pool before reading a recipient; fail only if no connection opens."""
+        opened = await asyncio.gather(
+            *(self._connect() for _ in range(self._pool_size)), return_exceptions=True
+        )
+        clients = [c for c in opened if isinstance(c, aiosmtplib.SMTP)]
+        errors = [e for e in opened if isinstance(e, BaseException)]
+        if not clients:
+            raise errors[0]
+        if errors:
+            log.warning(
+                "%s: opened %d of %d SMTP connections (%s); sending over those",
+                self.name,
+                len(clients),
+                self._pool_size,
+                errors[0],
+            )
+        return clients
+
+    async def deliver(self, rendered: EmailTemplate, /) -> Delivery:
+        """Send one message per recipient over the pool; count who got it."""
+        clients = await self._open_pool()
+        tally = _Tally()
+        queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=self._pool_size * 8)
+        note: str | None = None
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._produce(queue, tally, workers=len(clients)))
+                for client in clients:
+                    group.create_task(self._work(rendered, queue, tally, client))
+        except* _ServerDown as down:
+            note = f"stopped early: {down.exceptions[0]}; the remaining recipients were not sent"
+        except* AuthError as auth:
+            if not tally.accepted:
+                raise auth.exceptions[0] from None
+            note = f"stopped early: {auth.exceptions[0]}"
+        return Delivery(
+            ids=tuple(tally.ids),
+            details={"thread": rendered.thread_root},
+            accepted=tally.accepted,
+            rejected=tuple(tally.rejected),
+            note=note,
+        )
+
+    async def _produce(
+        self, queue: asyncio.Queue[str | None], tally: _Tally, *, workers: int
+    ) -> None:
+        async for recipient, invalid in stream(self._recipients, normalise_address):
+            if invalid is not None:
+                tally.rejected.append(Rejection(invalid.recipient, f"invalid: {invalid.reason}"))
+            else:
+                await queue.put(recipient)
+        for _ in range(workers):
+            await queue.put(_STOP)
+
+    async def _work(
+        self,
+        rendered: EmailTemplate,
+        queue: asyncio.Queue[str | None],
+        tally: _Tally,
+        client: aiosmtplib.SMTP,
+    ) -> None:
+        conn = _Pooled(self, client)
+        try:
+            while (recipient := await queue.get()) is not _STOP:
+                await self._send_one(conn, rendered, recipient, tally)
+        finally:
+            conn.close()
+
+    async def _send_one(
+        self, conn: _Pooled, rendered: EmailTemplate, recipient: str, tally: _Tally
+    ) -> None:
+        message = rendered.message_for(recipient)
+
+        async def attempt() -> None:
+            client = await conn.get()
+            try:
+                await client.sendmail(self._envelope_from, [recipient], message)
+            except aiosmtplib.SMTPRecipientsRefused as exc:
+                raise _smtp_error(exc) from None
+            except aiosmtplib.SMTPResponseException as exc:
+                if exc.code == 421:  # the server is closing this connection
+                    conn.drop()
+                raise _smtp_error(exc) from None
+            except (aiosmtplib.SMTPException, OSError) as exc:
+                conn.drop()
+                raise _smtp_error(exc) from None
+
+        try:
+            await self._retry.call(attempt, label=self.name)
+        except AuthError:
+            raise
+        except ChannelError as exc:
+            if conn.unreachable:
+                tally.rejected.append(Rejection(recipient, f"not sent: {exc}"))
+                raise _ServerDown(str(exc)) from None
+            tally.rejected.append(Rejection(recipient, str(exc), exc.code))
+            return
+        tally.accept(rendered.message_id(recipient))
+
+    async def aclose(self) -> None:
+        """Nothing to close: connections live only as long as one deliver."""
+
+
+class _Pooled:
+    """One worker's connection, reopened after it drops."""
+
+    def __init__(self, channel: Email, client: aiosmtplib.SMTP) -> None:
+        self._client: aiosmtplib.SMTP | None
+        self._channel = channel
+        self._client = client
+        self.unreachable = False
+
+    async def get(self) -> aiosmtplib.SMTP:
+        if self._client is None or not self._client.is_connected:
+            self.drop()
+            try:
+                self._client = await self._channel._connect()
+            except TransientError:
+                self.unreachable = True
+                raise
+            self.unreachable = False
+        return self._client
+
+    def drop(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def close(self) -> None:
+        if self._client is not None and self._client.is_connected:
+            # QUIT politely but without waiting on it; the socket closes either way.
+            self._client.close()
+        self._client = None

@@ -360,3 +360,26 @@ async def test_broken_preview_fails_the_dry_run_alone(update: Update, retry: Ret
         report = await b.send(update, dry_run=True)
     assert report["broken"].reason == "render failed: UnicodeError: cannot show"
     assert report["ok"].outcome is Outcome.SKIPPED
+
+
+async def test_channel_max_duration_sets_its_timeout(update: Update, retry: RetryPolicy) -> None:
+    """A channel's own max_duration replaces the Broadcaster default; timeouts= beats both."""
+
+    class Bounded(RecordingChannel):
+        max_duration: float | None = 0.05
+
+    class Unbounded(RecordingChannel):
+        max_duration: float | None = None
+
+    hang = Bounded("hang", hang=True)
+    broadcaster = Broadcaster(
+        [hang, Unbounded("fan-out"), Bounded("told")],
+        retry=retry,
+        timeout=99,
+        timeouts={"told": 7},
+    )
+    assert broadcaster._timeout_for(broadcaster.channels[1]) is None
+    assert broadcaster._timeout_for(broadcaster.channels[2]) == 7
+    async with broadcaster:
+        report = await broadcaster.send(update, only=["hang"])
+    assert report["hang"].reason == "timed out after 0.05s"

@@ -41,8 +41,10 @@ class Broadcaster:
 
     ``async with Broadcaster([Webhook(url, secret=s)]) as b: report = await b.send(u)``
 
-    Each channel runs in its own task under its own timeout (``timeout``, or
-    ``timeouts[name]``); a failing, slow or crashing channel never delays, cancels or
+    Each channel runs in its own task under its own timeout (``timeouts[name]``, else
+    the channel's ``max_duration`` attribute if it has one (``None``: no limit, for
+    fan-outs bounded by their own per-message timeouts), else ``timeout``); a failing,
+    slow or crashing channel never delays, cancels or
     hides another. Transient failures are retried per ``retry``. The Broadcaster owns
     the HTTP client it gives to channels that talk HTTP, and closes it with the channels.
     """
@@ -176,7 +178,7 @@ class Broadcaster:
     async def _run(self, channel: Channel[Any], update: Update, *, dry_run: bool) -> Receipt:
         clock = self._retry.clock
         start = clock()
-        timeout = self._timeouts.get(channel.name, self._timeout)
+        timeout = self._timeout_for(channel)
         attempts = 0
         last_error: BaseException | None = None
 
@@ -240,11 +242,20 @@ class Broadcaster:
             rejected=tuple(delivery.rejected),
         )
 
+    def _timeout_for(self, channel: Channel[Any]) -> float | None:
+        """``timeouts[name]``, else the channel's own ``max_duration``, else ``timeout``."""
+        if channel.name in self._timeouts:
+            return self._timeouts[channel.name]
+        if hasattr(channel, "max_duration"):
+            own = channel.max_duration
+            return float(own) if isinstance(own, int | float) else None
+        return self._timeout
+
     @staticmethod
     def _failure_reason(
         exc: BaseException,
         timed_out: bool,
-        timeout: float,
+        timeout: float | None,
         attempts: int,
         last_error: BaseException | None,
     ) -> str:

@@ -129,6 +129,7 @@ class Email:
         timeout: float = 30.0,
         tls_context: ssl.SSLContext | None = None,
         retry: RetryPolicy | None = None,
+        max_duration: float | None = None,
     ) -> None:
         if tls not in _DEFAULT_PORTS:
             raise ValueError(f"tls must be 'starttls', 'implicit' or 'none', got {tls!r}")
@@ -158,6 +159,9 @@ class Email:
         self._timeout = timeout
         self._tls_context = tls_context
         self._retry = retry or RetryPolicy(attempts=4, deadline=60.0, max_wait=10.0)
+        self.max_duration = max_duration
+        """Cap on one whole send; ``None`` (default): 100,000 recipients take minutes, and
+        every SMTP command is already bounded by ``timeout``."""
         if tls == "none":
             log.warning(
                 "%s: tls='none': mail%s travels unencrypted to %s",

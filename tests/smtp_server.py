@@ -40,6 +40,8 @@ class Recorder:
     defer_reply: str = "451 4.3.0 Temporary failure, try again"
     close_after: int | None = None
     """Hang up each connection after it has carried this many messages."""
+    die_after: int | None = None
+    """After this many messages in all, hang up and refuse every later session."""
     messages: list[Received] = field(default_factory=list)
     connections: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -48,6 +50,9 @@ class Recorder:
         self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
     ) -> list[str]:
         session.host_name = hostname
+        if self.die_after is not None and len(self.messages) >= self.die_after:
+            server.transport.close()
+            return responses
         if not getattr(session, "counted", False):
             session.counted = True
             with self.lock:
@@ -74,7 +79,8 @@ class Recorder:
             )
         sent = getattr(session, "sent", 0) + 1
         session.sent = sent
-        if self.close_after and sent % self.close_after == 0:
+        dying = self.die_after is not None and len(self.messages) >= self.die_after
+        if dying or (self.close_after and sent % self.close_after == 0):
             asyncio.get_running_loop().call_soon(server.transport.close)
         return "250 OK"
 
@@ -88,11 +94,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def authenticator(username: str, password: str) -> Any:
+def authenticator(username: str, password: str, *, logins: int | None = None) -> Any:
+    """Accept ``username``/``password`` (only for the first ``logins`` sessions, if set)."""
+    granted = [0]
+
     def check(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
         ok = isinstance(data, LoginPassword) and (
             data.login.decode() == username and data.password.decode() == password
         )
+        if ok and logins is not None:
+            granted[0] += 1
+            ok = granted[0] <= logins
         return AuthResult(success=ok, handled=False)
 
     return check

@@ -273,16 +273,22 @@ class Broadcaster:
 
 def _fan_out_outcome(delivery: Delivery) -> tuple[Outcome, str | None]:
     """Delivered, partial or failed, from who the provider accepted and rejected."""
-    note = f"; {delivery.note}" if delivery.note else ""
+    note = f"; {redact(delivery.note)}" if delivery.note else ""
+    accepted = delivery.accepted or 0
+    if not delivery.rejected and not delivery.incomplete:
+        return Outcome.DELIVERED, (redact(delivery.note) if delivery.note else None)
+    outcome = Outcome.PARTIAL if accepted else Outcome.FAILED
     if not delivery.rejected:
-        return Outcome.DELIVERED, (delivery.note or None)
+        return outcome, f"stopped after {accepted} recipients{note}"
     first = delivery.rejected[0]
     example = redact(f"first: {first.recipient}: {first.reason}")
     rejected = len(delivery.rejected)
-    total = rejected + (delivery.accepted or 0)
-    if not delivery.accepted:
-        return Outcome.FAILED, f"all {rejected} recipients rejected ({example}){note}"
-    return Outcome.PARTIAL, f"{rejected} of {total} recipients not reached ({example}){note}"
+    if delivery.incomplete:
+        return outcome, f"{accepted} reached, {rejected} rejected ({example}){note}"
+    if not accepted:
+        return outcome, f"all {rejected} recipients rejected ({example}){note}"
+    total = rejected + accepted
+    return outcome, f"{rejected} of {total} recipients not reached ({example}){note}"
 
 
 def _being_cancelled() -> bool:

@@ -106,3 +106,5 @@ class Delivery:
     """Fan-out only: recipients that did not get it, each with its reason."""
     note: str | None = None
     """One line of context for the Receipt's reason, e.g. why a fan-out stopped early."""
+    incomplete: bool = False
+    """Fan-out only: the send stopped before the end of the list (``note`` says why)."""

@@ -42,9 +42,12 @@ class DeliveryError(BroadcastError):
     def __init__(self, report: Report) -> None:
         self.report = report
         failed = report.failed + report.partial
-        lines = "; ".join(f"{r.channel}: {r.reason}" for r in failed)
+        lines = "; ".join(
+            f"{r.channel}{' (partial)' if r in report.partial else ''}: {r.reason}" for r in failed
+        )
         noun = "channel" if len(failed) == 1 else "channels"
-        super().__init__(f"{len(failed)} {noun} failed: {lines}")
+        verb = "failed or reached only some recipients" if report.partial else "failed"
+        super().__init__(f"{len(failed)} {noun} {verb}: {lines}")
 
 
 class ChannelError(BroadcastError):

@@ -449,3 +449,78 @@ async def test_long_subject_is_one_clean_header(
     assert msg["Subject"] == f"[Investigating | Critical] {title}"
     body_lines = recorder.messages[0].content.split(b"\r\n\r\n", 1)[1].split(b"\r\n")
     assert max(len(line) for line in body_lines) <= 78
+
+
+async def test_server_dying_mid_send_is_partial(update: Update, fast: RetryPolicy) -> None:
+    """A server that goes away mid-list gives a partial Receipt saying the rest was not sent."""
+    recorder = Recorder(die_after=5)
+    people = [f"user{i}@example.com" for i in range(40)]
+    with smtp_server(recorder) as port:
+        receipt = await _send(_email(port, people, pool_size=1, retry=fast), update)
+    assert receipt.outcome is Outcome.PARTIAL
+    assert receipt.accepted == 5
+    assert "stopped early" in (receipt.reason or "")
+    assert "the remaining recipients were not sent" in (receipt.reason or "")
+    assert len(set(recorder.recipients())) == len(recorder.recipients()) == 5
+
+
+async def test_credentials_rejected_mid_send_is_partial(update: Update, fast: RetryPolicy) -> None:
+    """Login refused on a reconnect stops the send; the Receipt is partial, not delivered."""
+    recorder = Recorder(close_after=2)
+    with smtp_server(
+        recorder,
+        authenticator=authenticator("ops", "pw-123", logins=1),
+        auth_require_tls=False,
+    ) as port:
+        channel = _email(
+            port,
+            [f"user{i}@example.com" for i in range(6)],
+            pool_size=1,
+            retry=fast,
+            username="ops",
+            password="pw-123",
+        )
+        receipt = await _send(channel, update)
+    assert receipt.outcome is Outcome.PARTIAL
+    assert receipt.accepted == 2
+    assert "credentials rejected" in (receipt.reason or "")
+
+
+async def test_broken_recipient_source_stops_cleanly(
+    recorder: Recorder, port: int, update: Update
+) -> None:
+    """A recipient source that raises mid-list gives a partial Receipt naming the error."""
+
+    def people() -> Iterator[str]:
+        yield "kaz@example.com"
+        yield "jack@example.org"
+        raise OSError("disk read error")
+
+    receipt = await _send(_email(port, people), update)
+    assert receipt.outcome is Outcome.PARTIAL
+    assert receipt.accepted == 2
+    assert "reading the recipient list failed: OSError: disk read error" in (receipt.reason or "")
+
+
+async def test_max_duration_ends_a_long_send(recorder: Recorder, port: int, update: Update) -> None:
+    """A send cut off by max_duration returns a timed-out Receipt instead of hanging."""
+    people = (f"user{i}@example.com" for i in range(50_000))
+    receipt = await _send(_email(port, people, pool_size=4, max_duration=0.3), update)
+    assert receipt.outcome is Outcome.FAILED
+    assert receipt.reason == "timed out after 0.3s"
+    assert 0 < len(recorder.messages) < 50_000
+
+
+async def test_display_name_is_quoted(recorder: Recorder, port: int, update: Update) -> None:
+    """A sender name with a comma stays one address in From."""
+    channel = Email(
+        "127.0.0.1",
+        port,
+        sender='"Status, PSN" <status@example.com>',
+        recipients=["kaz@example.com"],
+        tls="none",
+    )
+    await _send(channel, update)
+    sender = recorder.messages[0].message["From"]
+    assert len(sender.addresses) == 1
+    assert sender.addresses[0].display_name == "Status, PSN"

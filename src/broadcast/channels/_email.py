@@ -15,7 +15,7 @@ import logging
 import ssl
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from email.utils import parseaddr
+from email.utils import formataddr, parseaddr
 from typing import Literal
 
 import aiosmtplib
@@ -24,6 +24,7 @@ from pydantic import SecretStr
 
 from .._channel import Delivery, Rejection
 from .._errors import AuthError, ChannelError, PermanentError, TransientError
+from .._redact import describe
 from .._retry import RetryPolicy
 from .._update import Update
 from ._email_message import EmailTemplate, render_email
@@ -85,6 +86,7 @@ def _by_code(code: int, message: str) -> ChannelError:
 
 @dataclass
 class _Tally:
+    stopped: str | None = None
     accepted: int = 0
     ids: list[str] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
@@ -137,7 +139,7 @@ class Email:
             raise ValueError(f"pool_size must be at least 1, got {pool_size}")
         display, address = parseaddr(sender)
         self._envelope_from = normalise_address(address)
-        self._sender = f"{display} <{self._envelope_from}>" if display else self._envelope_from
+        self._sender = formataddr((display, self._envelope_from))
         self._domain = self._envelope_from.rpartition("@")[2]
         if reply_to is not None:
             normalise_address(parseaddr(reply_to)[1])
@@ -265,23 +267,31 @@ class Email:
         except* AuthError as auth:
             if not tally.accepted:
                 raise auth.exceptions[0] from None
-            note = f"stopped early: {auth.exceptions[0]}"
+            note = f"stopped early: {auth.exceptions[0]}; the remaining recipients were not sent"
+        note = note or tally.stopped
         return Delivery(
             ids=tuple(tally.ids),
             details={"thread": rendered.thread_root},
             accepted=tally.accepted,
             rejected=tuple(tally.rejected),
             note=note,
+            incomplete=note is not None,
         )
 
     async def _produce(
         self, queue: asyncio.Queue[str | None], tally: _Tally, *, workers: int
     ) -> None:
-        async for recipient, invalid in stream(self._recipients, normalise_address):
-            if invalid is not None:
-                tally.rejected.append(Rejection(invalid.recipient, f"invalid: {invalid.reason}"))
-            else:
-                await queue.put(recipient)
+        try:
+            async for recipient, invalid in stream(self._recipients, normalise_address):
+                if invalid is not None:
+                    tally.rejected.append(
+                        Rejection(invalid.recipient, f"invalid: {invalid.reason}")
+                    )
+                else:
+                    await queue.put(recipient)
+        except Exception as exc:  # noqa: BLE001 - a broken list stops the send, not the Report
+            tally.stopped = f"reading the recipient list failed: {describe(exc)}"
+            log.error("%s: %s", self.name, tally.stopped)
         for _ in range(workers):
             await queue.put(_STOP)
 
@@ -293,9 +303,14 @@ class Email:
         client: aiosmtplib.SMTP,
     ) -> None:
         conn = _Pooled(self, client)
+        task = asyncio.current_task()
         try:
             while (recipient := await queue.get()) is not _STOP:
                 await self._send_one(conn, rendered, recipient, tally)
+                if task is not None and task.cancelling():
+                    # aiosmtplib waits with asyncio.wait_for, which on Python 3.11 can
+                    # swallow a cancellation; honour it here so timeouts always end.
+                    raise asyncio.CancelledError
         finally:
             conn.close()
 
@@ -323,7 +338,9 @@ class Email:
         except AuthError:
             raise
         except ChannelError as exc:
-            if conn.unreachable:
+            if exc.transient and exc.code is None:
+                # Retries ran out on the connection itself, not on an SMTP reply:
+                # the server is gone, and every later recipient would wait the same.
                 tally.rejected.append(Rejection(recipient, f"not sent: {exc}"))
                 raise _ServerDown(str(exc)) from None
             tally.rejected.append(Rejection(recipient, str(exc), exc.code))
@@ -341,17 +358,11 @@ class _Pooled:
         self._client: aiosmtplib.SMTP | None
         self._channel = channel
         self._client = client
-        self.unreachable = False
 
     async def get(self) -> aiosmtplib.SMTP:
         if self._client is None or not self._client.is_connected:
             self.drop()
-            try:
-                self._client = await self._channel._connect()
-            except TransientError:
-                self.unreachable = True
-                raise
-            self.unreachable = False
+            self._client = await self._channel._connect()
         return self._client
 
     def drop(self) -> None:
@@ -360,7 +371,6 @@ class _Pooled:
             self._client = None
 
     def close(self) -> None:
-        if self._client is not None and self._client.is_connected:
-            # QUIT politely but without waiting on it; the socket closes either way.
-            self._client.close()
+        if self._client is not None:
+            self._client.close()  # closes the socket without waiting for a QUIT reply
         self._client = None

@@ -6,7 +6,8 @@ Everything here is deterministic: the same update and options give the same byte
 
 Threading: every update of an incident carries ``In-Reply-To`` and ``References``
 pointing at ``<incident.{id}@{sender domain}>``, so mail clients that thread by
-references (Apple Mail, Thunderbird, Outlook) group the incident with no stored state.
+references (Thunderbird, and others following RFC 5322) group the incident with no
+stored state. Gmail also wants the same subject, Outlook its own Thread-Index.
 """
 
 from __future__ import annotations

@@ -17,7 +17,12 @@ from broadcast.testing import RecordingChannel
 def test_all_is_sorted_and_complete() -> None:
     """__all__ is sorted and names every public attribute the package exports."""
     assert broadcast.__all__ == sorted(broadcast.__all__)
-    public = {n for n in dir(broadcast) if not n.startswith("_")} - {"channels", "testing", "demo"}
+    public = {n for n in dir(broadcast) if not n.startswith("_")} - {
+        "channels",
+        "testing",
+        "demo",
+        "text",
+    }
     assert public <= set(broadcast.__all__)
     for name in broadcast.__all__:
         assert hasattr(broadcast, name), name

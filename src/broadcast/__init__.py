@@ -19,6 +19,7 @@ from ._broadcaster import Broadcaster
 from ._channel import Channel, Delivery, Rejection, Rendered, UsesHTTPClient
 from ._config import Env, broadcaster_from_env, channels_from_env
 from ._errors import (
+    AlreadyDelivered,
     AuthError,
     BroadcastError,
     ChannelError,
@@ -29,10 +30,12 @@ from ._errors import (
 )
 from ._report import Outcome, Receipt, Report
 from ._retry import RetryPolicy
+from ._threads import MemoryThreads, ThreadStore
 from ._update import Severity, Status, Update
 from ._version import __version__
 
 __all__ = [
+    "AlreadyDelivered",
     "AuthError",
     "BroadcastError",
     "Broadcaster",
@@ -42,6 +45,7 @@ __all__ = [
     "Delivery",
     "DeliveryError",
     "Env",
+    "MemoryThreads",
     "Outcome",
     "PermanentError",
     "Receipt",
@@ -51,6 +55,7 @@ __all__ = [
     "RetryPolicy",
     "Severity",
     "Status",
+    "ThreadStore",
     "TransientError",
     "Update",
     "UsesHTTPClient",

@@ -12,7 +12,7 @@ from typing import Any, Self
 import httpx
 
 from ._channel import Channel, Delivery, UsesHTTPClient
-from ._errors import ChannelError
+from ._errors import AlreadyDelivered, ChannelError
 from ._redact import describe, redact
 from ._report import Outcome, Receipt, Report
 from ._retry import RetryPolicy, is_transient
@@ -220,6 +220,9 @@ class Broadcaster:
             reason = f"deliver raised {describe(exc)}"
             log.error("%s: %s", channel.name, reason)
             return receipt(Outcome.FAILED, reason=reason)
+        except AlreadyDelivered as exc:
+            log.info("%s: skipped: %s", channel.name, describe(exc))
+            return receipt(Outcome.SKIPPED, reason=describe(exc))
         except Exception as exc:  # noqa: BLE001 - every failure becomes a Receipt
             reason = self._failure_reason(exc, timer.expired(), timeout, attempts, last_error)
             crashed = not timer.expired() and not isinstance(exc, ChannelError)

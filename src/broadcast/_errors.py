@@ -11,7 +11,9 @@ The tree::
           ├── TransientError        worth retrying: timeouts, resets, 408/425/429/5xx;
           │                         may carry the provider's retry_after (seconds)
           └── PermanentError        never retried: bad auth, validation, other 4xx
-               └── AuthError        the provider rejected the credentials
+               ├── AuthError        the provider rejected the credentials
+               └── AlreadyDelivered the provider already has it (a duplicate post);
+                                    reported as skipped, not failed
 
 Bad input to ``Update`` raises ``pydantic.ValidationError`` (naming the field) and is
 not part of this tree: it happens before anything is sent.
@@ -86,3 +88,7 @@ class PermanentError(ChannelError):
 
 class AuthError(PermanentError):
     """The provider rejected the channel's credentials."""
+
+
+class AlreadyDelivered(PermanentError):
+    """The provider refused the post as a duplicate: it is already there. Skipped, not failed."""

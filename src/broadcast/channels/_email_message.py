@@ -19,7 +19,8 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
 
-from .._update import Severity, Update
+from .._update import Update
+from ..text import signature, status_tag, utc_minute
 
 __all__ = ["EmailTemplate", "render_email", "thread_root"]
 
@@ -72,10 +73,7 @@ class EmailTemplate:
 
 
 def _subject(update: Update) -> str:
-    tag = update.status.value.capitalize()
-    if update.severity is Severity.CRITICAL:
-        tag += " | Critical"
-    return _one_line(f"[{tag}] {update.title}")
+    return _one_line(f"{status_tag(update)} {update.title}")
 
 
 def _facts(update: Update) -> list[tuple[str, str]]:
@@ -83,8 +81,7 @@ def _facts(update: Update) -> list[tuple[str, str]]:
         ("Status", update.status.value.capitalize()),
         ("Severity", update.severity.value.capitalize()),
     ]
-    if update.next_update_at is not None:
-        when = update.next_update_at.strftime("%Y-%m-%dT%H:%MZ")
+    if when := utc_minute(update):
         facts.append(("Next update", f"by {when} (UTC)"))
     if update.url is not None:
         facts.append(("Details", update.url))
@@ -99,8 +96,8 @@ def _footer(update: Update) -> str:
 def _text(update: Update) -> str:
     lines = [update.title, "", *_join_paragraphs(update), ""]
     lines += [f"{label}: {value}" for label, value in _facts(update)]
-    if update.author:
-        lines += ["", f"— {update.author}"]
+    if sign := signature(update):
+        lines += ["", sign]
     lines += ["", _footer(update)]
     return "\n".join(lines) + "\n"
 

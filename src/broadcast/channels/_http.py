@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from .._errors import AuthError, PermanentError, TransientError
+from .._errors import AuthError, ChannelError, PermanentError, TransientError
 from .._redact import redact, safe_origin
 from .._retry import TRANSIENT_STATUS, retry_after_from_headers
 from .._version import __version__
@@ -64,15 +64,22 @@ def provider_message(response: httpx.Response) -> str:
     return redact(text)
 
 
+ProviderErrors = Callable[[httpx.Response], ChannelError | None]
+"""A provider's own reading of an error response, tried before the generic one."""
+
+
 def check_response(
     response: httpx.Response,
     *,
     wall_clock: Callable[[], float] = time.time,
+    provider_errors: ProviderErrors | None = None,
 ) -> None:
     """Return if ``response`` is 2xx, else raise the classified ``ChannelError``."""
     status = response.status_code
     if 200 <= status < 300:
         return
+    if provider_errors is not None and (error := provider_errors(response)) is not None:
+        raise error
     where = safe_origin(str(response.request.url))
     said = provider_message(response)
     reason = f"HTTP {status} {response.reason_phrase or ''}".rstrip() + f" from {where}"
@@ -104,6 +111,7 @@ async def post(
     auth: httpx.Auth | None = None,
     timeout: float | None = None,  # noqa: ASYNC109 - httpx's per-request timeout
     wall_clock: Callable[[], float] = time.time,
+    provider_errors: ProviderErrors | None = None,
 ) -> httpx.Response:
     """POST and classify: network failures are transient, statuses per ``check_response``.
 
@@ -131,5 +139,5 @@ async def post(
     except httpx.TransportError as exc:
         detail = f": {exc}" if str(exc) else ""
         raise TransientError(redact(f"{type(exc).__name__} talking to {where}{detail}")) from exc
-    check_response(response, wall_clock=wall_clock)
+    check_response(response, wall_clock=wall_clock, provider_errors=provider_errors)
     return response

@@ -21,6 +21,7 @@ BUILTIN: dict[str, tuple[str, str | None]] = {
     # name: ("module:Class", extra to install if its import fails)
     "webhook": ("broadcast.channels._webhook:Webhook", None),
     "email": ("broadcast.channels._email:Email", None),
+    "twitter": ("broadcast.channels._twitter:Twitter", None),
 }
 
 

@@ -1,0 +1,254 @@
+"""X (Twitter): each update as a post or a numbered thread, replying down the incident.
+
+Posts go through the v2 API, ``POST /2/tweets``. A long update becomes a thread, each
+part replying to the one before; a follow-up of the same incident replies to the
+incident's last post, so the story reads top to bottom in one place. Posted parts are
+recorded in a ThreadStore as they go, so a re-send after a failure continues the
+thread instead of posting its first parts again.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from .._channel import Delivery
+from .._errors import AlreadyDelivered, ChannelError, PermanentError
+from .._redact import safe_origin
+from .._threads import MemoryThreads, ThreadStore
+from .._update import Update
+from ..text import (
+    MAX_WEIGHTED,
+    next_update_phrase,
+    signature,
+    split_thread,
+    status_tag,
+    weighted_length,
+)
+from ._http import new_client, post
+from ._oauth1 import OAuth1
+
+__all__ = ["Thread", "Twitter", "render_posts", "x_errors"]
+
+DEFAULT_BASE_URL = "https://api.x.com"
+
+
+def render_posts(update: Update, *, limit: int = MAX_WEIGHTED) -> list[str]:
+    """The update as posts of at most ``limit`` weighted characters each.
+
+    The status tag and title lead, the link follows in the first post, then the body,
+    the next-update promise and the author's signature. One post if it fits (dropping
+    the signature if that is what it takes), otherwise a numbered thread.
+    """
+    head = f"{status_tag(update)} {update.title}"
+    if update.url:
+        head += f"\n{update.url}"
+    promise = next_update_phrase(update)
+    sign = signature(update)
+    body = "\n\n".join(update.paragraphs)
+    tail = "\n\n".join(p for p in (promise, sign) if p)
+    with_sign = "\n\n".join(p for p in (head, body, tail) if p)
+    if weighted_length(with_sign) <= limit:
+        return [with_sign]
+    without_sign = "\n\n".join(p for p in (head, body, promise) if p)
+    if sign and weighted_length(without_sign) <= limit:
+        return [without_sign]
+    return split_thread(with_sign, limit=limit)
+
+
+@dataclass(frozen=True, slots=True)
+class Thread:
+    """A rendered update: its posts in order, and what ties them to the incident."""
+
+    posts: tuple[str, ...]
+    incident: str
+    update_key: str
+
+    def preview(self) -> str:
+        """Each post with its weighted length."""
+        return "\n\n".join(
+            f"--- post {i}/{len(self.posts)} ({weighted_length(p)}/{MAX_WEIGHTED}) ---\n{p}"
+            for i, p in enumerate(self.posts, 1)
+        )
+
+
+def x_errors(response: httpx.Response) -> ChannelError | None:
+    """X's own error reading: a 403 for duplicate content means it is already posted.
+
+    v2 answers problem+json (``detail``); the v1.1 shape ``{"errors": [{"code": 187}]}``
+    is accepted too. Everything else falls through to the shared HTTP mapping.
+    """
+    if response.status_code != 403:
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    texts = [str(body.get("detail", ""))]
+    for error in body.get("errors") or []:
+        if isinstance(error, dict):
+            texts.append("duplicate" if error.get("code") == 187 else str(error.get("message")))
+    if any("duplicate" in t.lower() for t in texts):
+        return AlreadyDelivered("X refused it as duplicate content: this update is already posted")
+    return None
+
+
+class Twitter:
+    """Posts updates to X as the account whose credentials are given.
+
+    Give either OAuth 1.0a user credentials (``consumer_key``, ``consumer_secret``,
+    ``access_token``, ``access_token_secret``) or an OAuth 2.0 user ``bearer_token``,
+    not both. ``threads`` remembers each incident's posts (in memory by default).
+    ``base_url`` points elsewhere for tests and the demo.
+    """
+
+    def __init__(
+        self,
+        *,
+        consumer_key: str | None = None,
+        consumer_secret: str | SecretStr | None = None,
+        access_token: str | None = None,
+        access_token_secret: str | SecretStr | None = None,
+        bearer_token: str | SecretStr | None = None,
+        base_url: str = DEFAULT_BASE_URL,
+        name: str = "twitter",
+        threads: ThreadStore | None = None,
+        timeout: float = 15.0,
+        client: httpx.AsyncClient | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        oauth1 = {
+            "consumer_key": consumer_key,
+            "consumer_secret": consumer_secret,
+            "access_token": access_token,
+            "access_token_secret": access_token_secret,
+        }
+        given = [k for k, v in oauth1.items() if v]
+        if bearer_token and given:
+            raise ValueError(
+                "give either bearer_token or the four OAuth 1.0a credentials, not both"
+            )
+        self._auth: httpx.Auth
+        if bearer_token:
+            token = _secret(bearer_token)
+            self._auth = _Bearer(token)
+        elif len(given) == 4:
+            self._auth = OAuth1(
+                str(consumer_key),
+                _secret(consumer_secret),
+                str(access_token),
+                _secret(access_token_secret),
+            )
+        else:
+            missing = [k for k in oauth1 if k not in given]
+            raise ValueError(
+                "X credentials are incomplete: give bearer_token, or all of consumer_key, "
+                "consumer_secret, access_token, access_token_secret "
+                f"(missing: {', '.join(missing)})"
+            )
+        self.name = name
+        self._url = base_url.rstrip("/") + "/2/tweets"
+        self._threads = threads if threads is not None else MemoryThreads()
+        self._timeout = timeout
+        self._client = client
+        self._owns_client = False
+        self._clock = clock
+
+    def __repr__(self) -> str:
+        kind = "bearer" if isinstance(self._auth, _Bearer) else "oauth1"
+        return f"Twitter(name={self.name!r}, api='{safe_origin(self._url)}', auth={kind!r})"
+
+    def render(self, update: Update, /) -> Thread:
+        """The posts for ``update``; pure."""
+        return Thread(tuple(render_posts(update)), update.incident, update.key)
+
+    def use_http_client(self, client: httpx.AsyncClient, /) -> None:
+        """Send through the Broadcaster's shared client (unless one was given)."""
+        if self._client is None:
+            self._client = client
+
+    async def deliver(self, rendered: Thread, /) -> Delivery:
+        """Post the parts not yet posted, each replying to the one before."""
+        if self._client is None:
+            self._client = new_client()
+            self._owns_client = True
+        posted = self._threads.posted_parts(self.name, rendered.update_key)
+        reply_to = posted[-1] if posted else self._threads.last_post(self.name, rendered.incident)
+        total = len(rendered.posts)
+        for index in range(len(posted), total):
+            try:
+                post_id = await self._post(self._client, rendered.posts[index], reply_to)
+            except AlreadyDelivered:
+                if index == 0:
+                    raise
+                raise PermanentError(
+                    f"X refused part {index + 1} of {total} as a duplicate; "
+                    f"the thread stops after {_progress(posted, total)}"
+                ) from None
+            except ChannelError as exc:
+                exc.args = (f"{exc}; posted {_progress(posted, total)}",)
+                raise
+            self._threads.record_part(self.name, rendered.incident, rendered.update_key, post_id)
+            posted.append(post_id)
+            reply_to = post_id
+        return Delivery(ids=tuple(posted), details={"parts": total})
+
+    async def _post(self, client: httpx.AsyncClient, text: str, reply_to: str | None) -> str:
+        payload: dict[str, Any] = {"text": text}
+        if reply_to:
+            payload["reply"] = {"in_reply_to_tweet_id": reply_to}
+        response = await post(
+            client,
+            self._url,
+            content=json.dumps(payload, ensure_ascii=False).encode(),
+            headers={"content-type": "application/json"},
+            auth=self._auth,
+            timeout=self._timeout,
+            wall_clock=self._clock,
+            provider_errors=x_errors,
+        )
+        data = response.json().get("data", {})
+        post_id = data.get("id") if isinstance(data, dict) else None
+        if not isinstance(post_id, str):
+            raise PermanentError(f"X answered {response.status_code} without data.id")
+        return post_id
+
+    async def aclose(self) -> None:
+        """Close the client if this channel made it."""
+        if self._owns_client and self._client is not None:
+            await self._client.aclose()
+            self._client = None
+            self._owns_client = False
+
+
+def _progress(posted: list[str], total: int) -> str:
+    if not posted:
+        return f"0 of {total} parts"
+    return f"{len(posted)} of {total} parts ({', '.join(posted)}); re-send to continue"
+
+
+def _secret(value: str | SecretStr | None) -> SecretStr:
+    return value if isinstance(value, SecretStr) else SecretStr(value or "")
+
+
+class _Bearer(httpx.Auth):
+    """OAuth 2.0 user access token."""
+
+    def __init__(self, token: SecretStr) -> None:
+        self._token = token
+
+    def __repr__(self) -> str:
+        return "Bearer(<hidden>)"
+
+    def auth_flow(self, request: httpx.Request) -> Any:
+        """Add the bearer header."""
+        request.headers["Authorization"] = f"Bearer {self._token.get_secret_value()}"
+        yield request

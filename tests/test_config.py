@@ -163,3 +163,37 @@ def test_both_channels_from_environment() -> None:
     """Webhook and email variables together configure both channels."""
     channels = channels_from_env(Env({**SMTP, "BROADCAST_WEBHOOK_URL": URL}))
     assert [c.name for c in channels] == ["webhook", "email"]
+
+
+X_OAUTH1 = {
+    "BROADCAST_TWITTER_CONSUMER_KEY": "ck",
+    "BROADCAST_TWITTER_CONSUMER_SECRET": "cs-secret",
+    "BROADCAST_TWITTER_ACCESS_TOKEN": "at",
+    "BROADCAST_TWITTER_ACCESS_TOKEN_SECRET": "ats-secret",
+}
+
+
+def test_twitter_from_oauth1_or_bearer() -> None:
+    """The four OAuth 1.0a variables, or a bearer token, configure the X channel."""
+    [oauth1] = channels_from_env(Env(X_OAUTH1))
+    [bearer] = channels_from_env(Env({"BROADCAST_TWITTER_BEARER_TOKEN": "tok"}))
+    assert "auth='oauth1'" in repr(oauth1)
+    assert "auth='bearer'" in repr(bearer)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"BROADCAST_TWITTER_CONSUMER_KEY": "ck"}, "missing BROADCAST_TWITTER_CONSUMER_SECRET"),
+        ({**X_OAUTH1, "BROADCAST_TWITTER_BEARER_TOKEN": "t"}, "not both"),
+        ({"BROADCAST_TWITTER_BASE_URL": "http://127.0.0.1:1"}, "no X credentials"),
+        (
+            {"BROADCAST_TWITTER_BEARER_TOKEN": "t", "BROADCAST_TWITTER_BASE_URL": "x"},
+            "BROADCAST_TWITTER_BASE_URL",
+        ),
+    ],
+)
+def test_twitter_variables_are_named_in_errors(values: dict[str, str], message: str) -> None:
+    """Incomplete or conflicting X settings name the variables to fix."""
+    with pytest.raises(ConfigError, match=message):
+        channels_from_env(Env(values))

@@ -16,7 +16,10 @@ def test_demo_delivers_and_verifies() -> None:
     assert "by Head of Network Operations; next update by" in text
     row = next(line for line in text.splitlines() if line.startswith("webhook "))
     assert row.split()[1:3] == ["delivered", "2"]
-    assert "-> 2 delivered" in text
+    assert "-> 3 delivered" in text
+    assert "twitter: OK" in text
+    assert text.count("OAuth signature verified") == 2
+    assert "(reply to nothing: starts the incident)" in text
     assert text.count("signature verified") == 2
     assert "webhook: OK" in text
     email = next(line for line in text.splitlines() if line.startswith("email "))

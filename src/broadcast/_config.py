@@ -21,6 +21,9 @@ Every error names the variable and says how to fix it.
 | ``BROADCAST_SMTP_TLS``        | ``starttls`` (default), ``implicit`` or ``none``       |
 | ``BROADCAST_SMTP_POOL_SIZE``  | SMTP connections in the pool (default 4)               |
 | ``BROADCAST_SMTP_REPLY_TO``   | Reply-To address                                       |
+| ``BROADCAST_TWITTER_*``       | ``CONSUMER_KEY``, ``CONSUMER_SECRET``, ``ACCESS_TOKEN``, |
+|                               | ``ACCESS_TOKEN_SECRET`` (OAuth 1.0a) or ``BEARER_TOKEN`` |
+| ``BROADCAST_TWITTER_BASE_URL``| API root (default https://api.x.com)                   |
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from ._retry import RetryPolicy
 __all__ = ["KNOWN_VARIABLES", "Env", "broadcaster_from_env", "channels_from_env"]
 
 PREFIX = "BROADCAST_"
+_TWITTER_OAUTH1 = ("CONSUMER_KEY", "CONSUMER_SECRET", "ACCESS_TOKEN", "ACCESS_TOKEN_SECRET")
 KNOWN_VARIABLES = frozenset(
     {
         "BROADCAST_WEBHOOK_URL",
@@ -59,11 +63,15 @@ KNOWN_VARIABLES = frozenset(
         "BROADCAST_SMTP_TLS",
         "BROADCAST_SMTP_POOL_SIZE",
         "BROADCAST_SMTP_REPLY_TO",
+        *(f"BROADCAST_TWITTER_{n}" for n in _TWITTER_OAUTH1),
+        "BROADCAST_TWITTER_BEARER_TOKEN",
+        "BROADCAST_TWITTER_BASE_URL",
     }
 )
 HOW_TO_CONFIGURE = (
-    "set BROADCAST_WEBHOOK_URL (webhook) or BROADCAST_SMTP_HOST (email) in the environment "
-    "or a .env file, or pass channels=[...]; see the configuration table in the README"
+    "set BROADCAST_WEBHOOK_URL (webhook), BROADCAST_SMTP_HOST (email) or "
+    "BROADCAST_TWITTER_BEARER_TOKEN / BROADCAST_TWITTER_CONSUMER_KEY... (X) in the "
+    "environment or a .env file, or pass channels=[...]; see the configuration table in the README"
 )
 
 
@@ -199,7 +207,40 @@ def _email(env: Env) -> Channel[Any] | None:
     return channel
 
 
-_BUILDERS: tuple[Callable[[Env], Channel[Any] | None], ...] = (_webhook, _email)
+def _twitter(env: Env) -> Channel[Any] | None:
+    oauth1 = {n: env.get(f"BROADCAST_TWITTER_{n}") for n in _TWITTER_OAUTH1}
+    bearer = env.get("BROADCAST_TWITTER_BEARER_TOKEN")
+    given = [n for n, v in oauth1.items() if v]
+    if not given and not bearer:
+        if env.get("BROADCAST_TWITTER_BASE_URL"):
+            raise ConfigError(
+                "BROADCAST_TWITTER_BASE_URL is set but no X credentials are: set "
+                "BROADCAST_TWITTER_BEARER_TOKEN or the four BROADCAST_TWITTER_* OAuth 1.0a values"
+            )
+        return None
+    if bearer and given:
+        raise ConfigError(
+            "set either BROADCAST_TWITTER_BEARER_TOKEN or the OAuth 1.0a variables, not both "
+            f"(found BROADCAST_TWITTER_{given[0]})"
+        )
+    if not bearer and len(given) < len(_TWITTER_OAUTH1):
+        missing = [f"BROADCAST_TWITTER_{n}" for n in _TWITTER_OAUTH1 if n not in given]
+        raise ConfigError(f"X OAuth 1.0a needs all four values; missing {', '.join(missing)}")
+    from .channels._twitter import DEFAULT_BASE_URL, Twitter  # noqa: PLC0415
+
+    base_url = env.url("BROADCAST_TWITTER_BASE_URL") or DEFAULT_BASE_URL
+    if bearer:
+        return Twitter(bearer_token=bearer, base_url=base_url)
+    return Twitter(
+        consumer_key=oauth1["CONSUMER_KEY"],
+        consumer_secret=oauth1["CONSUMER_SECRET"],
+        access_token=oauth1["ACCESS_TOKEN"],
+        access_token_secret=oauth1["ACCESS_TOKEN_SECRET"],
+        base_url=base_url,
+    )
+
+
+_BUILDERS: tuple[Callable[[Env], Channel[Any] | None], ...] = (_webhook, _email, _twitter)
 
 
 def channels_from_env(env: Env | None = None) -> list[Channel[Any]]:

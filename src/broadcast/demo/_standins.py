@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from .._channel import Channel
 from .._loopback import LoopbackServer, RecordedRequest, Reply
 
-__all__ = ["MailReceiver", "StandIn", "WebhookReceiver"]
+__all__ = ["MailReceiver", "StandIn", "WebhookReceiver", "XEndpoint"]
 
 
 class StandIn(AbstractContextManager["StandIn"], Protocol):
@@ -185,4 +185,90 @@ class MailReceiver:
             and msg.get_content_type() == "multipart/alternative"
             and msg["References"] == "<incident.psn-2011-04@example.com>"
             for rcpts, msg in messages
+        )
+
+
+class XEndpoint:
+    """A local ``POST /2/tweets`` that checks OAuth 1.0a signatures like X does.
+
+    It answers X's documented ``201 {"data": {"id", "text"}}`` and keeps each post's
+    reply target, so the demo can show the thread.
+    """
+
+    name = "twitter"
+    consumer_key = "demo-consumer-key"
+    consumer_secret = "demo-consumer-secret"  # noqa: S105 - a stand-in's own test secret
+    access_token = "demo-access-token"  # noqa: S105
+    access_token_secret = "demo-access-token-secret"  # noqa: S105
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[str, str | None, str, bool]] = []
+        self._server = LoopbackServer(self._respond)
+
+    def _signed(self, request: RecordedRequest, url: str) -> bool:
+        from oauthlib.common import Request as OAuthRequest  # noqa: PLC0415
+        from oauthlib.oauth1.rfc5849 import signature  # noqa: PLC0415
+
+        oauth: Any = OAuthRequest(url, http_method="POST", headers=request.headers)
+        collected = signature.collect_parameters(
+            headers=oauth.headers, exclude_oauth_signature=False
+        )
+        params = dict(collected)
+        # Prepared as oauthlib's own endpoints do: the signature apart from the params.
+        oauth.signature = params.get("oauth_signature", "")
+        oauth.params = [(k, v) for k, v in collected if k != "oauth_signature"]
+        return params.get("oauth_consumer_key") == self.consumer_key and bool(
+            signature.verify_hmac_sha1(oauth, self.consumer_secret, self.access_token_secret)
+        )
+
+    def _respond(self, request: RecordedRequest) -> Reply:
+        signed = self._signed(request, f"{self._server.url}{request.path}")
+        if not signed:
+            problem = {"title": "Unauthorized", "detail": "Unauthorized", "status": 401}
+            return Reply(401, json.dumps(problem).encode())
+        body = json.loads(request.body)
+        post_id = str(1_400_000_000_000_000_000 + len(self.posts) + 1)
+        reply_to = (body.get("reply") or {}).get("in_reply_to_tweet_id")
+        self.posts.append((post_id, reply_to, body["text"], signed))
+        return Reply(201, json.dumps({"data": {"id": post_id, "text": body["text"]}}).encode())
+
+    def __enter__(self) -> XEndpoint:
+        self._server.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.stop()
+
+    def channel(self) -> Channel[Any]:
+        """A real Twitter channel with OAuth 1.0a credentials, pointed here."""
+        from ..channels._twitter import Twitter  # noqa: PLC0415
+
+        twitter: Channel[Any] = Twitter(
+            consumer_key=self.consumer_key,
+            consumer_secret=self.consumer_secret,
+            access_token=self.access_token,
+            access_token_secret=self.access_token_secret,
+            base_url=self._server.url,
+        )
+        return twitter
+
+    def arrivals(self) -> list[str]:
+        """One line per post: id, what it replies to, its weighted length."""
+        from ..text import weighted_length  # noqa: PLC0415
+
+        return [
+            f"post {post_id} (reply to {reply_to or 'nothing: starts the incident'}), "
+            f"{weighted_length(text)}/280, OAuth signature verified: {text.splitlines()[0]!r}"
+            for post_id, reply_to, text, _ in self.posts
+        ]
+
+    def verified(self) -> bool:
+        """Every post signed, within 280, each part replying to the one before."""
+        from ..text import weighted_length  # noqa: PLC0415
+
+        chained = all(self.posts[i][1] == self.posts[i - 1][0] for i in range(1, len(self.posts)))
+        return (
+            bool(self.posts)
+            and chained
+            and all(ok and weighted_length(text) <= 280 for _, _, text, ok in self.posts)
         )

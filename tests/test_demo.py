@@ -20,7 +20,7 @@ def test_demo_delivers_and_verifies() -> None:
     assert "twitter: OK" in text
     assert text.count("OAuth signature verified") == 2
     assert "(reply to nothing: starts the incident)" in text
-    assert text.count("signature verified") == 2
+    assert text.count("signature verified, answered") == 2
     assert "webhook: OK" in text
     email = next(line for line in text.splitlines() if line.startswith("email "))
     assert email.split()[1:5] == ["delivered", "1", email.split()[3], "4"]

@@ -197,3 +197,53 @@ def test_twitter_variables_are_named_in_errors(values: dict[str, str], message: 
     """Incomplete or conflicting X settings name the variables to fix."""
     with pytest.raises(ConfigError, match=message):
         channels_from_env(Env(values))
+
+
+def test_facebook_from_environment() -> None:
+    """Page id and token configure the Facebook channel; the app secret adds the proof."""
+    env = Env(
+        {
+            "BROADCAST_FACEBOOK_PAGE_ID": "546349135390552",
+            "BROADCAST_FACEBOOK_PAGE_TOKEN": "EAAB-token",
+            "BROADCAST_FACEBOOK_APP_SECRET": "s",
+            "BROADCAST_FACEBOOK_FOLLOW_UP": "comment",
+        }
+    )
+    [channel] = channels_from_env(env)
+    assert repr(channel) == (
+        "FacebookPage(name='facebook', page_id='546349135390552', follow_up='comment', "
+        "app_secret_proof=True)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("values", "variable"),
+    [
+        ({"BROADCAST_FACEBOOK_PAGE_TOKEN": "t"}, "BROADCAST_FACEBOOK_PAGE_ID"),
+        ({"BROADCAST_FACEBOOK_PAGE_ID": "123"}, "BROADCAST_FACEBOOK_PAGE_TOKEN"),
+        (
+            {"BROADCAST_FACEBOOK_PAGE_ID": "psn", "BROADCAST_FACEBOOK_PAGE_TOKEN": "t"},
+            "BROADCAST_FACEBOOK_PAGE_ID",
+        ),
+        (
+            {
+                "BROADCAST_FACEBOOK_PAGE_ID": "1",
+                "BROADCAST_FACEBOOK_PAGE_TOKEN": "t",
+                "BROADCAST_FACEBOOK_FOLLOW_UP": "thread",
+            },
+            "BROADCAST_FACEBOOK_FOLLOW_UP",
+        ),
+        (
+            {
+                "BROADCAST_FACEBOOK_PAGE_ID": "1",
+                "BROADCAST_FACEBOOK_PAGE_TOKEN": "t",
+                "BROADCAST_FACEBOOK_API_VERSION": "23",
+            },
+            "BROADCAST_FACEBOOK_API_VERSION",
+        ),
+    ],
+)
+def test_facebook_variables_are_named_in_errors(values: dict[str, str], variable: str) -> None:
+    """Missing or malformed Facebook settings name the variable."""
+    with pytest.raises(ConfigError, match=variable):
+        channels_from_env(Env(values))

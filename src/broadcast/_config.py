@@ -24,6 +24,10 @@ Every error names the variable and says how to fix it.
 | ``BROADCAST_TWITTER_*``       | ``CONSUMER_KEY``, ``CONSUMER_SECRET``, ``ACCESS_TOKEN``, |
 |                               | ``ACCESS_TOKEN_SECRET`` (OAuth 1.0a) or ``BEARER_TOKEN`` |
 | ``BROADCAST_TWITTER_BASE_URL``| API root (default https://api.x.com)                   |
+| ``BROADCAST_FACEBOOK_PAGE_ID``| enables the Facebook Page channel                      |
+| ``BROADCAST_FACEBOOK_PAGE_TOKEN`` | long-lived Page access token                       |
+| ``BROADCAST_FACEBOOK_APP_SECRET`` | adds appsecret_proof to every call                 |
+| ``BROADCAST_FACEBOOK_FOLLOW_UP``  | ``post`` (default) or ``comment``                  |
 """
 
 from __future__ import annotations
@@ -66,6 +70,12 @@ KNOWN_VARIABLES = frozenset(
         *(f"BROADCAST_TWITTER_{n}" for n in _TWITTER_OAUTH1),
         "BROADCAST_TWITTER_BEARER_TOKEN",
         "BROADCAST_TWITTER_BASE_URL",
+        "BROADCAST_FACEBOOK_PAGE_ID",
+        "BROADCAST_FACEBOOK_PAGE_TOKEN",
+        "BROADCAST_FACEBOOK_APP_SECRET",
+        "BROADCAST_FACEBOOK_FOLLOW_UP",
+        "BROADCAST_FACEBOOK_API_VERSION",
+        "BROADCAST_FACEBOOK_BASE_URL",
     }
 )
 HOW_TO_CONFIGURE = (
@@ -240,7 +250,53 @@ def _twitter(env: Env) -> Channel[Any] | None:
     )
 
 
-_BUILDERS: tuple[Callable[[Env], Channel[Any] | None], ...] = (_webhook, _email, _twitter)
+def _facebook(env: Env) -> Channel[Any] | None:
+    page_id = env.get("BROADCAST_FACEBOOK_PAGE_ID")
+    if page_id is None:
+        if present := [n for n in env.names() if n.startswith("BROADCAST_FACEBOOK_")]:
+            raise ConfigError(
+                f"{present[0]} is set but BROADCAST_FACEBOOK_PAGE_ID is not; "
+                "set the numeric id of the Page to post to"
+            )
+        return None
+    from .channels._facebook import (  # noqa: PLC0415 - channels load lazily
+        DEFAULT_API_VERSION,
+        DEFAULT_BASE_URL,
+        FacebookPage,
+    )
+
+    token = env.require("BROADCAST_FACEBOOK_PAGE_TOKEN", "when BROADCAST_FACEBOOK_PAGE_ID is set")
+    follow_up = env.get("BROADCAST_FACEBOOK_FOLLOW_UP") or "post"
+    if follow_up not in ("post", "comment"):
+        raise ConfigError(
+            f"BROADCAST_FACEBOOK_FOLLOW_UP must be post or comment, got {follow_up!r}"
+        )
+    base_url = env.url("BROADCAST_FACEBOOK_BASE_URL") or DEFAULT_BASE_URL
+    version = env.get("BROADCAST_FACEBOOK_API_VERSION") or DEFAULT_API_VERSION
+    env.build(
+        "BROADCAST_FACEBOOK_API_VERSION",
+        lambda: FacebookPage("1", "t", api_version=version),
+    )
+    channel: Channel[Any] = env.build(
+        "BROADCAST_FACEBOOK_PAGE_ID",
+        lambda: FacebookPage(
+            page_id,
+            token,
+            app_secret=env.get("BROADCAST_FACEBOOK_APP_SECRET"),
+            api_version=version,
+            base_url=base_url,
+            follow_up=follow_up,  # type: ignore[arg-type]  # checked above
+        ),
+    )
+    return channel
+
+
+_BUILDERS: tuple[Callable[[Env], Channel[Any] | None], ...] = (
+    _webhook,
+    _email,
+    _twitter,
+    _facebook,
+)
 
 
 def channels_from_env(env: Env | None = None) -> list[Channel[Any]]:

@@ -28,6 +28,10 @@ class ThreadStore(Protocol):
         """Ids of the parts of this update already posted, in order."""
         ...
 
+    def update_count(self, channel: str, incident: str) -> int:
+        """How many updates of ``incident`` have been posted on ``channel``."""
+        ...
+
     def record_part(self, channel: str, incident: str, update_key: str, post_id: str) -> None:
         """Remember that the next part of ``update_key`` was posted as ``post_id``."""
         ...
@@ -40,6 +44,7 @@ class MemoryThreads:
         self._first: dict[tuple[str, str], str] = {}
         self._last: dict[tuple[str, str], str] = {}
         self._parts: dict[tuple[str, str], list[str]] = {}
+        self._updates: dict[tuple[str, str], set[str]] = {}
 
     def first_post(self, channel: str, incident: str) -> str | None:
         """The id of the incident's first post on ``channel``, if any."""
@@ -53,8 +58,13 @@ class MemoryThreads:
         """Ids of the parts of this update already posted, in order."""
         return list(self._parts.get((channel, update_key), ()))
 
+    def update_count(self, channel: str, incident: str) -> int:
+        """How many updates of ``incident`` have been posted on ``channel``."""
+        return len(self._updates.get((channel, incident), ()))
+
     def record_part(self, channel: str, incident: str, update_key: str, post_id: str) -> None:
         """Remember a posted part; the incident's first and last posts follow."""
         self._parts.setdefault((channel, update_key), []).append(post_id)
+        self._updates.setdefault((channel, incident), set()).add(update_key)
         self._first.setdefault((channel, incident), post_id)
         self._last[(channel, incident)] = post_id

@@ -352,3 +352,15 @@ def test_repr_hides_credentials() -> None:
     text = repr(Twitter(**CREDS)) + repr(vars(Twitter(**CREDS)))
     for secret in (CREDS["consumer_secret"], CREDS["access_token_secret"]):
         assert secret not in text
+
+
+async def test_resend_of_a_posted_update_is_skipped(
+    x: FakeX, make_update: Callable[..., Update], fast: RetryPolicy
+) -> None:
+    """The same update sent again with the same thread store posts nothing new."""
+    threads = MemoryThreads()
+    first = await _send(Twitter(**CREDS, threads=threads), make_update(), fast)
+    again = await _send(Twitter(**CREDS, threads=threads), make_update(), fast)
+    assert again.outcome is Outcome.SKIPPED  # type: ignore[attr-defined]
+    assert again.reason == f"already posted as {first.ids[0]}"  # type: ignore[attr-defined]
+    assert len(x.bodies) == 1

@@ -13,10 +13,19 @@ from ._registry import BUILTIN, ENTRY_POINT_GROUP, available, load
 
 if TYPE_CHECKING:
     from ._email import Email
+    from ._facebook import FacebookPage
     from ._twitter import Twitter
     from ._webhook import Webhook
 
-__all__ = ["ENTRY_POINT_GROUP", "Email", "Twitter", "Webhook", "available", "load"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Email",
+    "FacebookPage",
+    "Twitter",
+    "Webhook",
+    "available",
+    "load",
+]
 
 _LAZY = {target.rpartition(":")[2]: name for name, (target, _) in BUILTIN.items()}
 

@@ -22,6 +22,7 @@ BUILTIN: dict[str, tuple[str, str | None]] = {
     "webhook": ("broadcast.channels._webhook:Webhook", None),
     "email": ("broadcast.channels._email:Email", None),
     "twitter": ("broadcast.channels._twitter:Twitter", None),
+    "facebook": ("broadcast.channels._facebook:FacebookPage", None),
 }
 
 

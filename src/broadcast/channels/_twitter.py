@@ -181,6 +181,8 @@ class Twitter:
             self._client = new_client()
             self._owns_client = True
         posted = self._threads.posted_parts(self.name, rendered.update_key)
+        if len(posted) >= len(rendered.posts):
+            raise AlreadyDelivered(f"already posted as {', '.join(posted)}")
         reply_to = posted[-1] if posted else self._threads.last_post(self.name, rendered.incident)
         total = len(rendered.posts)
         for index in range(len(posted), total):

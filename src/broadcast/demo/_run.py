@@ -14,11 +14,16 @@ from .._broadcaster import Broadcaster
 from .._report import Report
 from .._retry import RetryPolicy
 from .._update import Severity, Status, Update
-from ._standins import MailReceiver, StandIn, WebhookReceiver, XEndpoint
+from ._standins import GraphEndpoint, MailReceiver, StandIn, WebhookReceiver, XEndpoint
 
 __all__ = ["STAND_INS", "demo_update", "main", "run"]
 
-STAND_INS: list[Callable[[], StandIn]] = [WebhookReceiver, MailReceiver, XEndpoint]
+STAND_INS: list[Callable[[], StandIn]] = [
+    WebhookReceiver,
+    MailReceiver,
+    XEndpoint,
+    GraphEndpoint,
+]
 
 
 def demo_update(now: datetime | None = None) -> Update:

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from .._channel import Channel
 from .._loopback import LoopbackServer, RecordedRequest, Reply
 
-__all__ = ["MailReceiver", "StandIn", "WebhookReceiver", "XEndpoint"]
+__all__ = ["GraphEndpoint", "MailReceiver", "StandIn", "WebhookReceiver", "XEndpoint"]
 
 
 class StandIn(AbstractContextManager["StandIn"], Protocol):
@@ -272,3 +272,82 @@ class XEndpoint:
             and chained
             and all(ok and weighted_length(text) <= 280 for _, _, text, ok in self.posts)
         )
+
+
+class GraphEndpoint:
+    """A local Graph API ``/{version}/{page-id}/feed`` that checks ``appsecret_proof``.
+
+    The first call is throttled the way Graph does it (HTTP 400, ``error.code`` 4), so
+    the demo shows a retry decided by the error code rather than the status.
+    """
+
+    name = "facebook"
+    page_id = "546349135390552"
+    token = "demo-page-token"  # noqa: S105 - a stand-in's own test token
+    app_secret = "demo-app-secret"  # noqa: S105
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[str, str, bool]] = []
+        self.answers: list[int] = []
+        self._server = LoopbackServer(self._respond)
+
+    def _respond(self, request: RecordedRequest) -> Reply:
+        from urllib.parse import parse_qs  # noqa: PLC0415
+
+        from ..channels._facebook import appsecret_proof  # noqa: PLC0415
+
+        form = {k: v[0] for k, v in parse_qs(request.body.decode()).items()}
+        proof_ok = form.get("access_token") == self.token and form.get(
+            "appsecret_proof"
+        ) == appsecret_proof(self.token, self.app_secret)
+        if not proof_ok:
+            error = {
+                "message": "Invalid appsecret_proof",
+                "type": "GraphMethodException",
+                "code": 100,
+                "fbtrace_id": "AdemoTrace1",
+            }
+            reply = Reply(400, json.dumps({"error": error}).encode())
+        elif not self.answers:
+            error = {
+                "message": "(#4) Application request limit reached",
+                "type": "OAuthException",
+                "code": 4,
+                "fbtrace_id": "AdemoTrace2",
+            }
+            reply = Reply(400, json.dumps({"error": error}).encode())
+        else:
+            post_id = f"{self.page_id}_{1116689038356556 + len(self.posts)}"
+            self.posts.append((post_id, form.get("message", ""), proof_ok))
+            reply = Reply(200, json.dumps({"id": post_id}).encode())
+        self.answers.append(reply.status)
+        return reply
+
+    def __enter__(self) -> GraphEndpoint:
+        self._server.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.stop()
+
+    def channel(self) -> Channel[Any]:
+        """A real FacebookPage channel pointed here."""
+        from ..channels._facebook import FacebookPage  # noqa: PLC0415
+
+        page: Channel[Any] = FacebookPage(
+            self.page_id, self.token, app_secret=self.app_secret, base_url=self._server.url
+        )
+        return page
+
+    def arrivals(self) -> list[str]:
+        """The answers given, then each post with its first line."""
+        lines = [f"answers: {', '.join(map(str, self.answers))} (400 = throttled, code 4)"]
+        lines += [
+            f"post {post_id}, appsecret_proof verified: {message.splitlines()[0]!r}"
+            for post_id, message, _ in self.posts
+        ]
+        return lines
+
+    def verified(self) -> bool:
+        """One post, with a valid proof, after one throttled call."""
+        return len(self.posts) == 1 and all(ok for *_, ok in self.posts)

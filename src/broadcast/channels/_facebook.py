@@ -1,0 +1,286 @@
+"""Facebook Page: each update as a Page post, or as comments under the incident's post.
+
+Posts go to ``POST /{version}/{page-id}/feed`` with a Page access token (sent in the
+form body, never in the URL). With ``follow_up="comment"`` later updates of an
+incident become ``POST /{version}/{first-post-id}/comments``, so the story stays
+under one post. Graph errors are classified by ``error.code``, not by HTTP status:
+Graph answers throttling with HTTP 400.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import httpx
+from pydantic import SecretStr
+
+from .._channel import Delivery
+from .._errors import AlreadyDelivered, AuthError, ChannelError, PermanentError, TransientError
+from .._threads import MemoryThreads, ThreadStore
+from .._update import Update
+from ..text import next_update_phrase, signature, status_tag
+from ._http import new_client, post
+
+__all__ = ["FacebookPage", "FacebookPost", "appsecret_proof", "graph_errors"]
+
+log = logging.getLogger("broadcast")
+
+DEFAULT_BASE_URL = "https://graph.facebook.com"
+DEFAULT_API_VERSION = "v23.0"
+MAX_MESSAGE = 63_206
+"""Facebook's post length limit, in characters."""
+USAGE_WARNING = 80
+
+_TRANSIENT_CODES = frozenset({1, 2, 4, 17, 32, 341, 613}) | frozenset(range(80000, 80015))
+_TOKEN_SUBCODES = {
+    458: "the app is not installed",
+    459: "the account is checkpointed",
+    460: "the password was changed",
+    463: "the token expired",
+    464: "the user is unconfirmed",
+    467: "the token is invalid (logged out)",
+}
+
+
+def appsecret_proof(access_token: str, app_secret: str) -> str:
+    """Lowercase hex HMAC-SHA256 of the token, keyed by the app secret."""
+    return hmac.new(app_secret.encode(), access_token.encode(), hashlib.sha256).hexdigest()
+
+
+def graph_errors(response: httpx.Response) -> ChannelError | None:  # noqa: PLR0911 - a table
+    """Classify a Graph API error body by ``error.code`` (and ``error_subcode``)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict) or not isinstance(error.get("code"), int):
+        return None
+    code: int = error["code"]
+    subcode = error.get("error_subcode")
+    trace = f" (fbtrace_id {error['fbtrace_id']})" if error.get("fbtrace_id") else ""
+    said = " ".join(str(error.get("message", "")).split())[:200]
+    text = f"Graph error {code}{f'/{subcode}' if subcode else ''}: {said}{trace}"
+    if code == 190:
+        meaning = _TOKEN_SUBCODES.get(subcode, "") if isinstance(subcode, int) else ""
+        return AuthError(
+            "Page access token rejected (expired or invalid"
+            + (f": {meaning}" if meaning else "")
+            + f"); get a new long-lived Page token{trace}",
+            code=code,
+        )
+    if code == 506:
+        return AlreadyDelivered(f"Facebook refused it as a duplicate post{trace}")
+    if code in _TRANSIENT_CODES:
+        return TransientError(text, code=code, retry_after=_regain_after(response))
+    if code == 10 or 200 <= code <= 299:
+        return AuthError(f"{text} (the Page token lacks a permission)", code=code)
+    if code == 368:
+        return PermanentError(f"{text} (temporarily blocked for policy reasons)", code=code)
+    return PermanentError(text, code=code)
+
+
+def _usage(response: httpx.Response) -> dict[str, float]:
+    """The highest percentage per usage header that Graph sent."""
+    found: dict[str, float] = {}
+    for header in ("x-app-usage", "x-page-usage", "x-business-use-case-usage"):
+        raw = response.headers.get(header)
+        if not raw:
+            continue
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            continue
+        entries = [e for v in data.values() for e in v] if header.startswith("x-bus") else [data]
+        values = [
+            float(e[k])
+            for e in entries
+            if isinstance(e, dict)
+            for k in ("call_count", "total_cputime", "total_time")
+            if isinstance(e.get(k), int | float)
+        ]
+        if values:
+            found[header] = max(values)
+    return found
+
+
+def _regain_after(response: httpx.Response) -> float | None:
+    """Seconds until Graph lifts a business-use-case throttle, if it says."""
+    raw = response.headers.get("x-business-use-case-usage")
+    try:
+        data = json.loads(raw) if raw else {}
+    except ValueError:
+        return None
+    minutes = [
+        float(e["estimated_time_to_regain_access"])
+        for v in data.values()
+        for e in v
+        if isinstance(e, dict) and isinstance(e.get("estimated_time_to_regain_access"), int)
+    ]
+    return max(minutes) * 60 if minutes else None
+
+
+@dataclass(frozen=True, slots=True)
+class FacebookPost:
+    """A rendered update: the post text (numbered on delivery) and its link."""
+
+    headline: str
+    text: str
+    link: str | None
+    incident: str
+    update_key: str
+
+    def message(self, number: int = 1) -> str:
+        """The message for update ``number`` of the incident (``Update 2``, ...)."""
+        label = f"\nUpdate {number} on this incident." if number > 1 else ""
+        return f"{self.headline}{label}\n\n{self.text}"
+
+    def preview(self) -> str:
+        """The message as the first update of the incident, and the link."""
+        link = f"\n[link: {self.link}]" if self.link else ""
+        return self.message() + link
+
+
+def _fit(paragraphs: list[str], url: str | None, room: int) -> list[str]:
+    """Whole paragraphs that fit in ``room`` characters, then a "Read more" tail."""
+    tail = f"Read more: {url}" if url else "…"
+    kept: list[str] = []
+    used = len(tail) + 2
+    for paragraph in paragraphs:
+        if used + len(paragraph) + 2 > room:
+            break
+        kept.append(paragraph)
+        used += len(paragraph) + 2
+    return [*kept, tail]
+
+
+def render_post(update: Update, *, limit: int = MAX_MESSAGE) -> FacebookPost:
+    """The post for ``update``, cut at a paragraph boundary if it exceeds ``limit``."""
+    headline = f"{status_tag(update)} {update.title}"
+    closing = [p for p in (next_update_phrase(update), signature(update)) if p]
+    if update.url:
+        closing.append(f"Details: {update.url}")
+    paragraphs = list(update.paragraphs)
+    text = "\n\n".join([*paragraphs, *closing])
+    room = limit - len(headline) - 40  # the "Update N" line added on delivery
+    if len(text) > room:
+        text = "\n\n".join(_fit([*paragraphs, *closing], update.url, room))
+    return FacebookPost(headline, text, update.url, update.incident, update.key)
+
+
+class FacebookPage:
+    """Posts updates to a Facebook Page through the Graph API."""
+
+    def __init__(
+        self,
+        page_id: str,
+        access_token: str | SecretStr,
+        *,
+        app_secret: str | SecretStr | None = None,
+        api_version: str = DEFAULT_API_VERSION,
+        base_url: str = DEFAULT_BASE_URL,
+        follow_up: Literal["post", "comment"] = "post",
+        name: str = "facebook",
+        threads: ThreadStore | None = None,
+        timeout: float = 15.0,
+        client: httpx.AsyncClient | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not page_id.strip().isdigit():
+            raise ValueError(f"page_id must be the Page's numeric id, got {page_id!r}")
+        if follow_up not in ("post", "comment"):
+            raise ValueError(f"follow_up must be 'post' or 'comment', got {follow_up!r}")
+        if not api_version.startswith("v"):
+            raise ValueError(f"api_version looks like 'v23.0', got {api_version!r}")
+        token = access_token if isinstance(access_token, SecretStr) else SecretStr(access_token)
+        if not token.get_secret_value():
+            raise ValueError("access_token is empty")
+        self.name = name
+        self._page_id = page_id.strip()
+        self._token = token
+        secret = app_secret.get_secret_value() if isinstance(app_secret, SecretStr) else app_secret
+        self._proof = (
+            SecretStr(appsecret_proof(token.get_secret_value(), secret)) if secret else None
+        )
+        self._api = f"{base_url.rstrip('/')}/{api_version}"
+        self._follow_up = follow_up
+        self._threads = threads if threads is not None else MemoryThreads()
+        self._timeout = timeout
+        self._client = client
+        self._owns_client = False
+        self._clock = clock
+
+    def __repr__(self) -> str:
+        return (
+            f"FacebookPage(name={self.name!r}, page_id={self._page_id!r}, "
+            f"follow_up={self._follow_up!r}, app_secret_proof={self._proof is not None})"
+        )
+
+    def render(self, update: Update, /) -> FacebookPost:
+        """The post for ``update``; pure."""
+        return render_post(update)
+
+    def use_http_client(self, client: httpx.AsyncClient, /) -> None:
+        """Send through the Broadcaster's shared client (unless one was given)."""
+        if self._client is None:
+            self._client = client
+
+    async def deliver(self, rendered: FacebookPost, /) -> Delivery:
+        """Post (or comment), unless this update is already on the Page."""
+        if self._client is None:
+            self._client = new_client()
+            self._owns_client = True
+        if posted := self._threads.posted_parts(self.name, rendered.update_key):
+            raise AlreadyDelivered(f"already on the Page as {posted[0]}")
+        number = self._threads.update_count(self.name, rendered.incident) + 1
+        first = self._threads.first_post(self.name, rendered.incident)
+        form = {"message": rendered.message(number)}
+        if self._follow_up == "comment" and first is not None:
+            if rendered.link:
+                form["message"] += f"\n\n{rendered.link}"
+            url, kind = f"{self._api}/{first}/comments", "comment"
+        else:
+            if rendered.link:
+                form["link"] = rendered.link
+            url, kind = f"{self._api}/{self._page_id}/feed", "post"
+        form["access_token"] = self._token.get_secret_value()
+        if self._proof is not None:
+            form["appsecret_proof"] = self._proof.get_secret_value()
+        response = await post(
+            self._client,
+            url,
+            data=form,
+            timeout=self._timeout,
+            wall_clock=self._clock,
+            provider_errors=graph_errors,
+        )
+        self._warn_on_usage(response)
+        post_id = response.json().get("id")
+        if not isinstance(post_id, str):
+            raise PermanentError(f"Graph answered {response.status_code} without an id")
+        self._threads.record_part(self.name, rendered.incident, rendered.update_key, post_id)
+        return Delivery(ids=(post_id,), details={"kind": kind, "update_number": number})
+
+    def _warn_on_usage(self, response: httpx.Response) -> None:
+        for header, percent in _usage(response).items():
+            if percent >= USAGE_WARNING:
+                log.warning(
+                    "%s: Graph %s at %.0f%%; posts will be throttled at 100%%",
+                    self.name,
+                    header,
+                    percent,
+                )
+
+    async def aclose(self) -> None:
+        """Close the client if this channel made it."""
+        if self._owns_client and self._client is not None:
+            await self._client.aclose()
+            self._client = None
+            self._owns_client = False

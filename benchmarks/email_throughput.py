@@ -20,21 +20,28 @@ What is measured
     timed rounds follow, with a ``gc.collect()`` before each run. After every run the
     sink's count of messages received must have grown by exactly N, or the script stops.
 
-    Each run reports messages/s, and the CPU both processes used in it as a share of
-    one core: a sink near 100% means aiosmtpd, not the client, sets the pace (the
-    machine then measures the sink, and the ratio understates broadcast's cost). The
-    summary gives the median rates, the ratio library/baseline (target: at least 0.85)
-    and the client CPU per message, which is where broadcast's own cost shows.
+    Each run reports messages/s and the CPU used during it, in seconds per second (100%
+    is one core): by the client (this process), by the sink, and by everything else on
+    the machine (from /proc/stat; other work skews the run). The summary gives the
+    median rates, the ratio library/baseline (target: at least 0.85; the verdict uses
+    the median of the per-round ratios) and the client CPU per message.
 
-    Finally, unless ``--memory-recipients 0``, a fresh process (so the runs above do not
-    inflate it) sends one update to that many recipients from a generator through the
-    library and reports its peak RSS (``ru_maxrss``), PASS under 150 MB.
+    A sink near 100% of a core is the bottleneck: both rates are then capped by aiosmtpd
+    and the ratio hides broadcast's cost, which the client CPU per message still shows.
+    On a 2-core machine aiosmtpd (about 330 µs of CPU per message) is slower than the
+    plain aiosmtplib client (about 250 µs), so expect that.
+
+    Unless ``--memory-recipients 0``, a fresh process (so the runs above do not inflate
+    it) then sends one update to that many recipients from a generator through the
+    library and reports its peak RSS (``ru_maxrss``): PASS under 150 MB. Finally the
+    library's per-recipient steps are timed alone (pure, no I/O).
 
 How to run
-    .venv/bin/python benchmarks/email_throughput.py [-n 10000] [-p 8] [--rounds 3]
+    .venv/bin/python benchmarks/email_throughput.py [-n 10000] [-p 8] [--rounds 5]
         [--memory-recipients 100000]
 
-Nothing leaves 127.0.0.1; the sink process stops when the script ends.
+    The defaults take about 70 s. Nothing leaves 127.0.0.1; the sink process stops when
+    the script ends.
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ import asyncio
 import gc
 import logging
 import multiprocessing
+import os
 import resource
 import socket
 import statistics
@@ -66,10 +74,13 @@ _SENDER = "Status <status@example.com>"
 _ENVELOPE_FROM = "status@example.com"
 _SINK_LIFETIME = 900.0
 """Seconds after which the sink stops on its own, should the parent never say so."""
-_SEND_TIMEOUT = 900.0
-"""The Broadcaster's per-channel timeout: its default (180 s) is a bound on one send,
-and 100,000 messages at under 556/s would cross it."""
 _MEMORY_LIMIT_MB = 150.0
+_TARGET_RATIO = 0.85
+_PEGGED = 0.9
+"""A sink using this share of a core or more is the bottleneck."""
+_BUSY_MACHINE = 0.15
+"""Other processes using this share of a core or more during a run skew it."""
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 _MICRO_CALLS = 2000
 _CHILD_WAIT = 900.0
 """Seconds the memory-check process may take before it is stopped."""
@@ -198,11 +209,16 @@ def _email(port: int, pool: int, count: int) -> Email:
 
 async def _library_send(port: int, pool: int, count: int) -> None:
     """One ``b.send(update)`` to ``count`` recipients; raises unless all were accepted."""
-    async with broadcast.Broadcaster([_email(port, pool, count)], timeout=_SEND_TIMEOUT) as b:
+    async with broadcast.Broadcaster([_email(port, pool, count)]) as b:
         report = await b.send(_update())
     receipt = report.receipts[0]
     if not report.ok or receipt.accepted != count:
         raise RuntimeError(f"library send accepted {receipt.accepted} of {count}:\n{report}")
+
+
+def _template(port: int, pool: int) -> bytes:
+    """The message the library sends for this update, without the per-recipient lines."""
+    return _email(port, pool, 0).render(_update()).template
 
 
 @dataclass(frozen=True)
@@ -211,25 +227,27 @@ class Workloads:
 
     port: int
     pool: int
-
-    def template(self) -> bytes:
-        """The message the library sends this update as, without the per-recipient lines."""
-        return _email(self.port, self.pool, 0).render(_update()).template
+    template: bytes
+    """The baseline's message, built once (the library renders its own on each send)."""
 
     async def baseline(self, count: int) -> None:
         """P plain aiosmtplib connections send ``count`` messages between them."""
-        template = self.template()
         shared = _addresses(count)
 
         async def worker() -> None:
+            task = asyncio.current_task()
             smtp = aiosmtplib.SMTP(
                 hostname=_HOST, port=self.port, use_tls=False, start_tls=False, timeout=30.0
             )
             await smtp.connect()
             try:
                 for recipient in shared:  # workers share the iterator: each is taken once
-                    message = b"To: " + recipient.encode("ascii") + b"\r\n" + template
+                    message = b"To: " + recipient.encode("ascii") + b"\r\n" + self.template
                     await smtp.sendmail(_ENVELOPE_FROM, [recipient], message)
+                    if task is not None and task.cancelling():
+                        # On Python 3.11 aiosmtplib's asyncio.wait_for can swallow a
+                        # cancellation (Ctrl-C); stop anyway, as the library's workers do.
+                        raise asyncio.CancelledError
             finally:
                 smtp.close()
 
@@ -242,13 +260,26 @@ class Workloads:
         await _library_send(self.port, self.pool, count)
 
 
+def _machine_busy() -> float | None:
+    """CPU seconds the whole machine has been busy, from /proc/stat (None elsewhere)."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = [int(v) for v in stat.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields) - idle) / _CLOCK_TICKS
+
+
 @dataclass(frozen=True)
 class Run:
-    """One timed run: messages/s and CPU as a share of one core, client and sink."""
+    """One timed run: messages/s, and CPU used per second of it (1.0 = one whole core)."""
 
     rate: float
     client_cpu: float
     sink_cpu: float
+    other_cpu: float | None
+    """What the rest of the machine used meanwhile: other work skews the run."""
     received: int
 
 
@@ -256,27 +287,37 @@ async def _measure(sink: Sink, n: int, workload: Callable[[int], Awaitable[None]
     """Time one run of ``workload``, and check the sink received exactly ``n`` messages."""
     gc.collect()
     before = sink.stats()
+    busy = _machine_busy()
     cpu = time.process_time()
     wall = time.perf_counter()
     await workload(n)
     wall = time.perf_counter() - wall
     cpu = time.process_time() - cpu
+    busy_after = _machine_busy()
     after = sink.stats()
     received = after.count - before.count
     if received != n:
         raise RuntimeError(f"the sink received {received} messages, expected {n}")
-    return Run(n / wall, cpu / wall, (after.cpu - before.cpu) / wall, received)
+    sink_cpu = after.cpu - before.cpu
+    other = None
+    if busy is not None and busy_after is not None:
+        other = max(0.0, busy_after - busy - cpu - sink_cpu) / wall
+    return Run(n / wall, cpu / wall, sink_cpu / wall, other, received)
 
 
-async def compare(sink: Sink, n: int, pool: int, rounds: int) -> None:
+def _share(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
+
+
+async def compare(sink: Sink, work: Workloads, n: int, rounds: int) -> None:
     """Warm up, alternate baseline and library runs, print a table and a summary."""
-    work = Workloads(port=sink.port, pool=pool)
     await _measure(sink, min(n, 1000), work.baseline)
     await _measure(sink, min(n, 1000), work.library)
 
+    print("  CPU columns: seconds of CPU per second of the run, baseline / library")
     print(
         f"  {'round':>5}  {'baseline msg/s':>14}  {'library msg/s':>13}  {'lib/base':>8}  "
-        f"{'client CPU b/l':>14}  {'sink CPU b/l':>12}  {'sink got b/l':>13}"
+        f"{'client CPU':>11}  {'sink CPU':>11}  {'other CPU':>11}  {'sink got':>15}"
     )
     base: list[Run] = []
     lib: list[Run] = []
@@ -286,19 +327,21 @@ async def compare(sink: Sink, n: int, pool: int, rounds: int) -> None:
         b, x = base[-1], lib[-1]
         print(
             f"  {r + 1:>5}  {b.rate:>14,.0f}  {x.rate:>13,.0f}  {x.rate / b.rate:>8.2f}  "
-            f"{b.client_cpu:>6.0%} /{x.client_cpu:>6.0%}  {b.sink_cpu:>5.0%} /{x.sink_cpu:>5.0%}  "
-            f"{b.received:>6} /{x.received:>6}"
+            f"{_share(b.client_cpu):>4} / {_share(x.client_cpu):>4}  "
+            f"{_share(b.sink_cpu):>4} / {_share(x.sink_cpu):>4}  "
+            f"{_share(b.other_cpu):>4} / {_share(x.other_cpu):>4}  "
+            f"{b.received:>6} / {x.received:>6}"
         )
     base_rate = statistics.median(run.rate for run in base)
     lib_rate = statistics.median(run.rate for run in lib)
     paired = statistics.median(x.rate / b.rate for b, x in zip(base, lib, strict=True))
-    ratio = lib_rate / base_rate
     print(f"  {'-' * 5}  {'-' * 14}  {'-' * 13}  {'-' * 8}")
-    print(f"  {'med.':>5}  {base_rate:>14,.0f}  {lib_rate:>13,.0f}  {ratio:>8.2f}")
-    verdict = "PASS" if ratio >= 0.85 else "FAIL"
+    print(f"  {'med.':>5}  {base_rate:>14,.0f}  {lib_rate:>13,.0f}  {lib_rate / base_rate:>8.2f}")
+    # Pairs run back to back, so the per-round ratio cancels slow drifts in machine load.
+    verdict = "PASS" if paired >= _TARGET_RATIO else "FAIL"
     print(
-        f"  ratio library/baseline: {ratio:.2f} of medians, {paired:.2f} per round "
-        f"(target >= 0.85: {verdict})"
+        f"  ratio library/baseline: {paired:.2f} median per round, "
+        f"{lib_rate / base_rate:.2f} of medians (target >= {_TARGET_RATIO}: {verdict})"
     )
     base_us = statistics.median(run.client_cpu / run.rate for run in base) * 1e6
     lib_us = statistics.median(run.client_cpu / run.rate for run in lib) * 1e6
@@ -308,10 +351,18 @@ async def compare(sink: Sink, n: int, pool: int, rounds: int) -> None:
         f"(broadcast {lib_us - base_us:+.0f} µs); sink CPU per message {sink_us:.0f} µs"
     )
     sink_peak = max(run.sink_cpu for run in base + lib)
-    if sink_peak >= 0.9:
+    if sink_peak >= _PEGGED:
         print(
-            f"  note: the sink process reached {sink_peak:.0%} of a core; aiosmtpd may be the "
-            "bottleneck, which narrows the gap between the two"
+            f"  note: the sink process used up to {sink_peak:.0%} of a core: aiosmtpd, not the "
+            "client, sets the pace, so both rates are capped by it and the ratio hides "
+            "broadcast's cost; the client CPU per message shows it (roughly: a client that "
+            "waits more also spends more per message on waking up)"
+        )
+    others = [run.other_cpu for run in base + lib if run.other_cpu is not None]
+    if others and max(others) >= _BUSY_MACHINE:
+        print(
+            f"  note: other processes used up to {max(others):.0%} of a core during a run; "
+            "rates are skewed where they did"
         )
     print()
 
@@ -435,7 +486,7 @@ def main() -> None:
     )
     parser.add_argument("-n", "--recipients", type=int, default=10_000, help="messages per run")
     parser.add_argument("-p", "--pool", type=int, default=8, help="SMTP connections (P)")
-    parser.add_argument("--rounds", type=int, default=3, help="baseline/library run pairs")
+    parser.add_argument("--rounds", type=int, default=5, help="baseline/library run pairs")
     parser.add_argument(
         "--memory-recipients",
         type=int,
@@ -448,15 +499,16 @@ def main() -> None:
     # Email(tls="none") warns on every construction, and each run constructs one.
     logging.getLogger("broadcast").setLevel(logging.ERROR)
     with Sink() as sink:
+        work = Workloads(sink.port, args.pool, _template(sink.port, args.pool))
         print(
             f"broadcast {broadcast.__version__} Email vs plain aiosmtplib {aiosmtplib.__version__}"
             f" (Python {sys.version.split()[0]}), sink aiosmtpd {aiosmtpd.__version__} in its "
             f"own process at {_HOST}:{sink.port}: N={args.recipients:,} messages per run, "
             f"P={args.pool} connections, {args.rounds} round(s), "
-            f"message {len(Workloads(sink.port, args.pool).template()):,} bytes + headers"
+            f"message {len(work.template):,} bytes + headers"
         )
         print()
-        asyncio.run(compare(sink, args.recipients, args.pool, args.rounds))
+        asyncio.run(compare(sink, work, args.recipients, args.rounds))
         if args.memory_recipients:
             memory(sink, args.pool, args.memory_recipients)
         micro(sink.port, args.pool, args.rounds)

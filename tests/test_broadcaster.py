@@ -15,6 +15,7 @@ from broadcast import (
     TransientError,
     Update,
 )
+from broadcast._broadcaster import MAX_DURATION_GRACE
 from broadcast.testing import FakeClock, RecordingChannel, Text
 
 
@@ -371,15 +372,14 @@ async def test_channel_max_duration_sets_its_timeout(update: Update, retry: Retr
     class Unbounded(RecordingChannel):
         max_duration: float | None = None
 
-    hang = Bounded("hang", hang=True)
     broadcaster = Broadcaster(
-        [hang, Unbounded("fan-out"), Bounded("told")],
+        [Bounded("own"), Unbounded("fan-out"), Bounded("told"), RecordingChannel("plain")],
         retry=retry,
         timeout=99,
         timeouts={"told": 7},
     )
-    assert broadcaster._timeout_for(broadcaster.channels[1]) is None
-    assert broadcaster._timeout_for(broadcaster.channels[2]) == 7
-    async with broadcaster:
-        report = await broadcaster.send(update, only=["hang"])
-    assert report["hang"].reason == "timed out after 0.05s"
+    own, fan_out, told, plain = broadcaster.channels
+    assert broadcaster._timeout_for(own) == 0.05 + MAX_DURATION_GRACE
+    assert broadcaster._timeout_for(fan_out) is None
+    assert broadcaster._timeout_for(told) == 7
+    assert broadcaster._timeout_for(plain) == 99

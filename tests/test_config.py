@@ -117,7 +117,7 @@ async def test_broadcaster_from_env_applies_settings() -> None:
 SMTP = {
     "BROADCAST_SMTP_HOST": "smtp.example.com",
     "BROADCAST_SMTP_SENDER": "Status <status@example.com>",
-    "BROADCAST_SMTP_RECIPIENTS": "kaz@example.com, jack@example.org",
+    "BROADCAST_SMTP_RECIPIENTS": "alex@example.com, sam@example.org",
 }
 
 
@@ -133,7 +133,7 @@ def test_email_from_environment() -> None:
 def test_email_recipients_from_file(tmp_path: Path) -> None:
     """BROADCAST_SMTP_RECIPIENTS=@file reads one address per line, on each send."""
     people = tmp_path / "people.txt"
-    people.write_text("kaz@example.com\n# comment\n\njack@example.org\n")
+    people.write_text("alex@example.com\n# comment\n\nsam@example.org\n")
     [channel] = channels_from_env(Env({**SMTP, "BROADCAST_SMTP_RECIPIENTS": f"@{people}"}))
     assert channel.name == "email"
 
@@ -144,7 +144,7 @@ def test_email_recipients_from_file(tmp_path: Path) -> None:
         ({"BROADCAST_SMTP_SENDER": ""}, "BROADCAST_SMTP_SENDER"),
         ({"BROADCAST_SMTP_SENDER": "not an address"}, "BROADCAST_SMTP_SENDER"),
         ({"BROADCAST_SMTP_RECIPIENTS": ""}, "BROADCAST_SMTP_RECIPIENTS"),
-        ({"BROADCAST_SMTP_RECIPIENTS": "kaz@example.com, nope"}, "BROADCAST_SMTP_RECIPIENTS"),
+        ({"BROADCAST_SMTP_RECIPIENTS": "alex@example.com, nope"}, "BROADCAST_SMTP_RECIPIENTS"),
         ({"BROADCAST_SMTP_RECIPIENTS": "@/no/such/file"}, "BROADCAST_SMTP_RECIPIENTS"),
         ({"BROADCAST_SMTP_TLS": "ssl"}, "BROADCAST_SMTP_TLS"),
         ({"BROADCAST_SMTP_PORT": "smtp"}, "BROADCAST_SMTP_PORT"),

@@ -25,6 +25,8 @@ log = logging.getLogger("broadcast")
 
 DEFAULT_TIMEOUT = 180.0
 """Seconds one channel may take in all, retries included, before it is given up."""
+MAX_DURATION_GRACE = 5.0
+"""Seconds past a channel's own ``max_duration`` before the Broadcaster cuts it off."""
 
 
 def safe_traceback(exc: BaseException) -> str:
@@ -42,8 +44,9 @@ class Broadcaster:
     ``async with Broadcaster([Webhook(url, secret=s)]) as b: report = await b.send(u)``
 
     Each channel runs in its own task under its own timeout (``timeouts[name]``, else
-    the channel's ``max_duration`` attribute if it has one (``None``: no limit, for
-    fan-outs bounded by their own per-message timeouts), else ``timeout``); a failing,
+    the channel's ``max_duration`` attribute plus a grace if it has one (a channel that
+    stops itself, or ``None``: no limit, for fan-outs bounded by their own per-message
+    timeouts), else ``timeout``); a failing,
     slow or crashing channel never delays, cancels or
     hides another. Transient failures are retried per ``retry``. The Broadcaster owns
     the HTTP client it gives to channels that talk HTTP, and closes it with the channels.
@@ -251,7 +254,8 @@ class Broadcaster:
             return self._timeouts[channel.name]
         if hasattr(channel, "max_duration"):
             own = channel.max_duration
-            return float(own) if isinstance(own, int | float) else None
+            # The channel stops itself (and reports what it did); ours is a backstop.
+            return float(own) + MAX_DURATION_GRACE if isinstance(own, int | float) else None
         return self._timeout
 
     @staticmethod
@@ -271,6 +275,9 @@ class Broadcaster:
         if is_transient(exc):
             noun = "attempt" if attempts == 1 else "attempts"
             reason = f"{reason}; gave up after {attempts} {noun}"
+            wait = getattr(exc, "retry_after", None)
+            if isinstance(wait, int | float) and wait > 0:
+                reason += f" (the provider asked to wait {wait:g}s, past the retry deadline)"
         return reason
 
 

@@ -28,6 +28,8 @@ Every error names the variable and says how to fix it.
 | ``BROADCAST_FACEBOOK_PAGE_TOKEN`` | long-lived Page access token                       |
 | ``BROADCAST_FACEBOOK_APP_SECRET`` | adds appsecret_proof to every call                 |
 | ``BROADCAST_FACEBOOK_FOLLOW_UP``  | ``post`` (default) or ``comment``                  |
+| ``BROADCAST_FACEBOOK_API_VERSION``| Graph version (default v23.0)                      |
+| ``BROADCAST_FACEBOOK_BASE_URL``   | Graph root (default https://graph.facebook.com)    |
 """
 
 from __future__ import annotations
@@ -45,6 +47,11 @@ from ._broadcaster import DEFAULT_TIMEOUT, Broadcaster
 from ._channel import Channel
 from ._errors import ConfigError
 from ._retry import RetryPolicy
+from ._threads import MemoryThreads
+
+PROCESS_THREADS = MemoryThreads()
+"""The thread store of channels built from the environment: follow-ups sent from one
+process (several ``broadcast.send()`` calls) reply to their incident's posts."""
 
 __all__ = ["KNOWN_VARIABLES", "Env", "broadcaster_from_env", "channels_from_env"]
 
@@ -79,9 +86,10 @@ KNOWN_VARIABLES = frozenset(
     }
 )
 HOW_TO_CONFIGURE = (
-    "set BROADCAST_WEBHOOK_URL (webhook), BROADCAST_SMTP_HOST (email) or "
-    "BROADCAST_TWITTER_BEARER_TOKEN / BROADCAST_TWITTER_CONSUMER_KEY... (X) in the "
-    "environment or a .env file, or pass channels=[...]; see the configuration table in the README"
+    "set BROADCAST_WEBHOOK_URL (webhook), BROADCAST_SMTP_HOST (email), "
+    "BROADCAST_TWITTER_BEARER_TOKEN or BROADCAST_TWITTER_CONSUMER_KEY... (X), or "
+    "BROADCAST_FACEBOOK_PAGE_ID (Facebook) in the environment or a .env file, or pass "
+    "channels=[...]; see the configuration table in the README"
 )
 
 
@@ -240,8 +248,9 @@ def _twitter(env: Env) -> Channel[Any] | None:
 
     base_url = env.url("BROADCAST_TWITTER_BASE_URL") or DEFAULT_BASE_URL
     if bearer:
-        return Twitter(bearer_token=bearer, base_url=base_url)
+        return Twitter(bearer_token=bearer, base_url=base_url, threads=PROCESS_THREADS)
     return Twitter(
+        threads=PROCESS_THREADS,
         consumer_key=oauth1["CONSUMER_KEY"],
         consumer_secret=oauth1["CONSUMER_SECRET"],
         access_token=oauth1["ACCESS_TOKEN"],
@@ -286,6 +295,7 @@ def _facebook(env: Env) -> Channel[Any] | None:
             api_version=version,
             base_url=base_url,
             follow_up=follow_up,  # type: ignore[arg-type]  # checked above
+            threads=PROCESS_THREADS,
         ),
     )
     return channel

@@ -22,6 +22,8 @@ _PATTERNS = (
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), rf"\1 {MASK}"),
     # "token <value>" only when the value looks like one (long, with a digit)
     (re.compile(r"(?i)\b(token)\s+(?=[A-Za-z._~+/=-]*\d)[A-Za-z0-9._~+/=-]{16,}"), rf"\1 {MASK}"),
+    # Meta (Facebook) access tokens
+    (re.compile(r"\bEAA[A-Za-z0-9]{16,}"), f"EAA{MASK}"),
     # Standard Webhooks secrets and keys
     (re.compile(r"\bwh(?:sec|sk|pk)_[A-Za-z0-9+/=]+"), f"whsec_{MASK}"),
     # key=value secrets in query strings or messages

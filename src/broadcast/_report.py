@@ -24,7 +24,8 @@ class Outcome(StrEnum):
     """A fan-out reached some recipients but not all; ``rejected`` says who and why."""
     FAILED = "failed"
     SKIPPED = "skipped"
-    """Nothing was sent, on purpose: a dry run, or a channel not selected by ``only=``."""
+    """Nothing new was sent, on purpose: a dry run, a channel not selected by ``only=``,
+    or the provider (or the thread store) already has this update."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -137,9 +137,24 @@ class RetryPolicy:
     ) -> T:
         """Await ``fn()`` until it succeeds, fails permanently, or the policy runs out.
 
-        The last exception is re-raised as it was.
+        The last exception is re-raised as it was. The first attempt runs without
+        tenacity (a fan-out calls this per recipient, and most first attempts succeed);
+        its failure is replayed into tenacity, so counting, waits and the deadline are
+        the same as if tenacity had run it.
         """
         start = self.clock()
+        try:
+            return await fn()
+        except Exception as exc:
+            if self.attempts == 1 or not is_transient(exc):
+                raise
+            first_failure: list[Exception] = [exc]
+
+        async def replay_then_call() -> T:
+            if first_failure:
+                raise first_failure.pop()
+            return await fn()
+
         backoff = wait_exponential_jitter(max=self.max_wait, jitter=self.jitter)
 
         def wait(state: RetryCallState) -> float:
@@ -170,5 +185,5 @@ class RetryPolicy:
         )
         async for attempt in retrying:
             with attempt:
-                return await fn()
+                return await replay_then_call()
         raise AssertionError("unreachable: tenacity re-raises or returns")  # pragma: no cover

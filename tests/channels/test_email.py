@@ -15,7 +15,7 @@ from broadcast.testing import FakeClock, fast_retries
 from ..smtp_server import Recorder, authenticator, free_port, smtp_server
 
 SENDER = "PSN Status <status@example.com>"
-PEOPLE = ["kaz@example.com", "jack@example.org", "shu@example.net"]
+PEOPLE = ["alex@example.com", "sam@example.org", "robin@example.net"]
 
 
 def _email(port: int, recipients: object = PEOPLE, **options: object) -> Email:
@@ -70,7 +70,7 @@ async def test_each_recipient_gets_their_own_multipart_message(
 
 async def test_message_carries_every_fact(recorder: Recorder, port: int, update: Update) -> None:
     """Subject, text and HTML carry status, severity, paragraphs, author, next update, link."""
-    await _send(_email(port, ["kaz@example.com"]), update)
+    await _send(_email(port, ["alex@example.com"]), update)
     msg = recorder.messages[0].message
     assert msg["Subject"] == "[Investigating] PlayStation Network is down"
     text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
@@ -90,7 +90,7 @@ async def test_critical_severity_is_in_the_subject(
     recorder: Recorder, port: int, make_update: Callable[..., Update]
 ) -> None:
     """A critical update says so in the subject."""
-    await _send(_email(port, ["kaz@example.com"]), make_update(severity="critical"))
+    await _send(_email(port, ["alex@example.com"]), make_update(severity="critical"))
     assert recorder.messages[0].message["Subject"].startswith("[Investigating | Critical] ")
 
 
@@ -104,7 +104,7 @@ async def test_html_is_escaped(
         author="Ops <ops@example.com>",
         url='https://status.example.com/x?a=1&b="2"',
     )
-    await _send(_email(port, ["kaz@example.com"]), update)
+    await _send(_email(port, ["alex@example.com"]), update)
     html = recorder.messages[0].message.get_body(("html",)).get_content()  # type: ignore[union-attr]
     assert "<script>" not in html
     assert "<img" not in html
@@ -116,11 +116,11 @@ async def test_html_is_escaped(
 async def test_no_header_injection(recorder: Recorder, port: int, update: Update) -> None:
     """A CR/LF smuggled into a title (bypassing validation) cannot add a header."""
     evil = update.model_copy(update={"title": "Down\r\nBcc: victim@evil.example\r\nX-Evil: 1"})
-    await _send(_email(port, ["kaz@example.com"]), evil)
+    await _send(_email(port, ["alex@example.com"]), evil)
     msg = recorder.messages[0].message
     assert msg.get_all("Bcc") is None
     assert msg.get_all("X-Evil") is None
-    assert recorder.recipients() == ["kaz@example.com"]
+    assert recorder.recipients() == ["alex@example.com"]
     assert "\n" not in msg["Subject"]
 
 
@@ -128,9 +128,9 @@ async def test_follow_up_threads_under_the_same_root(
     recorder: Recorder, port: int, make_update: Callable[..., Update]
 ) -> None:
     """Every update of an incident replies to one root Message-ID derived from the incident."""
-    channel = _email(port, ["kaz@example.com"])
+    channel = _email(port, ["alex@example.com"])
     await _send(channel, make_update())
-    await _send(_email(port, ["kaz@example.com"]), make_update(status="resolved", body="Fixed."))
+    await _send(_email(port, ["alex@example.com"]), make_update(status="resolved", body="Fixed."))
     first, follow_up = (m.message for m in recorder.messages)
     root = "<incident.psn-2011-04@example.com>"
     assert first["In-Reply-To"] == follow_up["In-Reply-To"] == root
@@ -143,7 +143,7 @@ async def test_optional_headers(recorder: Recorder, port: int, update: Update) -
     """Reply-To and RFC 8058 one-click List-Unsubscribe headers are added when configured."""
     channel = _email(
         port,
-        ["kaz@example.com"],
+        ["alex@example.com"],
         reply_to="support@example.com",
         list_unsubscribe=["https://example.com/u/abc", "mailto:unsub@example.com"],
     )
@@ -159,7 +159,7 @@ def test_render_is_pure_and_previewable(update: Update) -> None:
     channel = Email("smtp.example.com", sender=SENDER, recipients=PEOPLE)
     a, b = channel.render(update), channel.render(update)
     assert a == b
-    assert a.message_for("kaz@example.com") == b.message_for("kaz@example.com")
+    assert a.message_for("alex@example.com") == b.message_for("alex@example.com")
     assert a.preview().startswith("Subject: [Investigating] PlayStation Network is down\n")
 
 
@@ -178,9 +178,9 @@ def test_invalid_addresses_are_rejected_up_front() -> None:
 
 async def test_duplicates_are_dropped(recorder: Recorder, port: int, update: Update) -> None:
     """The same address twice (any case of the domain) is sent once."""
-    people = ["kaz@example.com", "kaz@EXAMPLE.com", " kaz@example.com ", "jack@example.org"]
+    people = ["alex@example.com", "alex@EXAMPLE.com", " alex@example.com ", "sam@example.org"]
     receipt = await _send(_email(port, people), update)
-    assert sorted(recorder.recipients()) == ["jack@example.org", "kaz@example.com"]
+    assert sorted(recorder.recipients()) == ["alex@example.com", "sam@example.org"]
     assert receipt.accepted == 2
 
 
@@ -189,7 +189,7 @@ async def test_streamed_invalid_addresses_are_reported(
 ) -> None:
     """Invalid addresses met while streaming are listed as rejected; the rest are sent."""
     receipt = await _send(
-        _email(port, iter(["kaz@example.com", "broken@", "jack@example.org"])), update
+        _email(port, iter(["alex@example.com", "broken@", "sam@example.org"])), update
     )
     assert receipt.outcome is Outcome.PARTIAL
     [rejection] = receipt.rejected
@@ -243,17 +243,17 @@ async def test_callable_source_can_send_twice(
 
 async def test_rejected_recipients_are_accounted(update: Update) -> None:
     """550 for some recipients gives a partial Receipt listing them with their SMTP codes."""
-    recorder = Recorder(reject={"jack@example.org"})
+    recorder = Recorder(reject={"sam@example.org"})
     with smtp_server(recorder) as port:
         receipt = await _send(_email(port), update)
     assert receipt.outcome is Outcome.PARTIAL
     assert receipt.accepted == 2
     [rejection] = receipt.rejected
-    assert rejection.recipient == "jack@example.org"
+    assert rejection.recipient == "sam@example.org"
     assert rejection.code == 550
     assert "mailbox unavailable" in rejection.reason
     assert receipt.reason.startswith(
-        "1 of 3 recipients not reached (first: jack@example.org: SMTP 550"
+        "1 of 3 recipients not reached (first: sam@example.org: SMTP 550"
     )
 
 
@@ -274,7 +274,7 @@ async def test_temporary_failure_is_retried(
     """421 and 451 answers are retried (with backoff, reconnecting) until the server accepts."""
     recorder = Recorder(defer_data=2, defer_reply=reply)
     with smtp_server(recorder) as port:
-        receipt = await _send(_email(port, ["kaz@example.com"], retry=fast), update)
+        receipt = await _send(_email(port, ["alex@example.com"], retry=fast), update)
     assert receipt.outcome is Outcome.DELIVERED
     assert len(recorder.messages) == 1
     assert len(clock.sleeps) == 2
@@ -300,7 +300,7 @@ async def test_unreachable_server_fails_before_reading_recipients(update: Update
 
     def people() -> Iterator[str]:
         read.append("x")
-        yield "kaz@example.com"
+        yield "alex@example.com"
 
     channel = _email(free_port(), people)
     receipt = await _send(channel, update, fast_retries(attempts=2))
@@ -341,7 +341,7 @@ async def test_starttls_with_verified_certificate_and_auth(ca: trustme.CA, updat
             "127.0.0.1",
             port,
             sender=SENDER,
-            recipients=["kaz@example.com"],
+            recipients=["alex@example.com"],
             username="ops",
             password="s3cret-pw",
             tls="starttls",
@@ -369,7 +369,7 @@ async def test_wrong_password_is_an_auth_failure(
             "127.0.0.1",
             port,
             sender=SENDER,
-            recipients=["kaz@example.com"],
+            recipients=["alex@example.com"],
             username="ops",
             password="wrong-pw-123",
             tls_context=client_ctx,
@@ -388,7 +388,7 @@ async def test_untrusted_certificate_is_refused(ca: trustme.CA, update: Update) 
     """With verification on, a certificate from an unknown CA is a permanent failure."""
     server_ctx, _ = _contexts(ca)
     with smtp_server(Recorder(), tls_context=server_ctx) as port:
-        channel = Email("127.0.0.1", port, sender=SENDER, recipients=["kaz@example.com"])
+        channel = Email("127.0.0.1", port, sender=SENDER, recipients=["alex@example.com"])
         receipt = await _send(channel, update)
     assert receipt.outcome is Outcome.FAILED
     assert "TLS certificate of 127.0.0.1" in receipt.reason
@@ -399,7 +399,7 @@ async def test_starttls_is_required_by_default(
     recorder: Recorder, port: int, update: Update
 ) -> None:
     """A server without STARTTLS is refused unless tls='none' was chosen explicitly."""
-    channel = Email("127.0.0.1", port, sender=SENDER, recipients=["kaz@example.com"])
+    channel = Email("127.0.0.1", port, sender=SENDER, recipients=["alex@example.com"])
     receipt = await _send(channel, update)
     assert receipt.outcome is Outcome.FAILED
     assert "does not offer STARTTLS" in receipt.reason
@@ -444,7 +444,7 @@ async def test_long_subject_is_one_clean_header(
 ) -> None:
     """A long subject arrives as written, with no stray leading space from folding."""
     title = "PlayStation Network is down; we are investigating the cause right now"
-    await _send(_email(port, ["kaz@example.com"]), make_update(title=title, severity="critical"))
+    await _send(_email(port, ["alex@example.com"]), make_update(title=title, severity="critical"))
     msg = recorder.messages[0].message
     assert msg["Subject"] == f"[Investigating | Critical] {title}"
     body_lines = recorder.messages[0].content.split(b"\r\n\r\n", 1)[1].split(b"\r\n")
@@ -492,8 +492,8 @@ async def test_broken_recipient_source_stops_cleanly(
     """A recipient source that raises mid-list gives a partial Receipt naming the error."""
 
     def people() -> Iterator[str]:
-        yield "kaz@example.com"
-        yield "jack@example.org"
+        yield "alex@example.com"
+        yield "sam@example.org"
         raise OSError("disk read error")
 
     receipt = await _send(_email(port, people), update)
@@ -503,12 +503,14 @@ async def test_broken_recipient_source_stops_cleanly(
 
 
 async def test_max_duration_ends_a_long_send(recorder: Recorder, port: int, update: Update) -> None:
-    """A send cut off by max_duration returns a timed-out Receipt instead of hanging."""
+    """A send cut off by max_duration stops promptly and still counts who got it."""
     people = (f"user{i}@example.com" for i in range(50_000))
     receipt = await _send(_email(port, people, pool_size=4, max_duration=0.3), update)
-    assert receipt.outcome is Outcome.FAILED
-    assert receipt.reason == "timed out after 0.3s"
+    assert receipt.outcome is Outcome.PARTIAL
+    assert "stopped at max_duration (0.3s)" in (receipt.reason or "")
     assert 0 < len(recorder.messages) < 50_000
+    assert receipt.accepted is not None
+    assert abs(receipt.accepted - len(recorder.messages)) <= 4  # in flight at the cut
 
 
 async def test_display_name_is_quoted(recorder: Recorder, port: int, update: Update) -> None:
@@ -517,7 +519,7 @@ async def test_display_name_is_quoted(recorder: Recorder, port: int, update: Upd
         "127.0.0.1",
         port,
         sender='"Status, PSN" <status@example.com>',
-        recipients=["kaz@example.com"],
+        recipients=["alex@example.com"],
         tls="none",
     )
     await _send(channel, update)

@@ -163,7 +163,7 @@ async def test_comment_mode_chains_under_the_first_post(
         f"/v23.0/{first.ids[0]}/comments",
     ]
     assert "link" not in graph.calls[1][1]
-    assert "https://status.example.com/psn" in graph.calls[1][1]["message"][0]
+    assert "Details: https://status.example.com/psn" in graph.calls[1][1]["message"][0]
 
 
 async def test_resend_of_a_posted_update_is_skipped(
@@ -300,9 +300,53 @@ async def test_token_never_appears_in_output(
         ((PAGE, ""), {}, "empty"),
         ((PAGE, TOKEN), {"follow_up": "reply"}, "follow_up"),
         ((PAGE, TOKEN), {"api_version": "23.0"}, "api_version"),
+        ((PAGE, TOKEN), {"api_version": "v"}, "api_version"),
     ],
 )
 def test_bad_options(args: tuple[str, str], kwargs: dict[str, str], message: str) -> None:
     """Bad constructor arguments are clear errors."""
     with pytest.raises(ValueError, match=message):
         FacebookPage(*args, **kwargs)  # type: ignore[arg-type]
+
+
+async def test_malformed_usage_headers_do_not_lose_a_post(
+    update: Update, fast: RetryPolicy
+) -> None:
+    """A post that went up is recorded even when Graph's usage headers are malformed."""
+    ok = httpx.Response(
+        200,
+        json={"id": f"{PAGE}_9"},
+        headers={"x-business-use-case-usage": json.dumps({PAGE: 5}), "x-app-usage": "[1, 2]"},
+    )
+    with respx.mock() as router:
+        router.post(FEED).mock(return_value=ok)
+        receipt = await _send(FacebookPage(PAGE, TOKEN), update, fast)
+    assert receipt.outcome is Outcome.DELIVERED
+    assert receipt.ids == (f"{PAGE}_9",)
+
+
+async def test_token_in_a_graph_message_is_masked(update: Update, fast: RetryPolicy) -> None:
+    """A Meta token quoted in any Graph error message is masked in the Receipt."""
+    leaked = "EAABwzLixnjYBAOZBZCvYNoRealTokenHere123"
+    with respx.mock() as router:
+        router.post(FEED).mock(side_effect=FakeGraph(graph_error(100, f"Bad param {leaked}")))
+        receipt = await _send(FacebookPage(PAGE, TOKEN), update, fast)
+    assert leaked not in (receipt.reason or "")
+    assert "EAA***" in (receipt.reason or "")
+
+
+async def test_comment_carries_the_link_once(
+    graph: FakeGraph, make_update: Callable[..., Update], fast: RetryPolicy
+) -> None:
+    """A comment follow-up mentions the link once, on its Details line."""
+    threads = MemoryThreads()
+    await _send(
+        FacebookPage(PAGE, TOKEN, follow_up="comment", threads=threads), make_update(), fast
+    )
+    await _send(
+        FacebookPage(PAGE, TOKEN, follow_up="comment", threads=threads),
+        make_update(status="identified"),
+        fast,
+    )
+    comment = graph.calls[1][1]["message"][0]
+    assert comment.count("https://status.example.com/psn") == 1

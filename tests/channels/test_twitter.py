@@ -364,3 +364,36 @@ async def test_resend_of_a_posted_update_is_skipped(
     assert again.outcome is Outcome.SKIPPED  # type: ignore[attr-defined]
     assert again.reason == f"already posted as {first.ids[0]}"  # type: ignore[attr-defined]
     assert len(x.bodies) == 1
+
+
+async def test_duplicate_first_part_of_unknown_thread_is_a_failure(
+    make_update: Callable[..., Update], fast: RetryPolicy
+) -> None:
+    """A thread X has seen but this process has no record of is not reported as done."""
+    dup = problem(403, "Forbidden", "You are not allowed to create a Tweet with duplicate content.")
+    with respx.mock() as router:
+        router.post(API).mock(side_effect=FakeX(dup))
+        receipt = await _send(Twitter(**CREDS), make_update(body=LONG_BODY), fast)
+    assert receipt.outcome is Outcome.FAILED  # type: ignore[attr-defined]
+    assert "no record of the thread" in receipt.reason  # type: ignore[attr-defined]
+
+
+async def test_rate_limit_past_the_deadline_says_so(
+    make_update: Callable[..., Update], clock: FakeClock
+) -> None:
+    """A reset further away than the retry deadline fails with the wait X asked for."""
+    now = 1_303_336_800.0
+    limited = httpx.Response(
+        429,
+        json={"title": "Too Many Requests", "detail": "Too Many Requests", "status": 429},
+        headers={"x-rate-limit-reset": str(int(now) + 900)},
+    )
+    retry = RetryPolicy(attempts=3, deadline=120, sleep=clock.sleep, clock=clock)
+    with respx.mock() as router:
+        router.post(API).mock(side_effect=FakeX(limited))
+        receipt = await _send(Twitter(**CREDS, clock=lambda: now), make_update(), retry)
+    assert receipt.outcome is Outcome.FAILED  # type: ignore[attr-defined]
+    assert receipt.reason.endswith(  # type: ignore[attr-defined]
+        "gave up after 1 attempt (the provider asked to wait 900s, past the retry deadline)"
+    )
+    assert clock.sleeps == []

@@ -4,6 +4,7 @@ import base64
 import json
 import socket
 import time
+from collections.abc import Callable
 
 import pytest
 from standardwebhooks.webhooks import Webhook as Verifier
@@ -290,3 +291,17 @@ def test_generated_secret_is_usable() -> None:
         "webhook-signature": sign(key, "msg_1", now, body),
     }
     assert Verifier(secret).verify(body, headers) == {}
+
+
+async def test_channel_outlives_a_broadcaster(
+    server: LoopbackServer, make_update: Callable[..., Update], retry: RetryPolicy
+) -> None:
+    """One channel object can serve a second Broadcaster after the first has closed."""
+    webhook = Webhook(server.url, secret=SECRET)
+    async with Broadcaster([webhook], retry=retry) as first:
+        await first.send(make_update())
+    async with Broadcaster([webhook], retry=retry) as second:
+        report = await second.send(make_update(status="resolved"))
+    assert report["webhook"].outcome is Outcome.DELIVERED
+    assert len(server.requests) == 2
+    await webhook.aclose()

@@ -13,10 +13,11 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
 from pydantic import SecretStr
@@ -26,7 +27,7 @@ from .._errors import AlreadyDelivered, AuthError, ChannelError, PermanentError,
 from .._threads import MemoryThreads, ThreadStore
 from .._update import Update
 from ..text import next_update_phrase, signature, status_tag
-from ._http import new_client, post
+from ._http import ClientSlot, post
 
 __all__ = ["FacebookPage", "FacebookPost", "appsecret_proof", "graph_errors"]
 
@@ -98,7 +99,7 @@ def _usage(response: httpx.Response) -> dict[str, float]:
             data = json.loads(raw)
         except ValueError:
             continue
-        entries = [e for v in data.values() for e in v] if header.startswith("x-bus") else [data]
+        entries = _entries(data) if header.startswith("x-bus") else [data]
         values = [
             float(e[k])
             for e in entries
@@ -111,6 +112,13 @@ def _usage(response: httpx.Response) -> dict[str, float]:
     return found
 
 
+def _entries(data: object) -> list[dict[str, Any]]:
+    """The per-object entries of X-Business-Use-Case-Usage, ignoring anything malformed."""
+    if not isinstance(data, dict):
+        return []
+    return [e for v in data.values() if isinstance(v, list) for e in v if isinstance(e, dict)]
+
+
 def _regain_after(response: httpx.Response) -> float | None:
     """Seconds until Graph lifts a business-use-case throttle, if it says."""
     raw = response.headers.get("x-business-use-case-usage")
@@ -120,9 +128,8 @@ def _regain_after(response: httpx.Response) -> float | None:
         return None
     minutes = [
         float(e["estimated_time_to_regain_access"])
-        for v in data.values()
-        for e in v
-        if isinstance(e, dict) and isinstance(e.get("estimated_time_to_regain_access"), int)
+        for e in _entries(data)
+        if isinstance(e.get("estimated_time_to_regain_access"), int | float)
     ]
     return max(minutes) * 60 if minutes else None
 
@@ -197,7 +204,7 @@ class FacebookPage:
             raise ValueError(f"page_id must be the Page's numeric id, got {page_id!r}")
         if follow_up not in ("post", "comment"):
             raise ValueError(f"follow_up must be 'post' or 'comment', got {follow_up!r}")
-        if not api_version.startswith("v"):
+        if not re.fullmatch(r"v\d+\.\d+", api_version):
             raise ValueError(f"api_version looks like 'v23.0', got {api_version!r}")
         token = access_token if isinstance(access_token, SecretStr) else SecretStr(access_token)
         if not token.get_secret_value():
@@ -213,8 +220,7 @@ class FacebookPage:
         self._follow_up = follow_up
         self._threads = threads if threads is not None else MemoryThreads()
         self._timeout = timeout
-        self._client = client
-        self._owns_client = False
+        self._http = ClientSlot(client)
         self._clock = clock
 
     def __repr__(self) -> str:
@@ -229,22 +235,17 @@ class FacebookPage:
 
     def use_http_client(self, client: httpx.AsyncClient, /) -> None:
         """Send through the Broadcaster's shared client (unless one was given)."""
-        if self._client is None:
-            self._client = client
+        self._http.share(client)
 
     async def deliver(self, rendered: FacebookPost, /) -> Delivery:
         """Post (or comment), unless this update is already on the Page."""
-        if self._client is None:
-            self._client = new_client()
-            self._owns_client = True
         if posted := self._threads.posted_parts(self.name, rendered.update_key):
             raise AlreadyDelivered(f"already on the Page as {posted[0]}")
         number = self._threads.update_count(self.name, rendered.incident) + 1
         first = self._threads.first_post(self.name, rendered.incident)
         form = {"message": rendered.message(number)}
         if self._follow_up == "comment" and first is not None:
-            if rendered.link:
-                form["message"] += f"\n\n{rendered.link}"
+            # Comments have no link field; the text already ends with "Details: <url>".
             url, kind = f"{self._api}/{first}/comments", "comment"
         else:
             if rendered.link:
@@ -254,7 +255,7 @@ class FacebookPage:
         if self._proof is not None:
             form["appsecret_proof"] = self._proof.get_secret_value()
         response = await post(
-            self._client,
+            self._http.get(),
             url,
             data=form,
             timeout=self._timeout,
@@ -280,7 +281,4 @@ class FacebookPage:
 
     async def aclose(self) -> None:
         """Close the client if this channel made it."""
-        if self._owns_client and self._client is not None:
-            await self._client.aclose()
-            self._client = None
-            self._owns_client = False
+        await self._http.aclose()

@@ -19,7 +19,14 @@ from .._redact import redact, safe_origin
 from .._retry import TRANSIENT_STATUS, retry_after_from_headers
 from .._version import __version__
 
-__all__ = ["CONNECT_TIMEOUT", "check_response", "new_client", "post", "provider_message"]
+__all__ = [
+    "CONNECT_TIMEOUT",
+    "ClientSlot",
+    "check_response",
+    "new_client",
+    "post",
+    "provider_message",
+]
 
 _MAX_DETAIL = 200
 CONNECT_TIMEOUT = 5.0
@@ -39,6 +46,40 @@ def new_client() -> httpx.AsyncClient:
     )
 
 
+class ClientSlot:
+    """Which httpx client an HTTP channel sends through.
+
+    The caller's own client if one was given; else the Broadcaster's shared client
+    while it is open (a later Broadcaster's replaces a closed one); else one the
+    channel makes on first use and closes in ``aclose``.
+    """
+
+    def __init__(self, given: httpx.AsyncClient | None = None) -> None:
+        self._given = given
+        self._shared: httpx.AsyncClient | None = None
+        self._own: httpx.AsyncClient | None = None
+
+    def share(self, client: httpx.AsyncClient) -> None:
+        """Use the Broadcaster's client from now on."""
+        self._shared = client
+
+    def get(self) -> httpx.AsyncClient:
+        """The client to send through now."""
+        if self._given is not None:
+            return self._given
+        if self._shared is not None and not self._shared.is_closed:
+            return self._shared
+        if self._own is None or self._own.is_closed:
+            self._own = new_client()
+        return self._own
+
+    async def aclose(self) -> None:
+        """Close the client the channel made itself, if any."""
+        if self._own is not None:
+            await self._own.aclose()
+            self._own = None
+
+
 def provider_message(response: httpx.Response) -> str:
     """A short, safe excerpt of what the provider said, or ``""``.
 
@@ -54,7 +95,10 @@ def provider_message(response: httpx.Response) -> str:
         error = body.get("error")
         if isinstance(error, dict):
             error = error.get("message")
-        parts = [body.get("detail"), body.get("title"), error, body.get("message")]
+        errors = body.get("errors")
+        first = errors[0] if isinstance(errors, list) and errors else None
+        listed = first.get("message") if isinstance(first, dict) else None
+        parts = [body.get("detail"), body.get("title"), error, body.get("message"), listed]
         text = next((p for p in parts if isinstance(p, str) and p.strip()), "")
     elif body is None and response.headers.get("content-type", "").startswith("text/"):
         text = response.text
@@ -88,8 +132,10 @@ def check_response(
     if status in TRANSIENT_STATUS:
         retry_after = retry_after_from_headers(response.headers, now=wall_clock())
         raise TransientError(reason, retry_after=retry_after)
-    if status in (401, 403):
+    if status == 401:
         raise AuthError(f"{reason} (credentials rejected; check the channel's secret or token)")
+    if status == 403:
+        raise AuthError(f"{reason} (forbidden: credentials rejected or not allowed to do this)")
     if status == 410:
         raise PermanentError(
             f"{reason} (the receiver says this endpoint is gone: remove it or update its URL)"

@@ -31,7 +31,7 @@ from ..text import (
     status_tag,
     weighted_length,
 )
-from ._http import new_client, post
+from ._http import ClientSlot, post
 from ._oauth1 import OAuth1
 
 __all__ = ["Thread", "Twitter", "render_posts", "x_errors"]
@@ -158,8 +158,7 @@ class Twitter:
         self._url = base_url.rstrip("/") + "/2/tweets"
         self._threads = threads if threads is not None else MemoryThreads()
         self._timeout = timeout
-        self._client = client
-        self._owns_client = False
+        self._http = ClientSlot(client)
         self._clock = clock
 
     def __repr__(self) -> str:
@@ -172,14 +171,10 @@ class Twitter:
 
     def use_http_client(self, client: httpx.AsyncClient, /) -> None:
         """Send through the Broadcaster's shared client (unless one was given)."""
-        if self._client is None:
-            self._client = client
+        self._http.share(client)
 
     async def deliver(self, rendered: Thread, /) -> Delivery:
         """Post the parts not yet posted, each replying to the one before."""
-        if self._client is None:
-            self._client = new_client()
-            self._owns_client = True
         posted = self._threads.posted_parts(self.name, rendered.update_key)
         if len(posted) >= len(rendered.posts):
             raise AlreadyDelivered(f"already posted as {', '.join(posted)}")
@@ -187,16 +182,22 @@ class Twitter:
         total = len(rendered.posts)
         for index in range(len(posted), total):
             try:
-                post_id = await self._post(self._client, rendered.posts[index], reply_to)
+                post_id = await self._post(self._http.get(), rendered.posts[index], reply_to)
             except AlreadyDelivered:
-                if index == 0:
+                if total == 1:
                     raise
+                if index == 0:
+                    raise PermanentError(
+                        f"X refused part 1 of {total} as a duplicate, and this process has no "
+                        "record of the thread (was it started elsewhere?); the rest is not posted"
+                    ) from None
                 raise PermanentError(
                     f"X refused part {index + 1} of {total} as a duplicate; "
                     f"the thread stops after {_progress(posted, total)}"
                 ) from None
             except ChannelError as exc:
-                exc.args = (f"{exc}; posted {_progress(posted, total)}",)
+                if total > 1:
+                    exc.args = (f"{exc}; posted {_progress(posted, total)}",)
                 raise
             self._threads.record_part(self.name, rendered.incident, rendered.update_key, post_id)
             posted.append(post_id)
@@ -225,10 +226,7 @@ class Twitter:
 
     async def aclose(self) -> None:
         """Close the client if this channel made it."""
-        if self._owns_client and self._client is not None:
-            await self._client.aclose()
-            self._client = None
-            self._owns_client = False
+        await self._http.aclose()
 
 
 def _progress(posted: list[str], total: int) -> str:

@@ -28,7 +28,7 @@ from pydantic import SecretBytes, SecretStr
 from .._channel import Delivery
 from .._redact import safe_origin
 from .._update import Update
-from ._http import new_client, post
+from ._http import ClientSlot, post
 
 __all__ = ["Webhook", "WebhookRequest", "sign"]
 
@@ -129,8 +129,7 @@ class Webhook:
             )
         self._headers = {k: SecretStr(v) for k, v in headers.items()}
         self._timeout = timeout
-        self._client = client
-        self._owns_client = False
+        self._http = ClientSlot(client)
         self._clock = clock
 
     @staticmethod
@@ -161,14 +160,10 @@ class Webhook:
 
     def use_http_client(self, client: httpx.AsyncClient, /) -> None:
         """Send through the Broadcaster's shared client (unless one was given)."""
-        if self._client is None:
-            self._client = client
+        self._http.share(client)
 
     async def deliver(self, rendered: WebhookRequest, /) -> Delivery:
         """POST the document, signed afresh for this attempt."""
-        if self._client is None:
-            self._client = new_client()
-            self._owns_client = True
         headers = {k: v.get_secret_value() for k, v in self._headers.items()}
         headers["content-type"] = "application/json"
         headers["webhook-id"] = rendered.message_id
@@ -178,7 +173,7 @@ class Webhook:
             headers["webhook-timestamp"] = str(timestamp)
             headers["webhook-signature"] = sign(key, rendered.message_id, timestamp, rendered.body)
         response = await post(
-            self._client,
+            self._http.get(),
             self._url.get_secret_value(),
             content=rendered.body,
             headers=headers,
@@ -193,10 +188,7 @@ class Webhook:
 
     async def aclose(self) -> None:
         """Close the client if this channel made it."""
-        if self._owns_client and self._client is not None:
-            await self._client.aclose()
-            self._client = None
-            self._owns_client = False
+        await self._http.aclose()
 
 
 def _receiver_id(response: httpx.Response) -> str | None:

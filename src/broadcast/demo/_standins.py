@@ -115,7 +115,7 @@ class MailReceiver:
     """
 
     name = "email"
-    people = ("kaz@example.com", "jack@example.org", "shu@example.net", "phil@example.com")
+    people = ("alex@example.com", "sam@example.org", "robin@example.net", "jordan@example.com")
 
     def __init__(self) -> None:
         try:

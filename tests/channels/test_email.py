@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 import ssl
 from collections.abc import AsyncIterator, Callable, Iterator
 
@@ -10,6 +11,7 @@ import trustme
 
 from broadcast import Broadcaster, Outcome, Receipt, RetryPolicy, Update
 from broadcast.channels import Email
+from broadcast.channels._email import _full_check, normalise_address
 from broadcast.testing import FakeClock, fast_retries
 
 from ..smtp_server import Recorder, authenticator, free_port, smtp_server
@@ -526,3 +528,31 @@ async def test_display_name_is_quoted(recorder: Recorder, port: int, update: Upd
     sender = recorder.messages[0].message["From"]
     assert len(sender.addresses) == 1
     assert sender.addresses[0].display_name == "Status, PSN"
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "alex@example.com",
+        "Alex.Smith+psn@Example.COM",
+        "o'brien@sub.example.co.uk",
+        "x@a-b.example.org",
+        "user@xn--bcher-kva.example",
+        "user@bücher.example",
+        "dörte@example.com",
+        "a..b@example.com",
+        ".a@example.com",
+        "a@example",
+        "a" * 65 + "@example.com",
+        "a@" + "b" * 250 + ".com",
+    ],
+)
+def test_fast_address_check_agrees_with_email_validator(address: str) -> None:
+    """The fast path gives exactly what email-validator gives, or fails the same way."""
+    try:
+        expected = _full_check(address)
+    except ValueError as exc:
+        with pytest.raises(ValueError, match=re.escape(str(exc)[:40])):
+            normalise_address(address)
+    else:
+        assert normalise_address(address) == expected

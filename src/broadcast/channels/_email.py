@@ -15,8 +15,7 @@ import functools
 import logging
 import re
 import ssl
-from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from collections.abc import Collection
 from email.utils import formataddr, parseaddr
 from typing import Literal
 
@@ -24,13 +23,13 @@ import aiosmtplib
 from email_validator import EmailNotValidError, validate_email
 from pydantic import SecretStr
 
-from .._channel import Delivery, Rejection
+from .._channel import Delivery
 from .._errors import AuthError, ChannelError, PermanentError, TransientError
-from .._redact import describe
 from .._retry import RetryPolicy
 from .._update import Update
 from ._email_message import EmailTemplate, render_email
-from ._recipients import RecipientSource, describe_invalid, invalid_in, stream
+from ._fanout import FanOut
+from ._recipients import RecipientSource, describe_invalid, invalid_in
 
 __all__ = ["Email", "normalise_address"]
 
@@ -107,23 +106,6 @@ def _by_code(code: int, message: str) -> ChannelError:
     if 400 <= code < 500:
         return TransientError(text, code=code)
     return PermanentError(text, code=code)
-
-
-@dataclass
-class _Tally:
-    stopped: str | None = None
-    accepted: int = 0
-    ids: list[str] = field(default_factory=list)
-    rejected: list[Rejection] = field(default_factory=list)
-
-    def accept(self, message_id: Callable[[], str]) -> None:
-        self.accepted += 1
-        if len(self.ids) < _SAMPLE_IDS:
-            self.ids.append(message_id())
-
-
-class _ServerDown(Exception):
-    """A connection could not be (re)established within the retry policy."""
 
 
 class Email:
@@ -279,148 +261,49 @@ class Email:
 
     async def deliver(self, rendered: EmailTemplate, /) -> Delivery:
         """Send one message per recipient over the pool; count who got it."""
-        clients = await self._open_pool()
-        tally = _Tally()
-        queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=self._pool_size * 8)
-        note: str | None = None
-        timer = asyncio.timeout(self.max_duration)
-        try:
-            async with timer:
-                note = await self._fan_out(rendered, clients, queue, tally)
-        except TimeoutError:
-            if not timer.expired():
-                raise
-            note = (
-                f"stopped at max_duration ({self.max_duration:g}s); "
-                "the remaining recipients were not sent"
-            )
-        note = note or tally.stopped
-        return Delivery(
-            ids=tuple(tally.ids),
-            details={"thread": rendered.thread_root},
-            accepted=tally.accepted,
-            rejected=tuple(tally.rejected),
-            note=note,
-            incomplete=note is not None,
+        clients = await self._open_pool()  # fails before a single recipient is read
+        fan_out = FanOut(
+            self.name, self._recipients, normalise_address, self._retry, self.max_duration
         )
-
-    async def _fan_out(
-        self,
-        rendered: EmailTemplate,
-        clients: list[aiosmtplib.SMTP],
-        queue: asyncio.Queue[str | None],
-        tally: _Tally,
-    ) -> str | None:
-        """Run the producer and one worker per connection; say why if it stopped early."""
-        stopped: str | None = None
-        try:
-            async with asyncio.TaskGroup() as group:
-                group.create_task(self._produce(queue, tally, workers=len(clients)))
-                for client in clients:
-                    group.create_task(self._work(rendered, queue, tally, client))
-        except* _ServerDown as down:
-            stopped = f"{down.exceptions[0]}"
-        except* AuthError as auth:
-            if not tally.accepted:
-                raise auth.exceptions[0] from None
-            stopped = f"{auth.exceptions[0]}"
-        if stopped is None:
-            return None
-        return f"stopped early: {stopped}; the remaining recipients were not sent"
-
-    async def _produce(
-        self, queue: asyncio.Queue[str | None], tally: _Tally, *, workers: int
-    ) -> None:
-        try:
-            async for recipient, invalid in stream(self._recipients, normalise_address):
-                if invalid is not None:
-                    tally.rejected.append(
-                        Rejection(invalid.recipient, f"invalid: {invalid.reason}")
-                    )
-                else:
-                    await queue.put(recipient)
-        except Exception as exc:  # noqa: BLE001 - a broken list stops the send, not the Report
-            tally.stopped = f"reading the recipient list failed: {describe(exc)}"
-            log.error("%s: %s", self.name, tally.stopped)
-        for _ in range(workers):
-            await queue.put(_STOP)
-
-    async def _work(
-        self,
-        rendered: EmailTemplate,
-        queue: asyncio.Queue[str | None],
-        tally: _Tally,
-        client: aiosmtplib.SMTP,
-    ) -> None:
-        conn = _Pooled(self, client)
-        task = asyncio.current_task()
-        try:
-            while (recipient := await queue.get()) is not _STOP:
-                await self._send_one(conn, rendered, recipient, tally)
-                if task is not None and task.cancelling():
-                    # aiosmtplib waits with asyncio.wait_for, which on Python 3.11 can
-                    # swallow a cancellation; honour it here so timeouts always end.
-                    raise asyncio.CancelledError
-        finally:
-            conn.close()
-
-    async def _send_one(
-        self, conn: _Pooled, rendered: EmailTemplate, recipient: str, tally: _Tally
-    ) -> None:
-        message = rendered.message_for(recipient)
-
-        async def attempt() -> None:
-            client = await conn.get()
-            try:
-                await client.sendmail(self._envelope_from, [recipient], message)
-            except aiosmtplib.SMTPRecipientsRefused as exc:
-                raise _smtp_error(exc) from None
-            except aiosmtplib.SMTPResponseException as exc:
-                if exc.code == 421:  # the server is closing this connection
-                    conn.drop()
-                raise _smtp_error(exc) from None
-            except (aiosmtplib.SMTPException, OSError) as exc:
-                conn.drop()
-                raise _smtp_error(exc) from None
-
-        try:
-            await self._retry.call(attempt, label=self.name)
-        except AuthError:
-            raise
-        except ChannelError as exc:
-            if exc.transient and exc.code is None:
-                # Retries ran out on the connection itself, not on an SMTP reply:
-                # the server is gone, and every later recipient would wait the same.
-                tally.rejected.append(Rejection(recipient, f"not sent: {exc}"))
-                raise _ServerDown(str(exc)) from None
-            tally.rejected.append(Rejection(recipient, str(exc), exc.code))
-            return
-        tally.accept(lambda: rendered.message_id(recipient))
+        workers = [_SMTPWorker(self, rendered, client) for client in clients]
+        return await fan_out.run(workers, details={"thread": rendered.thread_root})
 
     async def aclose(self) -> None:
         """Nothing to close: connections live only as long as one deliver."""
 
 
-class _Pooled:
-    """One worker's connection, reopened after it drops."""
+class _SMTPWorker:
+    """One pooled connection, reopened after it drops."""
 
-    def __init__(self, channel: Email, client: aiosmtplib.SMTP) -> None:
-        self._client: aiosmtplib.SMTP | None
+    def __init__(self, channel: Email, rendered: EmailTemplate, client: aiosmtplib.SMTP) -> None:
         self._channel = channel
-        self._client = client
+        self._rendered = rendered
+        self._client: aiosmtplib.SMTP | None = client
 
-    async def get(self) -> aiosmtplib.SMTP:
+    async def send(self, recipient: str, /) -> str:
+        """One message to one recipient; returns its Message-ID."""
         if self._client is None or not self._client.is_connected:
-            self.drop()
+            self._drop()
             self._client = await self._channel._connect()
-        return self._client
+        message = self._rendered.message_for(recipient)
+        try:
+            await self._client.sendmail(self._channel._envelope_from, [recipient], message)
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            raise _smtp_error(exc) from None
+        except aiosmtplib.SMTPResponseException as exc:
+            if exc.code == 421:  # the server is closing this connection
+                self._drop()
+            raise _smtp_error(exc) from None
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            self._drop()
+            raise _smtp_error(exc) from None
+        return self._rendered.message_id(recipient)
 
-    def drop(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
-
-    def close(self) -> None:
+    def _drop(self) -> None:
         if self._client is not None:
             self._client.close()  # closes the socket without waiting for a QUIT reply
         self._client = None
+
+    async def close(self) -> None:
+        """Close the connection."""
+        self._drop()

@@ -193,7 +193,11 @@ EMOJI = st.sampled_from(
         *["❤️", "👍🏿", "🧑‍🤝‍🧑", "👩🏽‍💻", "✌️", "☺️", "⚽", "👁️‍🗨️", "🤷🏾‍♀️"],
     ]
 )
-REFERENCE_EMOJI = st.sampled_from([entry.emoji for entry in EMOJI_LIST])
+# Bare (C) and (R) are a documented divergence (see test_documented_divergences): X's
+# emoji parser treats them as emoji only with the emoji variation selector.
+REFERENCE_EMOJI = st.sampled_from(
+    [entry.emoji for entry in EMOJI_LIST if entry.emoji not in ("\u00a9", "\u00ae")]
+)
 LINKS = st.builds(
     "{}{}{}".format,
     st.sampled_from(["https://", "http://", "HTTPS://", ""]),

@@ -14,6 +14,7 @@ from ._registry import BUILTIN, ENTRY_POINT_GROUP, available, load
 if TYPE_CHECKING:
     from ._email import Email
     from ._facebook import FacebookPage
+    from ._sms import TwilioSMS
     from ._twitter import Twitter
     from ._webhook import Webhook
 
@@ -21,6 +22,7 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "Email",
     "FacebookPage",
+    "TwilioSMS",
     "Twitter",
     "Webhook",
     "available",

@@ -23,6 +23,7 @@ BUILTIN: dict[str, tuple[str, str | None]] = {
     "email": ("broadcast.channels._email:Email", None),
     "twitter": ("broadcast.channels._twitter:Twitter", None),
     "facebook": ("broadcast.channels._facebook:FacebookPage", None),
+    "sms": ("broadcast.channels._sms:TwilioSMS", None),
 }
 
 

@@ -1,15 +1,22 @@
-"""Pure text tools for the channels: shared fact wording, X weighted length, threads."""
+"""Pure text tools for the channels: shared fact wording, X weighted length, threads, SMS."""
 
 from ._facts import next_update_phrase, signature, status_tag, utc_minute
+from ._sms import SmsCount, SmsEncoding, SmsText, render_sms, segments, transliterate
 from ._twitter import MAX_WEIGHTED, fits, split_thread, weighted_length
 
 __all__ = [
     "MAX_WEIGHTED",
+    "SmsCount",
+    "SmsEncoding",
+    "SmsText",
     "fits",
     "next_update_phrase",
+    "render_sms",
+    "segments",
     "signature",
     "split_thread",
     "status_tag",
+    "transliterate",
     "utc_minute",
     "weighted_length",
 ]

@@ -1,0 +1,249 @@
+"""SMS through Twilio: one API call per subscriber, bounded and rate limited.
+
+The text is rendered once (segment-exact, see ``broadcast.text.render_sms``) and sent
+to each E.164 number with ``POST /2010-04-01/Accounts/{sid}/Messages.json``. Calls run
+on ``concurrency`` workers sharing a messages-per-second limit, so a large fan-out
+neither trips Twilio's 429s nor queues unbounded tasks. Per-recipient errors (an
+invalid number, a STOP) are recorded and the rest go on; an auth failure (20003)
+stops the channel at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import phonenumbers
+from pydantic import SecretStr
+
+from .._channel import Delivery
+from .._errors import AuthError, ChannelError, PermanentError, TransientError
+from .._redact import safe_origin
+from .._retry import RetryPolicy, retry_after_from_headers
+from .._update import Update
+from ..text import SmsText, render_sms
+from ._fanout import FanOut
+from ._http import ClientSlot, post
+from ._recipients import RecipientSource, describe_invalid, invalid_in
+
+__all__ = ["RateLimiter", "TwilioSMS", "normalise_number", "twilio_errors"]
+
+DEFAULT_BASE_URL = "https://api.twilio.com"
+MAX_SEGMENTS = 10
+"""Ten GSM-7 segments (1,530 septets) stay within Twilio's 1,600-character body limit."""
+
+
+def normalise_number(text: str, region: str = "US") -> str:
+    """The E.164 form of a phone number; ValueError saying why if it is not one."""
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(f"not a phone number ({exc})") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def twilio_errors(response: httpx.Response) -> ChannelError | None:
+    """Twilio's error body ``{"code", "message", "more_info", "status"}``, classified."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    code = body.get("code") if isinstance(body, dict) else None
+    if not isinstance(code, int):
+        return None
+    said = " ".join(str(body.get("message", "")).split())[:200]
+    text = f"Twilio {code}: {said}"
+    if code == 20429 or response.status_code == 429:
+        wait = retry_after_from_headers(response.headers, now=time.time())
+        return TransientError(text, code=code, retry_after=wait)
+    if code == 20003 or response.status_code == 401:
+        return AuthError(f"{text} (credentials rejected)", code=code)
+    if response.status_code >= 500:
+        return TransientError(text, code=code)
+    return PermanentError(text, code=code)
+
+
+class RateLimiter:
+    """At most ``rate`` acquisitions per second, with bursts of up to ``burst``.
+
+    Each caller is given the next free slot on a schedule; no lock is needed because
+    nothing awaits between reading and moving the schedule. Time is injectable.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        *,
+        burst: int = 1,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        if rate <= 0:
+            raise ValueError(f"rate must be positive, got {rate}")
+        self._interval = 1.0 / rate
+        self._slack = max(0, burst - 1) * self._interval
+        self._clock = clock
+        self._sleep = sleep
+        self._next = clock() - self._slack  # a full burst is available at the start
+
+    async def acquire(self) -> None:
+        """Wait for this caller's slot."""
+        now = self._clock()
+        slot = max(self._next, now - self._slack)
+        self._next = slot + self._interval
+        if slot > now:
+            await self._sleep(slot - now)
+
+
+class TwilioSMS:
+    """Texts an update to every subscriber through Twilio's Messages API.
+
+    Give exactly one of ``from_`` (a Twilio number) or ``messaging_service_sid``.
+    ``recipients`` is a list (checked up front), any iterable or async iterable
+    (streamed), or a callable returning one; numbers are normalised to E.164 with
+    ``default_region`` for national formats, and duplicates dropped.
+    """
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str | SecretStr,
+        *,
+        recipients: RecipientSource,
+        from_: str | None = None,
+        messaging_service_sid: str | None = None,
+        default_region: str = "US",
+        max_segments: int = 2,
+        transliterate: bool = True,
+        concurrency: int = 20,
+        rate: float = 50.0,
+        status_callback: str | None = None,
+        base_url: str = DEFAULT_BASE_URL,
+        name: str = "sms",
+        timeout: float = 15.0,
+        client: httpx.AsyncClient | None = None,
+        retry: RetryPolicy | None = None,
+        limiter: RateLimiter | None = None,
+        max_duration: float | None = None,
+    ) -> None:
+        if not account_sid.startswith("AC") or len(account_sid) != 34:
+            raise ValueError("account_sid must be a Twilio Account SID: 'AC' and 32 characters")
+        token = auth_token if isinstance(auth_token, SecretStr) else SecretStr(auth_token)
+        if not token.get_secret_value():
+            raise ValueError("auth_token is empty")
+        if (from_ is None) == (messaging_service_sid is None):
+            raise ValueError("give exactly one of from_ or messaging_service_sid")
+        if concurrency < 1 or max_segments < 1:
+            raise ValueError("concurrency and max_segments must be at least 1")
+        if max_segments > MAX_SEGMENTS:
+            raise ValueError(
+                f"max_segments is at most {MAX_SEGMENTS}: Twilio refuses bodies over "
+                "1,600 characters (error 21617)"
+            )
+        sender: dict[str, str] = {}
+        if from_ is not None:
+            sender["From"] = normalise_number(from_, default_region)
+        else:
+            sender["MessagingServiceSid"] = str(messaging_service_sid)
+        if status_callback is not None:
+            sender["StatusCallback"] = status_callback
+        if isinstance(recipients, list | tuple | set | frozenset) and (
+            invalid := invalid_in(recipients, self._normaliser(default_region))
+        ):
+            raise ValueError(describe_invalid(invalid))
+        self.name = name
+        self._sid = account_sid
+        self._auth = httpx.BasicAuth(account_sid, token.get_secret_value())
+        self._token = token
+        self._fields = sender
+        self._recipients = recipients
+        self._region = default_region
+        self._max_segments = max_segments
+        self._transliterate = transliterate
+        self._concurrency = concurrency
+        self._rate = rate
+        self._limiter = limiter
+        self._url = f"{base_url.rstrip('/')}/2010-04-01/Accounts/{account_sid}/Messages.json"
+        self._timeout = timeout
+        self._http = ClientSlot(client)
+        self._retry = retry or RetryPolicy(attempts=4, deadline=60.0, max_wait=10.0)
+        self.max_duration = max_duration
+        """Cap on one whole send, enforced by the channel so the Receipt still counts."""
+
+    @staticmethod
+    def _normaliser(region: str) -> Callable[[str], str]:
+        return lambda text: normalise_number(text, region)
+
+    def __repr__(self) -> str:
+        return (
+            f"TwilioSMS(name={self.name!r}, api='{safe_origin(self._url)}', "
+            f"account_sid={self._sid[:6]}…, concurrency={self._concurrency}, rate={self._rate:g}/s)"
+        )
+
+    def render(self, update: Update, /) -> SmsText:
+        """The text every subscriber gets, fitted to ``max_segments``."""
+        return render_sms(
+            update, max_segments=self._max_segments, transliterate=self._transliterate
+        )
+
+    def use_http_client(self, client: httpx.AsyncClient, /) -> None:
+        """Send through the Broadcaster's shared client (unless one was given)."""
+        self._http.share(client)
+
+    async def deliver(self, rendered: SmsText, /) -> Delivery:
+        """One API call per subscriber; count who got it."""
+        limiter = self._limiter or RateLimiter(self._rate, burst=self._concurrency)
+        client = self._http.get()
+        form = {**self._fields, "Body": rendered.text}
+
+        async def send(recipient: str, /) -> str:
+            await limiter.acquire()
+            response = await post(
+                client,
+                self._url,
+                data={**form, "To": recipient},
+                auth=self._auth,
+                timeout=self._timeout,
+                provider_errors=twilio_errors,
+            )
+            sid = response.json().get("sid")
+            if not isinstance(sid, str):
+                raise PermanentError(f"Twilio answered {response.status_code} without a sid")
+            return sid
+
+        fan_out = FanOut(
+            self.name,
+            self._recipients,
+            self._normaliser(self._region),
+            self._retry,
+            self.max_duration,
+        )
+        workers = [_Sender(send) for _ in range(self._concurrency)]
+        details: dict[str, Any] = {
+            "segments_per_message": rendered.count.segments,
+            "encoding": str(rendered.count.encoding),
+        }
+        return await fan_out.run(workers, details=details)
+
+    async def aclose(self) -> None:
+        """Close the client if this channel made it."""
+        await self._http.aclose()
+
+
+class _Sender:
+    """A slot of concurrency: the HTTP client is shared, so there is nothing to hold."""
+
+    def __init__(self, send: Callable[[str], Awaitable[str]]) -> None:
+        self._send = send
+
+    async def send(self, recipient: str, /) -> str:
+        """Text one subscriber."""
+        return await self._send(recipient)
+
+    async def close(self) -> None:
+        """Nothing to release."""

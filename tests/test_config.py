@@ -247,3 +247,41 @@ def test_facebook_variables_are_named_in_errors(values: dict[str, str], variable
     """Missing or malformed Facebook settings name the variable."""
     with pytest.raises(ConfigError, match=variable):
         channels_from_env(Env(values))
+
+
+SMS = {
+    "BROADCAST_TWILIO_ACCOUNT_SID": "AC" + "a" * 32,
+    "BROADCAST_TWILIO_AUTH_TOKEN": "tok-123",
+    "BROADCAST_TWILIO_FROM": "+15017122661",
+    "BROADCAST_SMS_RECIPIENTS": "+14155550101, (415) 555-0102",
+}
+
+
+def test_sms_from_environment(tmp_path: Path) -> None:
+    """Twilio variables and a recipient list (inline or @file) configure the SMS channel."""
+    [channel] = channels_from_env(Env(SMS))
+    assert channel.name == "sms"
+    assert "tok-123" not in repr(channel)
+    people = tmp_path / "people.txt"
+    people.write_text("+14155550101\n")
+    [from_file] = channels_from_env(Env({**SMS, "BROADCAST_SMS_RECIPIENTS": f"@{people}"}))
+    assert from_file.name == "sms"
+
+
+@pytest.mark.parametrize(
+    ("changes", "variable"),
+    [
+        ({"BROADCAST_TWILIO_ACCOUNT_SID": "SK123"}, "BROADCAST_TWILIO_ACCOUNT_SID"),
+        ({"BROADCAST_TWILIO_ACCOUNT_SID": ""}, "BROADCAST_TWILIO_ACCOUNT_SID"),
+        ({"BROADCAST_TWILIO_AUTH_TOKEN": ""}, "BROADCAST_TWILIO_AUTH_TOKEN"),
+        ({"BROADCAST_TWILIO_FROM": "call us"}, "BROADCAST_TWILIO_FROM"),
+        ({"BROADCAST_TWILIO_MESSAGING_SERVICE_SID": "MG1"}, "BROADCAST_TWILIO_FROM"),
+        ({"BROADCAST_SMS_RECIPIENTS": "+14155550101, nope"}, "BROADCAST_SMS_RECIPIENTS"),
+        ({"BROADCAST_SMS_MAX_SEGMENTS": "11"}, "BROADCAST_SMS_MAX_SEGMENTS"),
+        ({"BROADCAST_SMS_RATE": "fast"}, "BROADCAST_SMS_RATE"),
+    ],
+)
+def test_sms_variables_are_named_in_errors(changes: dict[str, str], variable: str) -> None:
+    """Each missing or malformed SMS variable gives an error naming it."""
+    with pytest.raises(ConfigError, match=variable):
+        channels_from_env(Env({**SMS, **changes}))

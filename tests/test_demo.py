@@ -16,7 +16,9 @@ def test_demo_delivers_and_verifies() -> None:
     assert "by Head of Network Operations; next update by" in text
     row = next(line for line in text.splitlines() if line.startswith("webhook "))
     assert row.split()[1:3] == ["delivered", "2"]
-    assert "-> 4 delivered" in text
+    assert "-> 4 delivered, 1 partial" in text
+    assert "sms: OK" in text
+    assert "refused, 21610 (replied STOP)" in text
     assert "facebook: OK" in text
     assert "answers: 400, 200 (400 = throttled, code 4)" in text
     assert "twitter: OK" in text

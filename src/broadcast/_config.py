@@ -30,6 +30,15 @@ Every error names the variable and says how to fix it.
 | ``BROADCAST_FACEBOOK_FOLLOW_UP``  | ``post`` (default) or ``comment``                  |
 | ``BROADCAST_FACEBOOK_API_VERSION``| Graph version (default v23.0)                      |
 | ``BROADCAST_FACEBOOK_BASE_URL``   | Graph root (default https://graph.facebook.com)    |
+| ``BROADCAST_TWILIO_ACCOUNT_SID``  | enables SMS through Twilio (``AC...``)             |
+| ``BROADCAST_TWILIO_AUTH_TOKEN``   | Twilio auth token                                  |
+| ``BROADCAST_TWILIO_FROM``         | sending number, or instead:                        |
+| ``BROADCAST_TWILIO_MESSAGING_SERVICE_SID`` | a Messaging Service (``MG...``)           |
+| ``BROADCAST_SMS_RECIPIENTS``      | ``+1415..., +44...`` or ``@path/to/file``          |
+| ``BROADCAST_SMS_REGION``          | region for national numbers (default US)           |
+| ``BROADCAST_SMS_MAX_SEGMENTS``    | segments per message (default 2, at most 10)       |
+| ``BROADCAST_SMS_RATE``            | messages per second (default 50)                   |
+| ``BROADCAST_SMS_CONCURRENCY``     | requests in flight (default 20)                    |
 """
 
 from __future__ import annotations
@@ -83,12 +92,23 @@ KNOWN_VARIABLES = frozenset(
         "BROADCAST_FACEBOOK_FOLLOW_UP",
         "BROADCAST_FACEBOOK_API_VERSION",
         "BROADCAST_FACEBOOK_BASE_URL",
+        "BROADCAST_TWILIO_ACCOUNT_SID",
+        "BROADCAST_TWILIO_AUTH_TOKEN",
+        "BROADCAST_TWILIO_FROM",
+        "BROADCAST_TWILIO_MESSAGING_SERVICE_SID",
+        "BROADCAST_TWILIO_BASE_URL",
+        "BROADCAST_SMS_RECIPIENTS",
+        "BROADCAST_SMS_REGION",
+        "BROADCAST_SMS_MAX_SEGMENTS",
+        "BROADCAST_SMS_RATE",
+        "BROADCAST_SMS_CONCURRENCY",
     }
 )
 HOW_TO_CONFIGURE = (
     "set BROADCAST_WEBHOOK_URL (webhook), BROADCAST_SMTP_HOST (email), "
     "BROADCAST_TWITTER_BEARER_TOKEN or BROADCAST_TWITTER_CONSUMER_KEY... (X), or "
-    "BROADCAST_FACEBOOK_PAGE_ID (Facebook) in the environment or a .env file, or pass "
+    "BROADCAST_FACEBOOK_PAGE_ID (Facebook), or BROADCAST_TWILIO_ACCOUNT_SID (SMS) in the "
+    "environment or a .env file, or pass "
     "channels=[...]; see the configuration table in the README"
 )
 
@@ -301,11 +321,63 @@ def _facebook(env: Env) -> Channel[Any] | None:
     return channel
 
 
+def _sms(env: Env) -> Channel[Any] | None:
+    sid = env.get("BROADCAST_TWILIO_ACCOUNT_SID")
+    if sid is None:
+        prefixes = ("BROADCAST_TWILIO_", "BROADCAST_SMS_")
+        if present := [n for n in env.names() if n.startswith(prefixes)]:
+            raise ConfigError(
+                f"{present[0]} is set but BROADCAST_TWILIO_ACCOUNT_SID is not; "
+                "set the Twilio Account SID (AC...) to send SMS"
+            )
+        return None
+    from .channels._recipients import parse_list  # noqa: PLC0415 - channels load lazily
+    from .channels._sms import (  # noqa: PLC0415
+        DEFAULT_BASE_URL,
+        MAX_SEGMENTS,
+        TwilioSMS,
+        normalise_number,
+    )
+
+    why = "when BROADCAST_TWILIO_ACCOUNT_SID is set"
+    token = env.require("BROADCAST_TWILIO_AUTH_TOKEN", why)
+    from_ = env.get("BROADCAST_TWILIO_FROM")
+    service = env.get("BROADCAST_TWILIO_MESSAGING_SERVICE_SID")
+    if (from_ is None) == (service is None):
+        raise ConfigError(
+            "set exactly one of BROADCAST_TWILIO_FROM or BROADCAST_TWILIO_MESSAGING_SERVICE_SID"
+        )
+    text = env.require("BROADCAST_SMS_RECIPIENTS", why)
+    recipients = env.build("BROADCAST_SMS_RECIPIENTS", lambda: parse_list(text))
+    region = (env.get("BROADCAST_SMS_REGION") or "US").upper()
+    options: dict[str, Any] = {
+        "recipients": recipients,
+        "from_": from_,
+        "messaging_service_sid": service,
+        "default_region": region,
+        "max_segments": int(env.number("BROADCAST_SMS_MAX_SEGMENTS", 2, integer=True)),
+        "rate": env.number("BROADCAST_SMS_RATE", 50.0),
+        "concurrency": int(env.number("BROADCAST_SMS_CONCURRENCY", 20, integer=True)),
+        "base_url": env.url("BROADCAST_TWILIO_BASE_URL") or DEFAULT_BASE_URL,
+    }
+    if not (sid.startswith("AC") and len(sid) == 34):
+        raise ConfigError("BROADCAST_TWILIO_ACCOUNT_SID must be 'AC' and 32 characters")
+    if from_ is not None:
+        env.build("BROADCAST_TWILIO_FROM", lambda: normalise_number(from_, region))
+    if not 1 <= options["max_segments"] <= MAX_SEGMENTS:
+        raise ConfigError(f"BROADCAST_SMS_MAX_SEGMENTS must be 1 to {MAX_SEGMENTS}")
+    channel: Channel[Any] = env.build(
+        "BROADCAST_SMS_RECIPIENTS", lambda: TwilioSMS(sid, token, **options)
+    )
+    return channel
+
+
 _BUILDERS: tuple[Callable[[Env], Channel[Any] | None], ...] = (
     _webhook,
     _email,
     _twitter,
     _facebook,
+    _sms,
 )
 
 

@@ -14,7 +14,14 @@ from .._broadcaster import Broadcaster
 from .._report import Report
 from .._retry import RetryPolicy
 from .._update import Severity, Status, Update
-from ._standins import GraphEndpoint, MailReceiver, StandIn, WebhookReceiver, XEndpoint
+from ._standins import (
+    GraphEndpoint,
+    MailReceiver,
+    StandIn,
+    TwilioEndpoint,
+    WebhookReceiver,
+    XEndpoint,
+)
 
 __all__ = ["STAND_INS", "demo_update", "main", "run"]
 
@@ -23,6 +30,7 @@ STAND_INS: list[Callable[[], StandIn]] = [
     MailReceiver,
     XEndpoint,
     GraphEndpoint,
+    TwilioEndpoint,
 ]
 
 
@@ -71,7 +79,7 @@ async def run(
 
 
 def main(out: TextIO = sys.stdout, *, retry: RetryPolicy | None = None) -> int:
-    """Entry point of ``make demo``; exit status 0 when every channel delivered and verified."""
+    """Entry point of ``make demo``; exit status 0 when no channel failed and all verified."""
     logging.basicConfig(level=logging.WARNING, format="  log %(levelname)s %(message)s", stream=out)
     update = demo_update()
     print(f"Broadcasting: {update.title}", file=out)
@@ -79,4 +87,7 @@ def main(out: TextIO = sys.stdout, *, retry: RetryPolicy | None = None) -> int:
     with ExitStack() as stack:
         stand_ins = [stack.enter_context(make()) for make in STAND_INS]
         report, verified = asyncio.run(run(stand_ins, update, out, retry=retry))
-    return 0 if report.ok and verified else 1
+    # The SMS stand-in refuses one subscriber on purpose (a STOP reply), so "partial"
+    # is expected there; what must hold is that nothing failed and every receiver's
+    # checks passed.
+    return 0 if not report.failed and verified else 1

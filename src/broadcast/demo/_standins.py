@@ -12,7 +12,14 @@ from typing import Any, Protocol
 from .._channel import Channel
 from .._loopback import LoopbackServer, RecordedRequest, Reply
 
-__all__ = ["GraphEndpoint", "MailReceiver", "StandIn", "WebhookReceiver", "XEndpoint"]
+__all__ = [
+    "GraphEndpoint",
+    "MailReceiver",
+    "StandIn",
+    "TwilioEndpoint",
+    "WebhookReceiver",
+    "XEndpoint",
+]
 
 
 class StandIn(AbstractContextManager["StandIn"], Protocol):
@@ -351,3 +358,85 @@ class GraphEndpoint:
     def verified(self) -> bool:
         """One post, with a valid proof, after one throttled call."""
         return len(self.posts) == 1 and all(ok for *_, ok in self.posts)
+
+
+class TwilioEndpoint:
+    """A local Twilio Messages API that checks Basic auth and answers like Twilio (201).
+
+    One subscriber's number is answered with error 21610 (they replied STOP), so the
+    demo shows per-recipient accounting.
+    """
+
+    name = "sms"
+    account_sid = "AC" + "0" * 30 + "11"
+    auth_token = "demo-auth-token"  # noqa: S105 - a stand-in's own test secret
+    people = ("+14155550101", "+14155550102", "+442079460958", "+14155550199")
+    stopped = "+14155550199"
+
+    def __init__(self) -> None:
+        self.texts: list[tuple[str, str, str]] = []
+        self.refused: list[str] = []
+        self._server = LoopbackServer(self._respond)
+
+    def _respond(self, request: RecordedRequest) -> Reply:
+        import base64  # noqa: PLC0415
+        from urllib.parse import parse_qs  # noqa: PLC0415
+
+        expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
+        if request.headers.get("authorization") != f"Basic {expected}":
+            return Reply(401, json.dumps({"code": 20003, "message": "Authenticate"}).encode())
+        form = {k: v[0] for k, v in parse_qs(request.body.decode()).items()}
+        if form["To"] == self.stopped:
+            self.refused.append(form["To"])
+            error = {
+                "code": 21610,
+                "message": "Attempt to send to unsubscribed recipient",
+                "more_info": "https://www.twilio.com/docs/errors/21610",
+                "status": 400,
+            }
+            return Reply(400, json.dumps(error).encode())
+        sid = f"SM{len(self.texts) + 1:032x}"
+        self.texts.append((form["To"], sid, form["Body"]))
+        body = {"sid": sid, "status": "queued", "to": form["To"], "body": form["Body"]}
+        return Reply(201, json.dumps(body).encode())
+
+    def __enter__(self) -> TwilioEndpoint:
+        self._server.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.stop()
+
+    def channel(self) -> Channel[Any]:
+        """A real TwilioSMS channel pointed here."""
+        from ..channels._sms import TwilioSMS  # noqa: PLC0415
+
+        sms: Channel[Any] = TwilioSMS(
+            self.account_sid,
+            self.auth_token,
+            from_="+15017122661",
+            recipients=list(self.people),
+            base_url=self._server.url,
+        )
+        return sms
+
+    def arrivals(self) -> list[str]:
+        """Each text with its SID and segment count, and the refusal."""
+        from ..text import segments  # noqa: PLC0415
+
+        lines = []
+        for to, sid, body in self.texts:
+            count = segments(body)
+            lines.append(f"to {to}: {sid}, {count.segments} segment(s) {count.encoding}")
+        if self.texts:
+            lines.append(f"text: {self.texts[0][2]!r}")
+        lines += [f"to {to}: refused, 21610 (replied STOP)" for to in self.refused]
+        return lines
+
+    def verified(self) -> bool:
+        """Every subscriber but the one who opted out got the same text, once."""
+        got = sorted(to for to, _, _ in self.texts)
+        return (
+            got == sorted(set(self.people) - {self.stopped})
+            and len({body for *_, body in self.texts}) == 1
+        )

@@ -39,6 +39,7 @@ Every error names the variable and says how to fix it.
 | ``BROADCAST_SMS_MAX_SEGMENTS``    | segments per message (default 2, at most 10)       |
 | ``BROADCAST_SMS_RATE``            | messages per second (default 50)                   |
 | ``BROADCAST_SMS_CONCURRENCY``     | requests in flight (default 20)                    |
+| ``BROADCAST_TWILIO_BASE_URL``     | API root (default https://api.twilio.com)          |
 """
 
 from __future__ import annotations
@@ -336,7 +337,7 @@ def _sms(env: Env) -> Channel[Any] | None:
         DEFAULT_BASE_URL,
         MAX_SEGMENTS,
         TwilioSMS,
-        normalise_number,
+        sender_id,
     )
 
     why = "when BROADCAST_TWILIO_ACCOUNT_SID is set"
@@ -363,7 +364,7 @@ def _sms(env: Env) -> Channel[Any] | None:
     if not (sid.startswith("AC") and len(sid) == 34):
         raise ConfigError("BROADCAST_TWILIO_ACCOUNT_SID must be 'AC' and 32 characters")
     if from_ is not None:
-        env.build("BROADCAST_TWILIO_FROM", lambda: normalise_number(from_, region))
+        env.build("BROADCAST_TWILIO_FROM", lambda: sender_id(from_, region))
     if not 1 <= options["max_segments"] <= MAX_SEGMENTS:
         raise ConfigError(f"BROADCAST_SMS_MAX_SEGMENTS must be 1 to {MAX_SEGMENTS}")
     channel: Channel[Any] = env.build(

@@ -274,3 +274,54 @@ async def test_loopback_fan_out_of_5000_with_rate_limit(
     assert receipt.accepted == len(sent) == 5_000
     assert len(set(sent)) == 5_000
     assert sum(limiter_clock.sleeps) == pytest.approx((len(sent) - 20) / 500, rel=0.01)
+
+
+async def test_answer_without_sid_is_recorded_not_a_crash(
+    update: Update, fast: RetryPolicy
+) -> None:
+    """A 201 that is not Twilio's JSON rejects that recipient; the others still get it."""
+    fake = FakeTwilio({PEOPLE[0]: [httpx.Response(201, text="<html>ok</html>")]})
+    with respx.mock() as router:
+        router.post(API).mock(side_effect=fake)
+        receipt = await _send(_sms(), update, fast)
+    assert receipt.outcome is Outcome.PARTIAL
+    assert receipt.accepted == 2
+    assert "without sid" in receipt.rejected[0].reason
+
+
+async def test_bare_5xx_is_retried_then_recorded_for_that_recipient(
+    update: Update, fast: RetryPolicy
+) -> None:
+    """A 503 without Twilio's body is retried, then rejects that recipient, not the send."""
+    fake = FakeTwilio({PEOPLE[0]: [httpx.Response(503)] * 5})
+    with respx.mock() as router:
+        router.post(API).mock(side_effect=fake)
+        receipt = await _send(_sms(), update, fast)
+    assert receipt.outcome is Outcome.PARTIAL
+    assert receipt.accepted == 2
+    assert receipt.rejected[0].code == 503
+
+
+@pytest.mark.parametrize("sender", ["12345", "PSNStatus"])
+async def test_short_codes_and_sender_ids(
+    twilio: FakeTwilio, update: Update, fast: RetryPolicy, sender: str
+) -> None:
+    """A short code or an alphanumeric sender ID is sent as given."""
+    await _send(_sms(PEOPLE[:1], from_=sender), update, fast)
+    assert twilio.forms[0]["From"] == sender
+
+
+async def test_region_is_case_insensitive(
+    twilio: FakeTwilio, update: Update, fast: RetryPolicy
+) -> None:
+    """default_region "gb" reads national numbers like "GB"."""
+    await _send(_sms(["020 7946 0958"], default_region="gb"), update, fast)
+    assert twilio.forms[0]["To"] == "+442079460958"
+
+
+def test_rate_and_single_string_are_checked_up_front() -> None:
+    """A non-positive rate or one string as recipients fails at construction."""
+    with pytest.raises(ValueError, match="rate must be positive"):
+        _sms(rate=0)
+    with pytest.raises(TypeError, match="not one string"):
+        _sms("+14155550101")

@@ -27,7 +27,7 @@ from .._errors import AlreadyDelivered, AuthError, ChannelError, PermanentError,
 from .._threads import MemoryThreads, ThreadStore
 from .._update import Update
 from ..text import next_update_phrase, signature, status_tag
-from ._http import ClientSlot, post
+from ._http import ClientSlot, json_field, post
 
 __all__ = ["FacebookPage", "FacebookPost", "appsecret_proof", "graph_errors"]
 
@@ -263,9 +263,7 @@ class FacebookPage:
             provider_errors=graph_errors,
         )
         self._warn_on_usage(response)
-        post_id = response.json().get("id")
-        if not isinstance(post_id, str):
-            raise PermanentError(f"Graph answered {response.status_code} without an id")
+        post_id = json_field(response, "id")
         self._threads.record_part(self.name, rendered.incident, rendered.update_key, post_id)
         return Delivery(ids=(post_id,), details={"kind": kind, "update_number": number})
 

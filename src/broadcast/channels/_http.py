@@ -23,6 +23,7 @@ __all__ = [
     "CONNECT_TIMEOUT",
     "ClientSlot",
     "check_response",
+    "json_field",
     "new_client",
     "post",
     "provider_message",
@@ -80,6 +81,28 @@ class ClientSlot:
             self._own = None
 
 
+def json_field(response: httpx.Response, *path: str) -> str:
+    """The string at ``path`` in a successful JSON answer, or a PermanentError saying so.
+
+    A provider that answered 2xx without the id we need has done something we cannot
+    build on; retrying could post twice, so it is permanent.
+    """
+    where = safe_origin(str(response.request.url))
+    try:
+        value: Any = response.json()
+    except ValueError:
+        value = None
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value:
+        raise PermanentError(
+            f"HTTP {response.status_code} from {where} without {'.'.join(path)} in its answer"
+        )
+    return value
+
+
 def provider_message(response: httpx.Response) -> str:
     """A short, safe excerpt of what the provider said, or ``""``.
 
@@ -129,22 +152,30 @@ def check_response(
     reason = f"HTTP {status} {response.reason_phrase or ''}".rstrip() + f" from {where}"
     if said:
         reason += f": {said}"
+    # The HTTP status is the error's code: a fan-out then knows the server answered,
+    # unlike a broken connection (code None), and records it against that recipient.
     if status in TRANSIENT_STATUS:
         retry_after = retry_after_from_headers(response.headers, now=wall_clock())
-        raise TransientError(reason, retry_after=retry_after)
+        raise TransientError(reason, retry_after=retry_after, code=status)
     if status == 401:
-        raise AuthError(f"{reason} (credentials rejected; check the channel's secret or token)")
+        raise AuthError(
+            f"{reason} (credentials rejected; check the channel's secret or token)", code=status
+        )
     if status == 403:
-        raise AuthError(f"{reason} (forbidden: credentials rejected or not allowed to do this)")
+        raise AuthError(
+            f"{reason} (forbidden: credentials rejected or not allowed to do this)", code=status
+        )
     if status == 410:
         raise PermanentError(
-            f"{reason} (the receiver says this endpoint is gone: remove it or update its URL)"
+            f"{reason} (the receiver says this endpoint is gone: remove it or update its URL)",
+            code=status,
         )
     if 300 <= status < 400:
         raise PermanentError(
-            f"{reason} (redirects are not followed: point the channel at the final URL)"
+            f"{reason} (redirects are not followed: point the channel at the final URL)",
+            code=status,
         )
-    raise PermanentError(reason)
+    raise PermanentError(reason, code=status)
 
 
 async def post(

@@ -26,10 +26,10 @@ from .._retry import RetryPolicy, retry_after_from_headers
 from .._update import Update
 from ..text import SmsText, render_sms
 from ._fanout import FanOut
-from ._http import ClientSlot, post
+from ._http import ClientSlot, json_field, post
 from ._recipients import RecipientSource, describe_invalid, invalid_in
 
-__all__ = ["RateLimiter", "TwilioSMS", "normalise_number", "twilio_errors"]
+__all__ = ["RateLimiter", "TwilioSMS", "normalise_number", "sender_id", "twilio_errors"]
 
 DEFAULT_BASE_URL = "https://api.twilio.com"
 MAX_SEGMENTS = 10
@@ -66,6 +66,16 @@ def twilio_errors(response: httpx.Response) -> ChannelError | None:
     if response.status_code >= 500:
         return TransientError(text, code=code)
     return PermanentError(text, code=code)
+
+
+def sender_id(value: str, region: str) -> str:
+    """A phone number in E.164, or as given for a short code or an alphanumeric sender ID."""
+    text = value.strip()
+    if text.isdigit() and 3 <= len(text) <= 8:
+        return text  # a short code
+    if text.isalnum() and len(text) <= 11 and any(c.isalpha() for c in text):
+        return text  # an alphanumeric sender ID, where the destination country allows it
+    return normalise_number(text, region)
 
 
 class RateLimiter:
@@ -146,8 +156,13 @@ class TwilioSMS:
                 "1,600 characters (error 21617)"
             )
         sender: dict[str, str] = {}
+        default_region = default_region.upper()
+        if rate <= 0:
+            raise ValueError(f"rate must be positive (messages per second), got {rate}")
+        if isinstance(recipients, str):
+            raise TypeError("recipients must be a list or iterable of numbers, not one string")
         if from_ is not None:
-            sender["From"] = normalise_number(from_, default_region)
+            sender["From"] = sender_id(from_, default_region)
         else:
             sender["MessagingServiceSid"] = str(messaging_service_sid)
         if status_callback is not None:
@@ -211,10 +226,7 @@ class TwilioSMS:
                 timeout=self._timeout,
                 provider_errors=twilio_errors,
             )
-            sid = response.json().get("sid")
-            if not isinstance(sid, str):
-                raise PermanentError(f"Twilio answered {response.status_code} without a sid")
-            return sid
+            return json_field(response, "sid")
 
         fan_out = FanOut(
             self.name,

@@ -31,7 +31,7 @@ from ..text import (
     status_tag,
     weighted_length,
 )
-from ._http import ClientSlot, post
+from ._http import ClientSlot, json_field, post
 from ._oauth1 import OAuth1
 
 __all__ = ["Thread", "Twitter", "render_posts", "x_errors"]
@@ -218,11 +218,7 @@ class Twitter:
             wall_clock=self._clock,
             provider_errors=x_errors,
         )
-        data = response.json().get("data", {})
-        post_id = data.get("id") if isinstance(data, dict) else None
-        if not isinstance(post_id, str):
-            raise PermanentError(f"X answered {response.status_code} without data.id")
-        return post_id
+        return json_field(response, "data", "id")
 
     async def aclose(self) -> None:
         """Close the client if this channel made it."""

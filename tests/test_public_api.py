@@ -41,6 +41,7 @@ def test_import_does_not_load_channels() -> None:
         "from broadcast.channels import Webhook\n"
         "assert 'broadcast.channels._webhook' in sys.modules\n"
         "assert 'aiosmtplib' not in sys.modules\n"
+        "assert 'aiohttp' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)  # noqa: S603 - our own code
 

@@ -55,7 +55,7 @@ class FakeGraph:
 @pytest.fixture
 def graph() -> Iterator[FakeGraph]:
     fake = FakeGraph()
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         router.post(url__regex=rf"{GRAPH}/.*").mock(side_effect=fake)
         yield fake
 
@@ -181,7 +181,7 @@ async def test_resend_of_a_posted_update_is_skipped(
 async def test_transient_codes_are_retried(update: Update, fast: RetryPolicy, code: int) -> None:
     """Each throttling or service code is retried (even on HTTP 400) and then succeeds."""
     fake = FakeGraph(graph_error(code, "(#80004) There have been too many calls"))
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         router.post(FEED).mock(side_effect=fake)
         receipt = await _send(FacebookPage(PAGE, TOKEN), update, fast)
     assert receipt.outcome is Outcome.DELIVERED
@@ -204,7 +204,7 @@ async def test_regain_access_time_is_honoured(update: Update, clock: FakeClock) 
     throttled = graph_error(80001, "There have been too many calls to this Page")
     throttled.headers["x-business-use-case-usage"] = json.dumps(usage)
     retry = RetryPolicy(attempts=3, deadline=3600, sleep=clock.sleep, clock=clock)
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         router.post(FEED).mock(side_effect=FakeGraph(throttled))
         receipt = await _send(FacebookPage(PAGE, TOKEN), update, retry)
     assert receipt.outcome is Outcome.DELIVERED
@@ -234,7 +234,7 @@ async def test_permanent_codes_are_not_retried(
 ) -> None:
     """Token, permission, block and parameter errors fail once, keeping the fbtrace_id."""
     fake = FakeGraph(response)
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         router.post(FEED).mock(side_effect=fake)
         receipt = await _send(FacebookPage(PAGE, TOKEN), update, fast)
     assert receipt.outcome is Outcome.FAILED
@@ -246,7 +246,7 @@ async def test_permanent_codes_are_not_retried(
 
 async def test_duplicate_post_is_skipped(update: Update, fast: RetryPolicy) -> None:
     """Graph code 506 (duplicate) is reported as skipped."""
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         router.post(FEED).mock(side_effect=FakeGraph(graph_error(506, "Duplicate status message")))
         receipt = await _send(FacebookPage(PAGE, TOKEN), update, fast)
     assert receipt.outcome is Outcome.SKIPPED
@@ -265,7 +265,7 @@ async def test_usage_over_80_percent_is_logged(
             "x-app-usage": json.dumps({"call_count": 5, "total_cputime": 1, "total_time": 1}),
         },
     )
-    with respx.mock() as router, caplog.at_level(logging.WARNING, logger="broadcast"):
+    with respx.mock(using="httpx") as router, caplog.at_level(logging.WARNING, logger="broadcast"):
         router.post(FEED).mock(return_value=ok)
         await _send(FacebookPage(PAGE, TOKEN), update, fast)
     assert "x-page-usage at 85%" in caplog.text
@@ -278,7 +278,7 @@ async def test_token_never_appears_in_output(
     """The Page token is in no log line, repr, Report or error, even at DEBUG."""
     caplog.set_level(logging.DEBUG)
     channel = FacebookPage(PAGE, TOKEN, app_secret="app-secret")
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         router.post(FEED).mock(side_effect=FakeGraph(graph_error(190, "bad token " + TOKEN)))
         async with Broadcaster([channel], retry=fast) as broadcaster:
             report = await broadcaster.send(update)
@@ -318,7 +318,7 @@ async def test_malformed_usage_headers_do_not_lose_a_post(
         json={"id": f"{PAGE}_9"},
         headers={"x-business-use-case-usage": json.dumps({PAGE: 5}), "x-app-usage": "[1, 2]"},
     )
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         router.post(FEED).mock(return_value=ok)
         receipt = await _send(FacebookPage(PAGE, TOKEN), update, fast)
     assert receipt.outcome is Outcome.DELIVERED
@@ -328,7 +328,7 @@ async def test_malformed_usage_headers_do_not_lose_a_post(
 async def test_token_in_a_graph_message_is_masked(update: Update, fast: RetryPolicy) -> None:
     """A Meta token quoted in any Graph error message is masked in the Receipt."""
     leaked = "EAABwzLixnjYBAOZBZCvYNoRealTokenHere123"
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         router.post(FEED).mock(side_effect=FakeGraph(graph_error(100, f"Bad param {leaked}")))
         receipt = await _send(FacebookPage(PAGE, TOKEN), update, fast)
     assert leaked not in (receipt.reason or "")

@@ -13,7 +13,7 @@ URL = "https://cms.example.com/hooks/T0KEN-IN-PATH?sig=abc123"
 
 @pytest.fixture
 def mock() -> respx.MockRouter:
-    with respx.mock(assert_all_called=False) as router:
+    with respx.mock(assert_all_called=False, using="httpx") as router:
         yield router
 
 

@@ -94,7 +94,7 @@ async def _send(channel: TwilioSMS, update: Update, retry: RetryPolicy) -> Recei
 @pytest.fixture
 def twilio() -> Iterator[FakeTwilio]:
     fake = FakeTwilio()
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         router.post(API).mock(side_effect=fake)
         yield fake
 
@@ -147,7 +147,7 @@ async def test_recipient_errors_are_counted_not_retried(
 ) -> None:
     """Per-recipient errors are recorded with their code; the others still get the text."""
     fake = FakeTwilio({PEOPLE[1]: [twilio_error(400, code, message)]})
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         router.post(API).mock(side_effect=fake)
         receipt = await _send(_sms(), update, fast)
     assert receipt.outcome is Outcome.PARTIAL
@@ -165,7 +165,7 @@ async def test_429_waits_retry_after(update: Update, clock: FakeClock, code: int
     limited.headers["Retry-After"] = "4"
     fake = FakeTwilio({PEOPLE[0]: [limited]})
     retry = RetryPolicy(attempts=3, deadline=3600, sleep=clock.sleep, clock=clock)
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         router.post(API).mock(side_effect=fake)
         receipt = await _send(_sms(PEOPLE[:1], retry=retry), update, retry)
     assert receipt.outcome is Outcome.DELIVERED
@@ -180,7 +180,7 @@ async def test_auth_failure_stops_early(update: Update, fast: RetryPolicy) -> No
         return twilio_error(401, 20003, "Authenticate")
 
     route_calls: list[int] = []
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         route = router.post(API).mock(side_effect=refuse)
         receipt = await _send(_sms(people, concurrency=4), update, fast)
         route_calls.append(route.call_count)
@@ -281,7 +281,7 @@ async def test_answer_without_sid_is_recorded_not_a_crash(
 ) -> None:
     """A 201 that is not Twilio's JSON rejects that recipient; the others still get it."""
     fake = FakeTwilio({PEOPLE[0]: [httpx.Response(201, text="<html>ok</html>")]})
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         router.post(API).mock(side_effect=fake)
         receipt = await _send(_sms(), update, fast)
     assert receipt.outcome is Outcome.PARTIAL
@@ -294,7 +294,7 @@ async def test_bare_5xx_is_retried_then_recorded_for_that_recipient(
 ) -> None:
     """A 503 without Twilio's body is retried, then rejects that recipient, not the send."""
     fake = FakeTwilio({PEOPLE[0]: [httpx.Response(503)] * 5})
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         router.post(API).mock(side_effect=fake)
         receipt = await _send(_sms(), update, fast)
     assert receipt.outcome is Outcome.PARTIAL

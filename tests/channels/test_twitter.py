@@ -72,7 +72,7 @@ class FakeX:
 @pytest.fixture
 def x() -> Iterator[FakeX]:
     fake = FakeX()
-    with respx.mock(assert_all_called=False) as router:
+    with respx.mock(assert_all_called=False, using="httpx") as router:
         router.post(API).mock(side_effect=fake)
         yield fake
 
@@ -198,7 +198,7 @@ async def test_rate_limit_waits_until_reset(
     )
     fake = FakeX(reset)
     retry = RetryPolicy(attempts=3, deadline=3600, sleep=clock.sleep, clock=clock)
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         router.post(API).mock(side_effect=fake)
         receipt = await _send(Twitter(**CREDS, clock=lambda: now), make_update(), retry)
     assert receipt.outcome is Outcome.DELIVERED  # type: ignore[attr-defined]
@@ -211,7 +211,7 @@ async def test_v1_style_rate_limit_body_is_understood(
 ) -> None:
     """The v1-style 429 body (code 88) is retried like the v2 one."""
     v1 = httpx.Response(429, json={"errors": [{"code": 88, "message": "Rate limit exceeded"}]})
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         router.post(API).mock(side_effect=FakeX(v1))
         receipt = await _send(Twitter(**CREDS), make_update(), fast)
     assert receipt.outcome is Outcome.DELIVERED  # type: ignore[attr-defined]
@@ -223,7 +223,7 @@ async def test_duplicate_is_skipped_not_retried(
     """403 duplicate content is reported as skipped, after one request."""
     dup = problem(403, "Forbidden", "You are not allowed to create a Tweet with duplicate content.")
     fake = FakeX(dup)
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         router.post(API).mock(side_effect=fake)
         receipt = await _send(Twitter(**CREDS), make_update(), fast)
     assert receipt.outcome is Outcome.SKIPPED  # type: ignore[attr-defined]
@@ -236,7 +236,7 @@ async def test_unauthorized_says_credentials_rejected(
 ) -> None:
     """401 is a permanent failure saying the credentials were rejected, never printing them."""
     fake = FakeX(problem(401, "Unauthorized", "Unauthorized"))
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         router.post(API).mock(side_effect=fake)
         receipt = await _send(Twitter(**CREDS), make_update(), fast)
     assert receipt.outcome is Outcome.FAILED  # type: ignore[attr-defined]
@@ -257,7 +257,7 @@ async def test_partial_thread_is_reported_and_resumed(
     fake = FakeX(None, None, down, down)
     threads = MemoryThreads()
     retry = RetryPolicy(attempts=2, deadline=3600, sleep=clock.sleep, clock=clock)
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         router.post(API).mock(side_effect=fake)
         failed = await _send(Twitter(**CREDS, threads=threads), update, retry)
         assert failed.outcome is Outcome.FAILED  # type: ignore[attr-defined]
@@ -371,7 +371,7 @@ async def test_duplicate_first_part_of_unknown_thread_is_a_failure(
 ) -> None:
     """A thread X has seen but this process has no record of is not reported as done."""
     dup = problem(403, "Forbidden", "You are not allowed to create a Tweet with duplicate content.")
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         router.post(API).mock(side_effect=FakeX(dup))
         receipt = await _send(Twitter(**CREDS), make_update(body=LONG_BODY), fast)
     assert receipt.outcome is Outcome.FAILED  # type: ignore[attr-defined]
@@ -389,7 +389,7 @@ async def test_rate_limit_past_the_deadline_says_so(
         headers={"x-rate-limit-reset": str(int(now) + 900)},
     )
     retry = RetryPolicy(attempts=3, deadline=120, sleep=clock.sleep, clock=clock)
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         router.post(API).mock(side_effect=FakeX(limited))
         receipt = await _send(Twitter(**CREDS, clock=lambda: now), make_update(), retry)
     assert receipt.outcome is Outcome.FAILED  # type: ignore[attr-defined]

@@ -11,9 +11,11 @@ stops the channel at once.
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import httpx
 import phonenumbers
@@ -173,7 +175,6 @@ class TwilioSMS:
             raise ValueError(describe_invalid(invalid))
         self.name = name
         self._sid = account_sid
-        self._auth = httpx.BasicAuth(account_sid, token.get_secret_value())
         self._token = token
         self._fields = sender
         self._recipients = recipients
@@ -214,15 +215,23 @@ class TwilioSMS:
         """One API call per subscriber; count who got it."""
         limiter = self._limiter or RateLimiter(self._rate, burst=self._concurrency)
         client = self._http.get()
-        form = {**self._fields, "Body": rendered.text}
+        # Built once per send, not per recipient: the URL, the auth header and the form
+        # (every field but To, which goes last), so each call only appends one number.
+        url = httpx.URL(self._url)
+        credentials = f"{self._sid}:{self._token.get_secret_value()}".encode()
+        headers = {
+            "authorization": "Basic " + base64.b64encode(credentials).decode("ascii"),
+            "content-type": "application/x-www-form-urlencoded",
+        }
+        form = urlencode({**self._fields, "Body": rendered.text}).encode("ascii") + b"&To="
 
         async def send(recipient: str, /) -> str:
             await limiter.acquire()
             response = await post(
                 client,
-                self._url,
-                data={**form, "To": recipient},
-                auth=self._auth,
+                url,
+                content=form + quote(recipient, safe="").encode("ascii"),
+                headers=headers,
                 timeout=self._timeout,
                 provider_errors=twilio_errors,
             )

@@ -1,0 +1,185 @@
+"""A fast Twilio-shaped HTTP sink for benchmarks: it counts messages and accepts them all.
+
+Just enough HTTP/1.1 for a keep-alive client: it reads a request head up to the blank
+line, then ``Content-Length`` bytes of body, and answers at once. A ``POST`` to
+``/2010-04-01/Accounts/{sid}/Messages.json`` carrying the expected basic-auth header is
+counted and answered ``201 Created`` with a small JSON body holding a fresh ``"sid"``, as
+Twilio's CreateMessage does; anything else gets a ``404`` or a ``401`` and is counted as
+refused. It parses no form, stores nothing and never closes a connection itself, so it
+uses a few tens of µs of CPU per request: a client talking to it is the bottleneck. Not
+a real server.
+
+It runs in a child process (so it does not share the client's GIL), on one asyncio loop
+that also answers ``"stats"`` on a pipe with ``(accepted, refused, cpu_seconds)``. The
+child stops when the parent closes its end of the pipe, or dies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import multiprocessing
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+
+__all__ = ["Sink", "SinkStats"]
+
+HOST = "127.0.0.1"
+MAX_REQUEST = 64 * 1024
+"""Bytes buffered for one request; a longer one closes the connection."""
+LIFETIME = 3600.0
+"""Seconds after which the sink stops on its own, should the parent never say so."""
+_PATH_START = b"post /2010-04-01/accounts/"
+_PATH_END = b"/messages.json http/1.1"
+_LENGTH = b"\r\ncontent-length:"
+_NOT_FOUND = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
+_UNAUTHORIZED_BODY = b'{"code":20003,"message":"Authenticate","status":401}'
+_UNAUTHORIZED = (
+    b"HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\n"
+    b"Content-Length: %d\r\n\r\n%s" % (len(_UNAUTHORIZED_BODY), _UNAUTHORIZED_BODY)
+)
+
+
+@dataclass
+class _Counts:
+    auth_line: bytes
+    """``\\r\\nauthorization: basic ...``, lower-cased as the heads are."""
+    accepted: int = 0
+    refused: int = 0
+
+    def answer(self, head: bytes) -> bytes:
+        """The reply to one request, from its lower-cased head."""
+        line = head[: head.find(b"\r\n")]
+        if not (line.startswith(_PATH_START) and line.endswith(_PATH_END)):
+            self.refused += 1
+            return _NOT_FOUND
+        if self.auth_line not in head:
+            self.refused += 1
+            return _UNAUTHORIZED
+        self.accepted += 1
+        body = b'{"sid":"SM%032x","status":"queued"}' % self.accepted
+        return (
+            b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+        )
+
+
+class _Session(asyncio.Protocol):
+    """One keep-alive connection: answer each complete request as it arrives."""
+
+    def __init__(self, counts: _Counts) -> None:
+        self._counts = counts
+        self._buffer = bytearray()
+        self._transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self._buffer
+        buffer += data
+        replies: list[bytes] = []
+        while (end := buffer.find(b"\r\n\r\n")) >= 0:
+            head = bytes(buffer[:end]).lower()
+            length = 0
+            if (at := head.find(_LENGTH)) >= 0:
+                stop = head.find(b"\r\n", at + 2)
+                length = int(head[at + len(_LENGTH) : stop if stop >= 0 else None])
+            total = end + 4 + length
+            if len(buffer) < total:
+                break
+            replies.append(self._counts.answer(head))
+            del buffer[:total]
+        if len(buffer) > MAX_REQUEST and self._transport is not None:
+            self._transport.close()
+        elif replies and self._transport is not None:
+            self._transport.write(b"".join(replies))
+
+
+async def _serve(conn: Connection, auth_header: str) -> None:
+    counts = _Counts(b"\r\nauthorization: " + auth_header.lower().encode("ascii"))
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: _Session(counts), HOST, 0, backlog=1024)
+    stop = asyncio.Event()
+
+    def command() -> None:
+        try:
+            if conn.recv() == "stats":
+                conn.send((counts.accepted, counts.refused, time.process_time()))
+        except (EOFError, OSError):  # the parent closed its end (or died): time to stop
+            loop.remove_reader(conn.fileno())
+            stop.set()
+
+    loop.add_reader(conn.fileno(), command)
+    conn.send(server.sockets[0].getsockname()[1])
+    async with server:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=LIFETIME)
+
+
+def _sink_process(conn: Connection, auth_header: str) -> None:
+    asyncio.run(_serve(conn, auth_header))
+
+
+@dataclass(frozen=True)
+class SinkStats:
+    """Requests the sink has accepted and refused, and CPU seconds it has used, so far."""
+
+    accepted: int
+    refused: int
+    cpu: float
+
+
+class Sink:
+    """``with Sink(auth_header) as sink:`` runs the sink in a child process meanwhile.
+
+    ``auth_header`` is the ``Authorization`` value every request must carry.
+    """
+
+    def __init__(self, auth_header: str) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, self._child_conn = ctx.Pipe()
+        self._process = ctx.Process(
+            target=_sink_process,
+            args=(self._child_conn, auth_header),
+            name="bench-twilio-sink",
+            daemon=True,
+        )
+        self.port = 0
+
+    @property
+    def base_url(self) -> str:
+        """What to pass as ``TwilioSMS(base_url=...)``."""
+        return f"http://{HOST}:{self.port}"
+
+    def __enter__(self) -> Sink:
+        self._process.start()
+        self._child_conn.close()
+        if not self._conn.poll(30):
+            self._stop()
+            raise RuntimeError("the sink did not start within 30 s")
+        try:
+            self.port = self._conn.recv()
+        except EOFError:
+            self._stop()
+            raise RuntimeError("the sink exited before it was ready") from None
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop()
+
+    def stats(self) -> SinkStats:
+        """Ask the sink for its counts and CPU time (a blocking round trip on the pipe)."""
+        self._conn.send("stats")
+        if not self._conn.poll(30):
+            raise RuntimeError("the sink did not answer within 30 s")
+        return SinkStats(*self._conn.recv())
+
+    def _stop(self) -> None:
+        self._conn.close()
+        self._process.join(timeout=10)
+        if self._process.is_alive():
+            self._process.terminate()
+            self._process.join(timeout=5)

@@ -1,0 +1,125 @@
+"""An httpx transport that sends over aiohttp: httpx's API, aiohttp's connection pool.
+
+httpx's default transport (httpcore) does work per request that grows with the
+requests in flight and the connections it holds: at 50 concurrent requests a fan-out
+ran at a fifth of its rate at 1 (see benchmarks/sms_fanout.py). aiohttp's pool does
+not. Users and tests still see ``httpx.AsyncClient``, ``httpx.Response`` and httpx's
+exceptions; respx mocks it with ``respx.mock(using="httpx")``.
+
+Only what broadcast needs: HTTP/1.1, bodies read whole (API answers are small), no
+proxies of its own (httpx mounts its proxy transports ahead of this one), redirects
+left to httpx (which broadcast never follows). aiohttp's errors become httpx's
+(``_ERRORS``), so ``post`` classifies and words them as it does httpcore's.
+"""
+
+from __future__ import annotations
+
+import ssl
+from functools import lru_cache
+
+import aiohttp
+import httpx
+
+__all__ = ["AiohttpTransport"]
+
+_ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
+    # Most specific first: the first match wins.
+    (aiohttp.ConnectionTimeoutError, httpx.ConnectTimeout),
+    (aiohttp.SocketTimeoutError, httpx.ReadTimeout),
+    (aiohttp.ServerTimeoutError, httpx.ReadTimeout),
+    (aiohttp.ClientConnectorError, httpx.ConnectError),
+    (aiohttp.ServerDisconnectedError, httpx.RemoteProtocolError),
+    (aiohttp.ClientPayloadError, httpx.ReadError),
+    (aiohttp.ClientResponseError, httpx.RemoteProtocolError),
+    (aiohttp.InvalidURL, httpx.UnsupportedProtocol),
+    (aiohttp.NonHttpUrlClientError, httpx.UnsupportedProtocol),
+    (aiohttp.ClientConnectionError, httpx.NetworkError),
+)
+
+
+def _translate(exc: Exception) -> httpx.TransportError | None:
+    """The httpx error for an aiohttp one; its text never holds the URL (paths hold tokens)."""
+    for theirs, ours in _ERRORS:
+        if isinstance(exc, theirs):
+            if isinstance(exc, aiohttp.ClientResponseError):
+                text = exc.message  # str(exc) appends the whole URL
+            elif isinstance(exc, aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError):
+                text = "not an http(s) URL"  # str(exc) is the URL
+            else:
+                text = str(exc)
+            return ours(text or type(exc).__name__)
+    return None
+
+
+@lru_cache(maxsize=16)
+def _timeout(
+    connect: float | None, read: float | None, pool: float | None
+) -> aiohttp.ClientTimeout:
+    # aiohttp's ``connect`` covers waiting for a pooled connection and opening one.
+    waited = None if pool is None or connect is None else pool + connect
+    return aiohttp.ClientTimeout(total=None, connect=waited, sock_connect=connect, sock_read=read)
+
+
+class AiohttpTransport(httpx.AsyncBaseTransport):
+    """Send httpx requests through one aiohttp session, made on first use."""
+
+    def __init__(
+        self,
+        *,
+        limits: httpx.Limits = httpx.Limits(max_connections=100, max_keepalive_connections=20),  # noqa: B008 - immutable
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self._limits = limits
+        self._ssl = ssl_context
+        self._session: aiohttp.ClientSession | None = None
+
+    def _open(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            limit=self._limits.max_connections or 0,
+            keepalive_timeout=self._limits.keepalive_expiry or 0,
+            ssl=self._ssl if self._ssl is not None else httpx.create_ssl_context(),
+        )
+        # httpx keeps the cookies and decodes the content; aiohttp passes both through.
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            auto_decompress=False,
+            trust_env=False,
+        )
+        return self._session
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` and read the whole answer."""
+        session = self._session if self._session is not None else self._open()
+        timeout = request.extensions.get("timeout", {})
+        body = await request.aread()
+        try:
+            async with session.request(
+                request.method,
+                str(request.url),
+                headers=request.headers.multi_items(),
+                data=body or None,
+                allow_redirects=False,
+                timeout=_timeout(timeout.get("connect"), timeout.get("read"), timeout.get("pool")),
+            ) as response:
+                content = await response.read()
+        except aiohttp.ClientError as exc:
+            if (translated := _translate(exc)) is None:
+                raise
+            raise translated from exc
+        return httpx.Response(
+            response.status,
+            headers=response.raw_headers,
+            content=content,
+            request=request,
+            extensions={
+                "http_version": b"HTTP/1.1",
+                "reason_phrase": (response.reason or "").encode("latin-1"),
+            },
+        )
+
+    async def aclose(self) -> None:
+        """Close the session and its connections."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

@@ -17,7 +17,8 @@ report.raise_for_failures()
 from ._api import asend, make_update, send
 from ._broadcaster import Broadcaster
 from ._channel import Channel, Delivery, Rejection, Rendered, UsesHTTPClient
-from ._config import Env, broadcaster_from_env, channels_from_env
+from ._config import broadcaster_from_env, channels_from_env
+from ._env import Env
 from ._errors import (
     AlreadyDelivered,
     AuthError,

@@ -9,7 +9,8 @@ from collections.abc import Collection
 from typing import Any
 
 from ._channel import Channel
-from ._config import Env, broadcaster_from_env
+from ._config import broadcaster_from_env
+from ._env import Env
 from ._report import Report
 from ._update import Update
 

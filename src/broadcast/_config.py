@@ -44,17 +44,12 @@ Every error names the variable and says how to fix it.
 
 from __future__ import annotations
 
-import math
-import os
-from collections.abc import Callable, Mapping
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
-
-from dotenv import dotenv_values
 
 from ._broadcaster import DEFAULT_TIMEOUT, Broadcaster
 from ._channel import Channel
+from ._env import Env
 from ._errors import ConfigError
 from ._retry import RetryPolicy
 from ._threads import MemoryThreads
@@ -63,9 +58,8 @@ PROCESS_THREADS = MemoryThreads()
 """The thread store of channels built from the environment: follow-ups sent from one
 process (several ``broadcast.send()`` calls) reply to their incident's posts."""
 
-__all__ = ["KNOWN_VARIABLES", "Env", "broadcaster_from_env", "channels_from_env"]
+__all__ = ["KNOWN_VARIABLES", "broadcaster_from_env", "channels_from_env"]
 
-PREFIX = "BROADCAST_"
 _TWITTER_OAUTH1 = ("CONSUMER_KEY", "CONSUMER_SECRET", "ACCESS_TOKEN", "ACCESS_TOKEN_SECRET")
 KNOWN_VARIABLES = frozenset(
     {
@@ -112,77 +106,6 @@ HOW_TO_CONFIGURE = (
     "environment or a .env file, or pass "
     "channels=[...]; see the configuration table in the README"
 )
-
-
-class Env:
-    """Typed reads of ``BROADCAST_*`` variables; every error names the variable."""
-
-    def __init__(self, values: Mapping[str, str]) -> None:
-        self._values = {k: v for k, v in values.items() if k.startswith(PREFIX)}
-
-    @classmethod
-    def load(
-        cls,
-        env_file: str | os.PathLike[str] | None = ".env",
-        environ: Mapping[str, str] | None = None,
-    ) -> Env:
-        """The process environment over ``env_file`` (skipped if absent or ``None``)."""
-        merged: dict[str, str] = {}
-        if env_file is not None and Path(env_file).is_file():
-            merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
-        merged.update(os.environ if environ is None else environ)
-        return cls(merged)
-
-    def names(self) -> list[str]:
-        """The ``BROADCAST_*`` variables that are set, sorted."""
-        return sorted(n for n, v in self._values.items() if v.strip())
-
-    def get(self, name: str) -> str | None:
-        """The value, stripped; unset and empty both mean ``None``."""
-        value = self._values.get(name, "").strip()
-        return value or None
-
-    def url(self, name: str) -> str | None:
-        """An absolute http(s) URL."""
-        value = self.get(name)
-        if value is None:
-            return None
-        parts = urlsplit(value)
-        if parts.scheme not in {"http", "https"} or not parts.hostname:
-            raise ConfigError(f"{name} must be an absolute http:// or https:// URL")
-        return value
-
-    def number(self, name: str, default: float, *, integer: bool = False) -> float:
-        """A positive number (an integer if asked)."""
-        value = self.get(name)
-        if value is None:
-            return default
-        try:
-            number = int(value) if integer else float(value)
-        except ValueError:
-            kind = "a whole number" if integer else "a number of seconds"
-            raise ConfigError(f"{name} must be {kind}, got {value!r}") from None
-        if not math.isfinite(number) or number <= 0:
-            raise ConfigError(f"{name} must be positive, got {value!r}")
-        return number
-
-    def require(self, name: str, why: str) -> str:
-        """A value that must be set because ``why``."""
-        value = self.get(name)
-        if value is None:
-            raise ConfigError(f"{name} is required {why}")
-        return value
-
-    def unknown(self) -> list[str]:
-        """``BROADCAST_*`` names that broadcast does not know (likely typos)."""
-        return sorted(set(self._values) - KNOWN_VARIABLES)
-
-    def build(self, name: str, factory: Callable[[], Any]) -> Any:
-        """Call ``factory``; a ``ValueError`` it raises is blamed on variable ``name``."""
-        try:
-            return factory()
-        except ValueError as exc:
-            raise ConfigError(f"{name}: {exc}") from None
 
 
 def _webhook(env: Env) -> Channel[Any] | None:
@@ -388,7 +311,7 @@ def channels_from_env(env: Env | None = None) -> list[Channel[Any]]:
     channels = [c for build in _BUILDERS if (c := build(env)) is not None]
     if not channels:
         message = f"no channel is configured: {HOW_TO_CONFIGURE}"
-        if typos := env.unknown():
+        if typos := env.unknown(KNOWN_VARIABLES):
             message += f" (found unknown variables: {', '.join(typos)})"
         raise ConfigError(message)
     return channels

@@ -14,14 +14,8 @@ from .._broadcaster import Broadcaster
 from .._report import Report
 from .._retry import RetryPolicy
 from .._update import Severity, Status, Update
-from ._standins import (
-    GraphEndpoint,
-    MailReceiver,
-    StandIn,
-    TwilioEndpoint,
-    WebhookReceiver,
-    XEndpoint,
-)
+from ._apis import GraphEndpoint, TwilioEndpoint, XEndpoint
+from ._standins import MailReceiver, StandIn, WebhookReceiver
 
 __all__ = ["STAND_INS", "demo_update", "main", "run"]
 

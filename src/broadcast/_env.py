@@ -1,0 +1,94 @@
+"""Typed reads of ``BROADCAST_*`` settings from the environment and a ``.env`` file.
+
+Precedence: a variable set in the process environment wins over the same name in
+``.env``; ``.env`` is read with python-dotenv and never written back to ``os.environ``.
+Every error names the variable and says what is wrong.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Collection, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+
+from ._errors import ConfigError
+
+__all__ = ["PREFIX", "Env"]
+
+PREFIX = "BROADCAST_"
+
+
+class Env:
+    """Typed reads of ``BROADCAST_*`` variables; every error names the variable."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self._values = {k: v for k, v in values.items() if k.startswith(PREFIX)}
+
+    @classmethod
+    def load(
+        cls,
+        env_file: str | os.PathLike[str] | None = ".env",
+        environ: Mapping[str, str] | None = None,
+    ) -> Env:
+        """The process environment over ``env_file`` (skipped if absent or ``None``)."""
+        merged: dict[str, str] = {}
+        if env_file is not None and Path(env_file).is_file():
+            merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        merged.update(os.environ if environ is None else environ)
+        return cls(merged)
+
+    def names(self) -> list[str]:
+        """The ``BROADCAST_*`` variables that are set, sorted."""
+        return sorted(n for n, v in self._values.items() if v.strip())
+
+    def get(self, name: str) -> str | None:
+        """The value, stripped; unset and empty both mean ``None``."""
+        value = self._values.get(name, "").strip()
+        return value or None
+
+    def url(self, name: str) -> str | None:
+        """An absolute http(s) URL."""
+        value = self.get(name)
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ConfigError(f"{name} must be an absolute http:// or https:// URL")
+        return value
+
+    def number(self, name: str, default: float, *, integer: bool = False) -> float:
+        """A positive number (an integer if asked)."""
+        value = self.get(name)
+        if value is None:
+            return default
+        try:
+            number = int(value) if integer else float(value)
+        except ValueError:
+            kind = "a whole number" if integer else "a number of seconds"
+            raise ConfigError(f"{name} must be {kind}, got {value!r}") from None
+        if not math.isfinite(number) or number <= 0:
+            raise ConfigError(f"{name} must be positive, got {value!r}")
+        return number
+
+    def require(self, name: str, why: str) -> str:
+        """A value that must be set because ``why``."""
+        value = self.get(name)
+        if value is None:
+            raise ConfigError(f"{name} is required {why}")
+        return value
+
+    def unknown(self, known: Collection[str]) -> list[str]:
+        """``BROADCAST_*`` names that are not in ``known`` (likely typos)."""
+        return sorted(set(self._values) - set(known))
+
+    def build(self, name: str, factory: Callable[[], Any]) -> Any:
+        """Call ``factory``; a ``ValueError`` it raises is blamed on variable ``name``."""
+        try:
+            return factory()
+        except ValueError as exc:
+            raise ConfigError(f"{name}: {exc}") from None

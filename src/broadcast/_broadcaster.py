@@ -43,13 +43,12 @@ class Broadcaster:
 
     ``async with Broadcaster([Webhook(url, secret=s)]) as b: report = await b.send(u)``
 
-    Each channel runs in its own task under its own timeout (``timeouts[name]``, else
-    the channel's ``max_duration`` attribute plus a grace if it has one (a channel that
-    stops itself, or ``None``: no limit, for fan-outs bounded by their own per-message
-    timeouts), else ``timeout``); a failing,
-    slow or crashing channel never delays, cancels or
-    hides another. Transient failures are retried per ``retry``. The Broadcaster owns
-    the HTTP client it gives to channels that talk HTTP, and closes it with the channels.
+    Each channel runs in its own task under its own timeout: ``timeouts[name]``; else,
+    for a channel with a ``max_duration`` attribute (one that stops itself), that plus
+    a grace, or no limit when it is ``None``; else ``timeout``. A failing, slow or
+    crashing channel never delays, cancels or hides another. Transient failures are
+    retried per ``retry``. The Broadcaster owns the HTTP client it gives to channels
+    that talk HTTP, and closes it with the channels.
     """
 
     def __init__(

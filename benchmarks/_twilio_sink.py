@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import multiprocessing
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
+from _common import HOST, SinkProcess  # a sibling module, as the scripts import this one
+
 __all__ = ["Sink", "SinkStats"]
 
-HOST = "127.0.0.1"
 MAX_REQUEST = 64 * 1024
 """Bytes buffered for one request; a longer one closes the connection."""
 LIFETIME = 3600.0
@@ -132,54 +132,20 @@ class SinkStats:
     cpu: float
 
 
-class Sink:
+class Sink(SinkProcess):
     """``with Sink(auth_header) as sink:`` runs the sink in a child process meanwhile.
 
     ``auth_header`` is the ``Authorization`` value every request must carry.
     """
 
     def __init__(self, auth_header: str) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        self._conn, self._child_conn = ctx.Pipe()
-        self._process = ctx.Process(
-            target=_sink_process,
-            args=(self._child_conn, auth_header),
-            name="bench-twilio-sink",
-            daemon=True,
-        )
-        self.port = 0
+        super().__init__(_sink_process, auth_header, name="bench-twilio-sink")
 
     @property
     def base_url(self) -> str:
         """What to pass as ``TwilioSMS(base_url=...)``."""
         return f"http://{HOST}:{self.port}"
 
-    def __enter__(self) -> Sink:
-        self._process.start()
-        self._child_conn.close()
-        if not self._conn.poll(30):
-            self._stop()
-            raise RuntimeError("the sink did not start within 30 s")
-        try:
-            self.port = self._conn.recv()
-        except EOFError:
-            self._stop()
-            raise RuntimeError("the sink exited before it was ready") from None
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._stop()
-
     def stats(self) -> SinkStats:
         """Ask the sink for its counts and CPU time (a blocking round trip on the pipe)."""
-        self._conn.send("stats")
-        if not self._conn.poll(30):
-            raise RuntimeError("the sink did not answer within 30 s")
-        return SinkStats(*self._conn.recv())
-
-    def _stop(self) -> None:
-        self._conn.close()
-        self._process.join(timeout=10)
-        if self._process.is_alive():
-            self._process.terminate()
-            self._process.join(timeout=5)
+        return SinkStats(*self.ask("stats"))

@@ -59,11 +59,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import logging
-import multiprocessing
-import os
-import resource
 import socket
 import statistics
 import sys
@@ -75,14 +71,27 @@ from typing import Protocol
 
 import aiosmtpd
 import aiosmtplib
-from _minimal_smtp import MinimalServer  # a sibling module: this runs as a script
+from _common import (  # sibling modules: this runs as a script
+    HOST,
+    Run,
+    SinkProcess,
+    measure,
+    paired_ratio,
+    peak_rss,
+    per_call_us,
+    rate_header,
+    rate_medians,
+    rate_row,
+    share,
+    update,
+)
+from _minimal_smtp import MinimalServer
 from aiosmtpd.controller import Controller
 
 import broadcast
 from broadcast.channels import Email
 from broadcast.channels._email import normalise_address
 
-_HOST = "127.0.0.1"
 _SINKS = ("aiosmtpd", "minimal")
 _SENDER = "Status <status@example.com>"
 _ENVELOPE_FROM = "status@example.com"
@@ -94,7 +103,6 @@ _PEGGED = 0.9
 """A sink using this share of a core or more is the bottleneck."""
 _BUSY_MACHINE = 0.15
 """Other processes using this share of a core or more during a run skew it."""
-_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 _MICRO_CALLS = 2000
 _CHILD_WAIT = 900.0
 """Seconds the memory-check process may take before it is stopped."""
@@ -117,7 +125,7 @@ class _Counting:
 def _free_port() -> int:
     """A port free right now on 127.0.0.1 (aiosmtpd 1.4.6 cannot bind port 0 itself)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((_HOST, 0))
+        probe.bind((HOST, 0))
         port: int = probe.getsockname()[1]
     return port
 
@@ -137,7 +145,7 @@ class _Aiosmtpd:
 
     def __init__(self) -> None:
         self._handler = _Counting()
-        self._controller = Controller(self._handler, hostname=_HOST, port=_free_port())
+        self._controller = Controller(self._handler, hostname=HOST, port=_free_port())
         self._controller.start()
         self.port: int = self._controller.port
 
@@ -152,7 +160,7 @@ class _Aiosmtpd:
 def _start_server(kind: str) -> _Server:
     if kind == "aiosmtpd":
         return _Aiosmtpd()
-    server = MinimalServer(_HOST)
+    server = MinimalServer(HOST)
     server.start()
     return server
 
@@ -183,7 +191,7 @@ class SinkStats:
     cpu: float
 
 
-class Sink:
+class Sink(SinkProcess):
     """``with Sink() as sink:`` runs the sink in a child process for the block's duration.
 
     ``kind`` is ``"aiosmtpd"`` (a real server) or ``"minimal"`` (see ``_minimal_smtp``).
@@ -193,63 +201,15 @@ class Sink:
         if kind not in _SINKS:
             raise ValueError(f"unknown sink {kind!r}, expected one of {_SINKS}")
         self.kind = kind
-        ctx = multiprocessing.get_context("spawn")
-        self._conn, self._child_conn = ctx.Pipe()
-        self._process = ctx.Process(
-            target=_sink_process,
-            args=(self._child_conn, kind),
-            name=f"bench-smtp-sink-{kind}",
-            daemon=True,
-        )
-        self.port = 0
-
-    def __enter__(self) -> Sink:
-        self._process.start()
-        self._child_conn.close()
-        if not self._conn.poll(30):
-            self._stop()
-            raise RuntimeError("the sink did not start within 30 s")
-        try:
-            self.port = self._conn.recv()
-        except EOFError:
-            self._stop()
-            raise RuntimeError("the sink exited before it was ready") from None
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._stop()
+        super().__init__(_sink_process, kind, name=f"bench-smtp-sink-{kind}")
 
     def stats(self) -> SinkStats:
         """Ask the sink for its count and CPU time (a blocking round trip on the pipe)."""
-        self._conn.send("stats")
-        if not self._conn.poll(30):
-            raise RuntimeError("the sink did not answer within 30 s")
-        count, cpu = self._conn.recv()
+        count, cpu = self.ask("stats")
         return SinkStats(count, cpu)
-
-    def _stop(self) -> None:
-        self._conn.close()
-        self._process.join(timeout=10)
-        if self._process.is_alive():
-            self._process.terminate()
-            self._process.join(timeout=5)
 
 
 # --- workloads ----------------------------------------------------------------------
-
-
-def _update() -> broadcast.Update:
-    return broadcast.Update(
-        title="PlayStation Network is down",
-        body=(
-            "We are investigating reports that sign-in fails for some players.\n\n"
-            "Online play and the store are affected. Next update within the hour."
-        ),
-        incident="psn-2011-04",
-        author="Head of Network Operations",
-        severity=broadcast.Severity.CRITICAL,
-        url="https://status.example.com/incidents/psn-2011-04",
-    )
 
 
 def _addresses(count: int) -> Iterator[str]:
@@ -259,22 +219,28 @@ def _addresses(count: int) -> Iterator[str]:
 
 def _email(port: int, pool: int, count: int) -> Email:
     return Email(
-        _HOST, port, sender=_SENDER, recipients=_addresses(count), tls="none", pool_size=pool
+        HOST, port, sender=_SENDER, recipients=_addresses(count), tls="none", pool_size=pool
     )
 
 
 async def _library_send(port: int, pool: int, count: int) -> None:
     """One ``b.send(update)`` to ``count`` recipients; raises unless all were accepted."""
     async with broadcast.Broadcaster([_email(port, pool, count)]) as b:
-        report = await b.send(_update())
+        report = await b.send(update())
     receipt = report.receipts[0]
     if not report.ok or receipt.accepted != count:
         raise RuntimeError(f"library send accepted {receipt.accepted} of {count}:\n{report}")
 
 
+async def _quiet_library_send(port: int, pool: int, count: int) -> None:
+    """``_library_send`` without the warning each ``Email(tls="none")`` logs."""
+    logging.getLogger("broadcast").setLevel(logging.ERROR)
+    await _library_send(port, pool, count)
+
+
 def _template(port: int, pool: int) -> bytes:
     """The message the library sends for this update, without the per-recipient lines."""
-    return _email(port, pool, 0).render(_update()).template
+    return _email(port, pool, 0).render(update()).template
 
 
 @dataclass(frozen=True)
@@ -293,7 +259,7 @@ class Workloads:
         async def worker() -> None:
             task = asyncio.current_task()
             smtp = aiosmtplib.SMTP(
-                hostname=_HOST, port=self.port, use_tls=False, start_tls=False, timeout=30.0
+                hostname=HOST, port=self.port, use_tls=False, start_tls=False, timeout=30.0
             )
             await smtp.connect()
             try:
@@ -316,53 +282,22 @@ class Workloads:
         await _library_send(self.port, self.pool, count)
 
 
-def _machine_busy() -> float | None:
-    """CPU seconds the whole machine has been busy, from /proc/stat (None elsewhere)."""
-    try:
-        with open("/proc/stat", encoding="ascii") as stat:
-            fields = [int(v) for v in stat.readline().split()[1:9]]
-    except (OSError, ValueError):
-        return None
-    idle = fields[3] + fields[4]  # idle + iowait
-    return (sum(fields) - idle) / _CLOCK_TICKS
+def _received(n: int) -> Callable[[SinkStats, SinkStats], int]:
+    """Check that the sink received exactly ``n`` messages between two stats."""
 
+    def check(before: SinkStats, after: SinkStats) -> int:
+        received = after.count - before.count
+        if received != n:
+            raise RuntimeError(f"the sink received {received} messages, expected {n}")
+        return received
 
-@dataclass(frozen=True)
-class Run:
-    """One timed run: messages/s, and CPU used per second of it (1.0 = one whole core)."""
-
-    rate: float
-    client_cpu: float
-    sink_cpu: float
-    other_cpu: float | None
-    """What the rest of the machine used meanwhile: other work skews the run."""
-    received: int
+    return check
 
 
 async def _measure(sink: Sink, n: int, workload: Callable[[int], Awaitable[None]]) -> Run:
     """Time one run of ``workload``, and check the sink received exactly ``n`` messages."""
-    gc.collect()
-    before = sink.stats()
-    busy = _machine_busy()
-    cpu = time.process_time()
-    wall = time.perf_counter()
-    await workload(n)
-    wall = time.perf_counter() - wall
-    cpu = time.process_time() - cpu
-    busy_after = _machine_busy()
-    after = sink.stats()
-    received = after.count - before.count
-    if received != n:
-        raise RuntimeError(f"the sink received {received} messages, expected {n}")
-    sink_cpu = after.cpu - before.cpu
-    other = None
-    if busy is not None and busy_after is not None:
-        other = max(0.0, busy_after - busy - cpu - sink_cpu) / wall
-    return Run(n / wall, cpu / wall, sink_cpu / wall, other, received)
-
-
-def _share(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.0%}"
+    # Interrupt time counts as the machine's: the whole machine busy, less idle and iowait.
+    return await measure(n, workload, sink.stats, _received(n), interrupts=True)
 
 
 async def compare(sink: Sink, work: Workloads, n: int, rounds: int) -> None:
@@ -372,8 +307,8 @@ async def compare(sink: Sink, work: Workloads, n: int, rounds: int) -> None:
 
     print("  CPU columns: seconds of CPU per second of the run, baseline / library")
     print(
-        f"  {'round':>5}  {'baseline msg/s':>14}  {'library msg/s':>13}  {'lib/base':>8}  "
-        f"{'client CPU':>11}  {'sink CPU':>11}  {'other CPU':>11}  {'sink got':>15}"
+        rate_header("msg/s")
+        + f"  {'client CPU':>11}  {'sink CPU':>11}  {'other CPU':>11}  {'sink got':>15}"
     )
     base: list[Run] = []
     lib: list[Run] = []
@@ -382,17 +317,14 @@ async def compare(sink: Sink, work: Workloads, n: int, rounds: int) -> None:
         lib.append(await _measure(sink, n, work.library))
         b, x = base[-1], lib[-1]
         print(
-            f"  {r + 1:>5}  {b.rate:>14,.0f}  {x.rate:>13,.0f}  {x.rate / b.rate:>8.2f}  "
-            f"{_share(b.client_cpu):>4} / {_share(x.client_cpu):>4}  "
-            f"{_share(b.sink_cpu):>4} / {_share(x.sink_cpu):>4}  "
-            f"{_share(b.other_cpu):>4} / {_share(x.other_cpu):>4}  "
+            rate_row(r + 1, b.rate, x.rate)
+            + f"  {share(b.client_cpu):>4} / {share(x.client_cpu):>4}  "
+            f"{share(b.sink_cpu):>4} / {share(x.sink_cpu):>4}  "
+            f"{share(b.other_cpu):>4} / {share(x.other_cpu):>4}  "
             f"{b.received:>6} / {x.received:>6}"
         )
-    base_rate = statistics.median(run.rate for run in base)
-    lib_rate = statistics.median(run.rate for run in lib)
-    paired = statistics.median(x.rate / b.rate for b, x in zip(base, lib, strict=True))
-    print(f"  {'-' * 5}  {'-' * 14}  {'-' * 13}  {'-' * 8}")
-    print(f"  {'med.':>5}  {base_rate:>14,.0f}  {lib_rate:>13,.0f}  {lib_rate / base_rate:>8.2f}")
+    base_rate, lib_rate = rate_medians([run.rate for run in base], [run.rate for run in lib])
+    paired = paired_ratio((run.rate for run in base), (run.rate for run in lib))
     # Pairs run back to back, so the per-round ratio cancels slow drifts in machine load.
     verdict = "PASS" if paired >= _TARGET_RATIO else "FAIL"
     print(
@@ -427,71 +359,25 @@ async def compare(sink: Sink, work: Workloads, n: int, rounds: int) -> None:
 # --- peak memory (a fresh process) --------------------------------------------------
 
 
-def _memory_process(port: int, pool: int, count: int, conn: Connection) -> None:
-    logging.getLogger("broadcast").setLevel(logging.ERROR)
-    floor_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    start = time.perf_counter()
-    try:
-        asyncio.run(_library_send(port, pool, count))
-    except RuntimeError as exc:
-        conn.send(str(exc))
-        return
-    elapsed = time.perf_counter() - start
-    conn.send((floor_kb, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, elapsed))
-
-
 def memory(sink: Sink, pool: int, count: int) -> None:
     """Peak RSS of a fresh process sending to ``count`` generated recipients."""
-    ctx = multiprocessing.get_context("spawn")
-    parent_conn, child_conn = ctx.Pipe(duplex=False)
-    process = ctx.Process(
-        target=_memory_process,
-        args=(sink.port, pool, count, child_conn),
-        name="bench-email-memory",
-        daemon=True,
-    )
     before = sink.stats()
-    process.start()
-    child_conn.close()
-    try:
-        if not parent_conn.poll(_CHILD_WAIT):
-            raise RuntimeError(f"the memory check did not finish within {_CHILD_WAIT:g} s")
-        try:
-            result = parent_conn.recv()
-        except EOFError:
-            raise RuntimeError("the memory check exited without a result") from None
-    finally:
-        process.join(timeout=10)
-        if process.is_alive():
-            process.terminate()
-            process.join(timeout=5)
-    if isinstance(result, str):
-        raise RuntimeError(f"memory check: {result}")
-    floor_kb, peak_kb, elapsed = result
+    result = peak_rss(
+        _quiet_library_send, sink.port, pool, count, name="bench-email-memory", wait=_CHILD_WAIT
+    )
     received = sink.stats().count - before.count
     if received != count:
         raise RuntimeError(f"memory check: the sink received {received}, expected {count}")
-    peak_mb = peak_kb / 1024
-    verdict = "PASS" if peak_mb < _MEMORY_LIMIT_MB else "FAIL"
+    elapsed = result.elapsed
     print(f"peak memory: {count:,} recipients from a generator, library, in a fresh process")
     print(
         f"  sent {count:,} in {elapsed:.1f} s ({count / elapsed:,.0f} msg/s); sink got {received:,}"
     )
-    print(
-        f"  ru_maxrss {peak_mb:.1f} MB ({floor_kb / 1024:.1f} MB after imports), "
-        f"limit {_MEMORY_LIMIT_MB:.0f} MB: {verdict}"
-    )
+    print(result.verdict(_MEMORY_LIMIT_MB))
     print()
 
 
 # --- micro-benchmarks (pure, no I/O) ------------------------------------------------
-
-
-def _per_call_us(fn: Callable[[], object], calls: int) -> float:
-    start = time.perf_counter()
-    for _ in range(calls):
-        fn()
-    return (time.perf_counter() - start) / calls * 1e6
 
 
 async def _retry_call_us(policy: broadcast.RetryPolicy, calls: int) -> float:
@@ -506,25 +392,25 @@ async def _retry_call_us(policy: broadcast.RetryPolicy, calls: int) -> float:
 
 def micro(port: int, pool: int, rounds: int) -> None:
     """Median µs per call of the library's per-recipient steps, and the baseline's."""
-    template = _email(port, pool, 0).render(_update())
+    template = _email(port, pool, 0).render(update())
     shared = template.template
     addresses = list(_addresses(_MICRO_CALLS))
     # The policy Email uses per recipient when none is given.
     policy = broadcast.RetryPolicy(attempts=4, deadline=60.0, max_wait=10.0)
     steps: dict[str, Callable[[Iterator[str]], float]] = {
-        "normalise_address (email_validator)": lambda fresh: _per_call_us(
+        "normalise_address (email_validator)": lambda fresh: per_call_us(
             lambda: normalise_address(next(fresh)), _MICRO_CALLS
         ),
-        "EmailTemplate.message_for (To, Message-ID)": lambda fresh: _per_call_us(
+        "EmailTemplate.message_for (To, Message-ID)": lambda fresh: per_call_us(
             lambda: template.message_for(next(fresh)), _MICRO_CALLS
         ),
-        "EmailTemplate.message_id (again, for the tally)": lambda fresh: _per_call_us(
+        "EmailTemplate.message_id (again, for the tally)": lambda fresh: per_call_us(
             lambda: template.message_id(next(fresh)), _MICRO_CALLS
         ),
         "RetryPolicy.call around a no-op (tenacity)": lambda _: asyncio.run(
             _retry_call_us(policy, _MICRO_CALLS)
         ),
-        "baseline: To: line + shared bytes": lambda fresh: _per_call_us(
+        "baseline: To: line + shared bytes": lambda fresh: per_call_us(
             lambda: b"To: " + next(fresh).encode("ascii") + b"\r\n" + shared, _MICRO_CALLS
         ),
     }
@@ -571,7 +457,7 @@ def main() -> None:
         print(
             f"broadcast {broadcast.__version__} Email vs plain aiosmtplib {aiosmtplib.__version__}"
             f" (Python {sys.version.split()[0]}), sink {sink_name} in its "
-            f"own process at {_HOST}:{sink.port}: N={args.recipients:,} messages per run, "
+            f"own process at {HOST}:{sink.port}: N={args.recipients:,} messages per run, "
             f"P={args.pool} connections, {args.rounds} round(s), "
             f"message {len(work.template):,} bytes + headers"
         )

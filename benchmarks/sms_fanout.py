@@ -70,20 +70,25 @@ import cProfile
 import gc
 import importlib.util
 import logging
-import multiprocessing
 import os
 import pstats
-import resource
 import statistics
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
-from multiprocessing.connection import Connection
 
 import aiohttp
 import httpx
-from _twilio_sink import Sink  # a sibling module: this runs as a script
+from _common import (  # sibling modules: this runs as a script
+    Run,
+    httpx_client,
+    measure,
+    paired_ratio,
+    peak_rss,
+    share,
+    update,
+)
+from _twilio_sink import Sink, SinkStats
 
 import broadcast
 from broadcast.channels import TwilioSMS
@@ -97,7 +102,6 @@ _TARGET_RATE = 3000.0
 _TARGET_RATIO = 0.45
 _MEMORY_LIMIT_MB = 200.0
 _MAX_CONNECTIONS = 100
-_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 _CHILD_WAIT = 3600.0
 """Seconds the memory-check process may take before it is stopped."""
 _BUSY_MACHINE = 0.15
@@ -109,20 +113,6 @@ def _numbers(count: int) -> Iterator[str]:
     return (f"+1415{2_000_000 + i:07d}" for i in range(count))
 
 
-def _update() -> broadcast.Update:
-    return broadcast.Update(
-        title="PlayStation Network is down",
-        body=(
-            "We are investigating reports that sign-in fails for some players.\n\n"
-            "Online play and the store are affected. Next update within the hour."
-        ),
-        incident="psn-2011-04",
-        author="Head of Network Operations",
-        severity=broadcast.Severity.CRITICAL,
-        url="https://status.example.com/incidents/psn-2011-04",
-    )
-
-
 def _auth_header() -> str:
     return "Basic " + base64.b64encode(f"{SID}:{TOKEN}".encode()).decode("ascii")
 
@@ -130,24 +120,15 @@ def _auth_header() -> str:
 # --- client variants ----------------------------------------------------------------
 
 
-def _httpx_client(
-    *, keepalive: int = 20, transport: httpx.AsyncBaseTransport | None = None
-) -> httpx.AsyncClient:
-    """A client set up as ``new_client()`` sets up broadcast's, but for the pool limits."""
-    return httpx.AsyncClient(
-        transport=transport,
-        timeout=httpx.Timeout(15.0, connect=5.0),
-        limits=httpx.Limits(max_connections=_MAX_CONNECTIONS, max_keepalive_connections=keepalive),
-        follow_redirects=False,
-        headers={"user-agent": f"broadcast/{broadcast.__version__}"},
-    )
+def _httpx_client(*, keepalive: int = 20) -> httpx.AsyncClient:
+    return httpx_client(max_connections=_MAX_CONNECTIONS, keepalive=keepalive)
 
 
 def _aiohttp_transport_client() -> httpx.AsyncClient:
     from httpx_aiohttp import AiohttpTransport  # noqa: PLC0415 - optional package
 
     limits = httpx.Limits(max_connections=_MAX_CONNECTIONS, max_keepalive_connections=20)
-    return _httpx_client(transport=AiohttpTransport(limits=limits))
+    return httpx_client(transport=AiohttpTransport(limits=limits), max_connections=_MAX_CONNECTIONS)
 
 
 ClientFactory = Callable[[], httpx.AsyncClient] | None
@@ -193,13 +174,18 @@ async def library(base_url: str, concurrency: int, factory: ClientFactory, count
     try:
         channel = _channel(base_url, concurrency, count)
         async with broadcast.Broadcaster([channel], http_client=client) as b:
-            report = await b.send(_update())
+            report = await b.send(update())
     finally:
         if client is not None:
             await client.aclose()
     receipt = report.receipts[0]
     if not report.ok or receipt.accepted != count:
         raise RuntimeError(f"library send accepted {receipt.accepted} of {count}:\n{report}")
+
+
+async def _library_variant(base_url: str, concurrency: int, variant: str, count: int) -> None:
+    """``library`` with the client variant named ``variant`` (a name crosses processes)."""
+    await library(base_url, concurrency, VARIANTS[variant], count)
 
 
 async def raw_aiohttp(base_url: str, concurrency: int, body: str, count: int) -> None:
@@ -227,7 +213,7 @@ async def raw_aiohttp(base_url: str, concurrency: int, body: str, count: int) ->
 def _workloads(
     base_url: str, concurrency: int, variants: list[str]
 ) -> dict[str, Callable[[int], Awaitable[None]]]:
-    body = _channel(base_url, concurrency, 0).render(_update()).text
+    body = _channel(base_url, concurrency, 0).render(update()).text
 
     def raw(count: int) -> Awaitable[None]:
         return raw_aiohttp(base_url, concurrency, body, count)
@@ -241,54 +227,23 @@ def _workloads(
 # --- measuring ----------------------------------------------------------------------
 
 
-def _machine_busy() -> float | None:
-    """CPU seconds processes on the machine have used, from /proc/stat (None elsewhere).
+def _accepted(n: int) -> Callable[[SinkStats, SinkStats], int]:
+    """Check that the sink accepted exactly ``n`` requests, and refused none, meanwhile."""
 
-    user + nice + system + steal: interrupt and softirq time is left out, as it is mostly
-    the loopback traffic of the run itself, which no process is charged for.
-    """
-    try:
-        with open("/proc/stat", encoding="ascii") as stat:
-            user, nice, system, _, _, _, _, steal = (int(v) for v in stat.readline().split()[1:9])
-    except (OSError, ValueError):
-        return None
-    return (user + nice + system + steal) / _CLOCK_TICKS
+    def check(before: SinkStats, after: SinkStats) -> int:
+        accepted, refused = after.accepted - before.accepted, after.refused - before.refused
+        if accepted != n or refused:
+            raise RuntimeError(f"the sink accepted {accepted} and refused {refused}, expected {n}")
+        return accepted
 
-
-@dataclass(frozen=True)
-class Run:
-    """One timed run: messages/s, and CPU used per second of it (1.0 = one whole core)."""
-
-    rate: float
-    client_cpu: float
-    sink_cpu: float
-    other_cpu: float | None
+    return check
 
 
 async def _measure(sink: Sink, n: int, workload: Callable[[int], Awaitable[None]]) -> Run:
     """Time one run of ``workload``; check the sink accepted exactly ``n`` requests."""
-    gc.collect()
-    before = sink.stats()
-    busy = _machine_busy()
-    cpu = time.process_time()
-    wall = time.perf_counter()
-    await workload(n)
-    wall = time.perf_counter() - wall
-    cpu = time.process_time() - cpu
-    busy_after = _machine_busy()
-    after = sink.stats()
-    accepted, refused = after.accepted - before.accepted, after.refused - before.refused
-    if accepted != n or refused:
-        raise RuntimeError(f"the sink accepted {accepted} and refused {refused}, expected {n}")
-    sink_cpu = after.cpu - before.cpu
-    other = None
-    if busy is not None and busy_after is not None:
-        other = max(0.0, busy_after - busy - cpu - sink_cpu) / wall
-    return Run(n / wall, cpu / wall, sink_cpu / wall, other)
-
-
-def _share(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.0%}"
+    # Interrupt and softirq time is left out of the other processes' CPU: it is mostly
+    # the loopback traffic of the run itself, which no process is charged for.
+    return await measure(n, workload, sink.stats, _accepted(n), interrupts=False)
 
 
 async def compare(sink: Sink, concurrency: int, variants: list[str], n: int, rounds: int) -> None:
@@ -317,7 +272,7 @@ async def compare(sink: Sink, concurrency: int, variants: list[str], n: int, rou
     for name in names:
         mine = runs[name]
         rate = statistics.median(run.rate for run in mine)
-        ratio = statistics.median(x.rate / b.rate for b, x in zip(raw, mine, strict=True))
+        ratio = paired_ratio((run.rate for run in raw), (run.rate for run in mine))
         client_us = statistics.median(run.client_cpu / run.rate for run in mine) * 1e6
         others = [run.other_cpu for run in mine if run.other_cpu is not None]
         verdict = ""
@@ -326,9 +281,9 @@ async def compare(sink: Sink, concurrency: int, variants: list[str], n: int, rou
             verdict = "PASS" if ok else "FAIL"
         print(
             f"  {name:<{width}} {rate:>7,.0f} {ratio:>7.2f} {client_us:>9.0f} "
-            f"{_share(statistics.median(r.client_cpu for r in mine)):>6} "
-            f"{_share(statistics.median(r.sink_cpu for r in mine)):>5} "
-            f"{_share(statistics.median(others) if others else None):>5}  {verdict}"
+            f"{share(statistics.median(r.client_cpu for r in mine)):>6} "
+            f"{share(statistics.median(r.sink_cpu for r in mine)):>5} "
+            f"{share(statistics.median(others) if others else None):>5}  {verdict}"
         )
     busy = [
         (run.other_cpu, name, r + 1)
@@ -348,59 +303,25 @@ async def compare(sink: Sink, concurrency: int, variants: list[str], n: int, rou
 # --- peak memory (a fresh process) --------------------------------------------------
 
 
-def _memory_process(
-    base_url: str, concurrency: int, variant: str, count: int, conn: Connection
-) -> None:
-    floor_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    start = time.perf_counter()
-    try:
-        asyncio.run(library(base_url, concurrency, VARIANTS[variant], count))
-    except RuntimeError as exc:
-        conn.send(str(exc))
-        return
-    elapsed = time.perf_counter() - start
-    conn.send((floor_kb, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, elapsed))
-
-
 def memory(sink: Sink, concurrency: int, variant: str, count: int) -> None:
     """Peak RSS of a fresh process sending to ``count`` generated numbers."""
-    ctx = multiprocessing.get_context("spawn")
-    parent_conn, child_conn = ctx.Pipe(duplex=False)
-    process = ctx.Process(
-        target=_memory_process,
-        args=(sink.base_url, concurrency, variant, count, child_conn),
-        name="bench-sms-memory",
-        daemon=True,
-    )
     before = sink.stats()
-    process.start()
-    child_conn.close()
-    try:
-        if not parent_conn.poll(_CHILD_WAIT):
-            raise RuntimeError(f"the memory check did not finish within {_CHILD_WAIT:g} s")
-        try:
-            result = parent_conn.recv()
-        except EOFError:
-            raise RuntimeError("the memory check exited without a result") from None
-    finally:
-        process.join(timeout=10)
-        if process.is_alive():
-            process.terminate()
-            process.join(timeout=5)
-    if isinstance(result, str):
-        raise RuntimeError(f"memory check: {result}")
-    floor_kb, peak_kb, elapsed = result
+    result = peak_rss(
+        _library_variant,
+        sink.base_url,
+        concurrency,
+        variant,
+        count,
+        name="bench-sms-memory",
+        wait=_CHILD_WAIT,
+    )
     accepted = sink.stats().accepted - before.accepted
     if accepted != count:
         raise RuntimeError(f"memory check: the sink accepted {accepted}, expected {count}")
-    peak_mb = peak_kb / 1024
-    verdict = "PASS" if peak_mb < _MEMORY_LIMIT_MB else "FAIL"
+    elapsed = result.elapsed
     print(f"peak memory: {count:,} numbers from a generator, library ({variant}), fresh process")
     print(f"  sent {count:,} in {elapsed:.1f} s ({count / elapsed:,.0f} msg/s)")
-    print(
-        f"  ru_maxrss {peak_mb:.1f} MB ({floor_kb / 1024:.1f} MB after imports), "
-        f"limit {_MEMORY_LIMIT_MB:.0f} MB: {verdict}"
-    )
+    print(result.verdict(_MEMORY_LIMIT_MB))
     print()
 
 

@@ -46,7 +46,6 @@ import asyncio
 import base64
 import contextlib
 import gc
-import multiprocessing
 import statistics
 import sys
 import time
@@ -55,6 +54,17 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
 import httpx
+from _common import (  # a sibling module: this runs as a script
+    HOST,
+    SinkProcess,
+    httpx_client,
+    paired_ratio,
+    per_call_us,
+    rate_header,
+    rate_medians,
+    rate_row,
+    update,
+)
 
 import broadcast
 from broadcast.channels import Webhook
@@ -93,7 +103,7 @@ async def _serve_connection(reader: asyncio.StreamReader, writer: asyncio.Stream
 
 async def _sink_main(conn: Connection) -> None:
     server = await asyncio.start_server(
-        _serve_connection, "127.0.0.1", 0, limit=_MAX_HEADER_BYTES, backlog=256
+        _serve_connection, HOST, 0, limit=_MAX_HEADER_BYTES, backlog=256
     )
     conn.send(server.sockets[0].getsockname()[1])
     stop = asyncio.Event()
@@ -108,38 +118,16 @@ def _sink_process(conn: Connection) -> None:
     asyncio.run(_sink_main(conn))
 
 
-class Sink:
-    """``with Sink() as url:`` runs the sink in a child process for the block's duration."""
+class Sink(SinkProcess):
+    """``with Sink() as sink:`` runs the sink in a child process for the block's duration."""
 
     def __init__(self) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        self._conn, self._child_conn = ctx.Pipe()
-        self._process = ctx.Process(
-            target=_sink_process, args=(self._child_conn,), name="bench-sink", daemon=True
-        )
+        super().__init__(_sink_process, name="bench-sink", stop_wait=5.0)
 
-    def __enter__(self) -> str:
-        self._process.start()
-        self._child_conn.close()
-        if not self._conn.poll(30):
-            self._stop()
-            raise RuntimeError("the sink did not start within 30 s")
-        try:
-            port = self._conn.recv()
-        except EOFError:
-            self._stop()
-            raise RuntimeError("the sink exited before it was ready") from None
-        return f"http://127.0.0.1:{port}/hook"
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._stop()
-
-    def _stop(self) -> None:
-        self._conn.close()
-        self._process.join(timeout=5)
-        if self._process.is_alive():
-            self._process.terminate()
-            self._process.join(timeout=5)
+    @property
+    def url(self) -> str:
+        """Where the Webhook posts."""
+        return f"http://{HOST}:{self.port}/hook"
 
 
 # --- workloads ----------------------------------------------------------------------
@@ -163,31 +151,7 @@ async def _run_concurrently(
 
 
 def _make_updates(prefix: str, count: int) -> list[broadcast.Update]:
-    return [
-        broadcast.Update(
-            title=f"PlayStation Network is down ({prefix} {i})",
-            body=(
-                "We are investigating reports that sign-in fails for some players.\n\n"
-                "Online play and the store are affected. Next update within the hour."
-            ),
-            incident="psn-2011-04",
-            author="Head of Network Operations",
-            severity=broadcast.Severity.CRITICAL,
-            url="https://status.example.com/incidents/psn-2011-04",
-        )
-        for i in range(count)
-    ]
-
-
-def _client(transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
-    """A client set up as the Broadcaster sets up its own, so only broadcast differs."""
-    return httpx.AsyncClient(
-        transport=transport,
-        timeout=httpx.Timeout(15.0, connect=5.0),
-        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
-        follow_redirects=False,
-        headers={"user-agent": f"broadcast/{broadcast.__version__}"},
-    )
+    return [update(f"PlayStation Network is down ({prefix} {i})") for i in range(count)]
 
 
 def _secret_key(secret: str) -> bytes:
@@ -255,7 +219,7 @@ class Workloads:
         await self.library(b, warm_updates)
 
         print(title)
-        print(f"  {'round':>5}  {'baseline req/s':>14}  {'library req/s':>13}  {'lib/base':>8}")
+        print(rate_header("req/s"))
         base_rates: list[float] = []
         lib_rates: list[float] = []
         for r in range(rounds):
@@ -263,15 +227,9 @@ class Workloads:
             base_rates.append(n / await self.baseline(client, n))
             gc.collect()
             lib_rates.append(n / await self.library(b, round_updates[r]))
-            print(
-                f"  {r + 1:>5}  {base_rates[-1]:>14,.0f}  {lib_rates[-1]:>13,.0f}  "
-                f"{lib_rates[-1] / base_rates[-1]:>8.2f}"
-            )
-        base = statistics.median(base_rates)
-        lib = statistics.median(lib_rates)
-        paired = statistics.median(lr / br for lr, br in zip(lib_rates, base_rates, strict=True))
-        print(f"  {'-' * 5}  {'-' * 14}  {'-' * 13}  {'-' * 8}")
-        print(f"  {'med.':>5}  {base:>14,.0f}  {lib:>13,.0f}  {lib / base:>8.2f}")
+            print(rate_row(r + 1, base_rates[-1], lib_rates[-1]))
+        base, lib = rate_medians(base_rates, lib_rates)
+        paired = paired_ratio(base_rates, lib_rates)
         print(f"  ratio library/baseline: {lib / base:.2f} of medians, {paired:.2f} per round")
         print(
             f"  per send: baseline {1e6 / base:.1f} µs, library {1e6 / lib:.1f} µs, "
@@ -283,21 +241,14 @@ class Workloads:
 # --- micro-benchmarks (pure, no I/O) ------------------------------------------------
 
 
-def _per_call_us(fn: Callable[[], object], calls: int) -> float:
-    start = time.perf_counter()
-    for _ in range(calls):
-        fn()
-    return (time.perf_counter() - start) / calls * 1e6
-
-
 def _micro_round(webhook: Webhook, key: bytes, prefix: str) -> tuple[float, float, float]:
     updates = _make_updates(prefix, _MICRO_CALLS)
     fresh = iter(updates)
-    render_us = _per_call_us(lambda: webhook.render(next(fresh)), _MICRO_CALLS)
+    render_us = per_call_us(lambda: webhook.render(next(fresh)), _MICRO_CALLS)
     fresh = iter(updates)
-    key_us = _per_call_us(lambda: next(fresh).key, _MICRO_CALLS)
+    key_us = per_call_us(lambda: next(fresh).key, _MICRO_CALLS)
     rendered = webhook.render(updates[0])
-    sign_us = _per_call_us(
+    sign_us = per_call_us(
         lambda: sign(key, rendered.message_id, 1_700_000_000, rendered.body), _MICRO_CALLS
     )
     return render_us, key_us, sign_us
@@ -333,7 +284,7 @@ async def run(url: str, n: int, concurrency: int, rounds: int) -> None:
     )
     print()
     async with (
-        _client() as client,
+        httpx_client() as client,
         broadcast.Broadcaster([Webhook(url, secret=secret)], http_client=client) as b,
     ):
         await work.compare(
@@ -344,7 +295,7 @@ async def run(url: str, n: int, concurrency: int, rounds: int) -> None:
         return httpx.Response(200)
 
     async with (
-        _client(httpx.MockTransport(ok)) as client,
+        httpx_client(transport=httpx.MockTransport(ok)) as client,
         broadcast.Broadcaster([Webhook(url, secret=secret)], http_client=client) as b,
     ):
         await work.compare(
@@ -367,8 +318,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.sends < 1 or args.concurrency < 1 or args.rounds < 1:
         parser.error("--sends, --concurrency and --rounds must be at least 1")
-    with Sink() as url:
-        asyncio.run(run(url, args.sends, args.concurrency, args.rounds))
+    with Sink() as sink:
+        asyncio.run(run(sink.url, args.sends, args.concurrency, args.rounds))
 
 
 if __name__ == "__main__":

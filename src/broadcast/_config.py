@@ -45,6 +45,7 @@ Every error names the variable and says how to fix it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from email.utils import parseaddr
 from typing import Any
 
 from ._broadcaster import DEFAULT_TIMEOUT, Broadcaster
@@ -136,7 +137,7 @@ def _email(env: Env) -> Channel[Any] | None:
                 "set the SMTP server to send through"
             )
         return None
-    from .channels._email import Email  # noqa: PLC0415 - channels load lazily
+    from .channels._email import Email, normalise_address  # noqa: PLC0415 - lazy
     from .channels._recipients import parse_list  # noqa: PLC0415
 
     why = "when BROADCAST_SMTP_HOST is set"
@@ -156,13 +157,10 @@ def _email(env: Env) -> Channel[Any] | None:
         "tls": tls,
         "pool_size": pool_size,
     }
-    env.build("BROADCAST_SMTP_SENDER", lambda: Email(host, sender=sender, recipients=[]))
+    env.build("BROADCAST_SMTP_SENDER", lambda: normalise_address(parseaddr(sender)[1]))
     if reply_to := env.get("BROADCAST_SMTP_REPLY_TO"):
         options["reply_to"] = reply_to
-        env.build(
-            "BROADCAST_SMTP_REPLY_TO",
-            lambda: Email(host, sender=sender, recipients=[], reply_to=reply_to),
-        )
+        env.build("BROADCAST_SMTP_REPLY_TO", lambda: normalise_address(parseaddr(reply_to)[1]))
     channel: Channel[Any] = env.build(
         "BROADCAST_SMTP_RECIPIENTS", lambda: Email(host, port, **options)
     )
@@ -216,6 +214,7 @@ def _facebook(env: Env) -> Channel[Any] | None:
         DEFAULT_API_VERSION,
         DEFAULT_BASE_URL,
         FacebookPage,
+        check_api_version,
     )
 
     token = env.require("BROADCAST_FACEBOOK_PAGE_TOKEN", "when BROADCAST_FACEBOOK_PAGE_ID is set")
@@ -226,10 +225,7 @@ def _facebook(env: Env) -> Channel[Any] | None:
         )
     base_url = env.url("BROADCAST_FACEBOOK_BASE_URL") or DEFAULT_BASE_URL
     version = env.get("BROADCAST_FACEBOOK_API_VERSION") or DEFAULT_API_VERSION
-    env.build(
-        "BROADCAST_FACEBOOK_API_VERSION",
-        lambda: FacebookPage("1", "t", api_version=version),
-    )
+    env.build("BROADCAST_FACEBOOK_API_VERSION", lambda: check_api_version(version))
     channel: Channel[Any] = env.build(
         "BROADCAST_FACEBOOK_PAGE_ID",
         lambda: FacebookPage(

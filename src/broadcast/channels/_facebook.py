@@ -29,7 +29,7 @@ from .._update import Update
 from ..text import next_update_phrase, signature, status_tag
 from ._http import ClientSlot, json_field, post
 
-__all__ = ["FacebookPage", "FacebookPost", "appsecret_proof", "graph_errors"]
+__all__ = ["FacebookPage", "FacebookPost", "appsecret_proof", "check_api_version", "graph_errors"]
 
 log = logging.getLogger("broadcast")
 
@@ -48,6 +48,13 @@ _TOKEN_SUBCODES = {
     464: "the user is unconfirmed",
     467: "the token is invalid (logged out)",
 }
+
+
+def check_api_version(version: str) -> str:
+    """``version`` if it looks like a Graph API version (``v23.0``); else ValueError."""
+    if not re.fullmatch(r"v\d+\.\d+", version):
+        raise ValueError(f"api_version looks like 'v23.0', got {version!r}")
+    return version
 
 
 def appsecret_proof(access_token: str, app_secret: str) -> str:
@@ -204,8 +211,7 @@ class FacebookPage:
             raise ValueError(f"page_id must be the Page's numeric id, got {page_id!r}")
         if follow_up not in ("post", "comment"):
             raise ValueError(f"follow_up must be 'post' or 'comment', got {follow_up!r}")
-        if not re.fullmatch(r"v\d+\.\d+", api_version):
-            raise ValueError(f"api_version looks like 'v23.0', got {api_version!r}")
+        check_api_version(api_version)
         token = access_token if isinstance(access_token, SecretStr) else SecretStr(access_token)
         if not token.get_secret_value():
             raise ValueError("access_token is empty")

@@ -6,12 +6,13 @@ import json
 from typing import Any
 
 from .._channel import Channel
-from .._loopback import LoopbackServer, RecordedRequest, Reply
+from .._loopback import RecordedRequest, Reply
+from ._standins import HTTPStandIn
 
 __all__ = ["GraphEndpoint", "TwilioEndpoint", "XEndpoint"]
 
 
-class XEndpoint:
+class XEndpoint(HTTPStandIn):
     """A local ``POST /2/tweets`` that checks OAuth 1.0a signatures like X does.
 
     It answers X's documented ``201 {"data": {"id", "text"}}`` and keeps each post's
@@ -26,7 +27,7 @@ class XEndpoint:
 
     def __init__(self) -> None:
         self.posts: list[tuple[str, str | None, str, bool]] = []
-        self._server = LoopbackServer(self._respond)
+        super().__init__()
 
     def _signed(self, request: RecordedRequest, url: str) -> bool:
         from oauthlib.common import Request as OAuthRequest  # noqa: PLC0415
@@ -54,13 +55,6 @@ class XEndpoint:
         reply_to = (body.get("reply") or {}).get("in_reply_to_tweet_id")
         self.posts.append((post_id, reply_to, body["text"], signed))
         return Reply(201, json.dumps({"data": {"id": post_id, "text": body["text"]}}).encode())
-
-    def __enter__(self) -> XEndpoint:
-        self._server.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.stop()
 
     def channel(self) -> Channel[Any]:
         """A real Twitter channel with OAuth 1.0a credentials, pointed here."""
@@ -97,7 +91,7 @@ class XEndpoint:
         )
 
 
-class GraphEndpoint:
+class GraphEndpoint(HTTPStandIn):
     """A local Graph API ``/{version}/{page-id}/feed`` that checks ``appsecret_proof``.
 
     The first call is throttled the way Graph does it (HTTP 400, ``error.code`` 4), so
@@ -112,7 +106,7 @@ class GraphEndpoint:
     def __init__(self) -> None:
         self.posts: list[tuple[str, str, bool]] = []
         self.answers: list[int] = []
-        self._server = LoopbackServer(self._respond)
+        super().__init__()
 
     def _respond(self, request: RecordedRequest) -> Reply:
         from urllib.parse import parse_qs  # noqa: PLC0415
@@ -146,13 +140,6 @@ class GraphEndpoint:
         self.answers.append(reply.status)
         return reply
 
-    def __enter__(self) -> GraphEndpoint:
-        self._server.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.stop()
-
     def channel(self) -> Channel[Any]:
         """A real FacebookPage channel pointed here."""
         from ..channels._facebook import FacebookPage  # noqa: PLC0415
@@ -176,7 +163,7 @@ class GraphEndpoint:
         return len(self.posts) == 1 and all(ok for *_, ok in self.posts)
 
 
-class TwilioEndpoint:
+class TwilioEndpoint(HTTPStandIn):
     """A local Twilio Messages API that checks Basic auth and answers like Twilio (201).
 
     One subscriber's number is answered with error 21610 (they replied STOP), so the
@@ -192,7 +179,7 @@ class TwilioEndpoint:
     def __init__(self) -> None:
         self.texts: list[tuple[str, str, str]] = []
         self.refused: list[str] = []
-        self._server = LoopbackServer(self._respond)
+        super().__init__()
 
     def _respond(self, request: RecordedRequest) -> Reply:
         import base64  # noqa: PLC0415
@@ -215,13 +202,6 @@ class TwilioEndpoint:
         self.texts.append((form["To"], sid, form["Body"]))
         body = {"sid": sid, "status": "queued", "to": form["To"], "body": form["Body"]}
         return Reply(201, json.dumps(body).encode())
-
-    def __enter__(self) -> TwilioEndpoint:
-        self._server.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.stop()
 
     def channel(self) -> Channel[Any]:
         """A real TwilioSMS channel pointed here."""

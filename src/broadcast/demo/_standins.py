@@ -10,12 +10,12 @@ import socket
 from contextlib import AbstractContextManager
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 from .._channel import Channel
 from .._loopback import LoopbackServer, RecordedRequest, Reply
 
-__all__ = ["MailReceiver", "StandIn", "WebhookReceiver"]
+__all__ = ["HTTPStandIn", "MailReceiver", "StandIn", "WebhookReceiver"]
 
 
 class StandIn(AbstractContextManager["StandIn"], Protocol):
@@ -36,7 +36,24 @@ class StandIn(AbstractContextManager["StandIn"], Protocol):
         ...
 
 
-class WebhookReceiver:
+class HTTPStandIn:
+    """A stand-in served by a LoopbackServer on 127.0.0.1 that answers with ``_respond``."""
+
+    def __init__(self) -> None:
+        self._server = LoopbackServer(self._respond)
+
+    def _respond(self, request: RecordedRequest) -> Reply:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self._server.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.stop()
+
+
+class WebhookReceiver(HTTPStandIn):
     """A blog/CMS endpoint that verifies Standard Webhooks signatures.
 
     Verification uses the independent ``standardwebhooks`` library, not broadcast's
@@ -59,7 +76,7 @@ class WebhookReceiver:
         self._verifier = Verifier(self._secret)
         self._results: list[tuple[RecordedRequest, str | None]] = []
         self._answers: list[int] = []
-        self._server = LoopbackServer(self._respond)
+        super().__init__()
 
     def _respond(self, request: RecordedRequest) -> Reply:
         reply = self._check(request)
@@ -76,13 +93,6 @@ class WebhookReceiver:
         if len(self._results) == 1:
             return Reply(503, headers={"retry-after": "1"})
         return Reply(201, json.dumps({"id": f"post-{len(self._results)}"}).encode())
-
-    def __enter__(self) -> WebhookReceiver:
-        self._server.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.stop()
 
     def channel(self) -> Channel[Any]:
         """A real Webhook channel pointed at this receiver."""

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +13,12 @@ from broadcast.testing import FakeClock, LoopbackServer
 T0 = datetime(2011, 4, 20, 22, 0, tzinfo=UTC)
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+@pytest.fixture(autouse=True)
+def _journal_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test's default journal is its own file, never ./broadcast.db."""
+    monkeypatch.setenv("BROADCAST_JOURNAL", str(tmp_path / "broadcast.db"))
 
 
 @pytest.fixture

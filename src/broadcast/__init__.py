@@ -26,12 +26,27 @@ from ._errors import (
     ChannelError,
     ConfigError,
     DeliveryError,
+    InDoubt,
+    JournalError,
     PermanentError,
     TransientError,
 )
+from ._journal import (
+    ChannelRecord,
+    Claim,
+    IncidentState,
+    ItemRecord,
+    Journal,
+    Overdue,
+    RecipientLog,
+    UpdateRecord,
+    UsesJournal,
+    overdue,
+)
+from ._journal_sqlite import SQLiteJournal
 from ._report import Outcome, Receipt, Report
 from ._retry import RetryPolicy
-from ._threads import MemoryThreads, ThreadStore
+from ._threads import MemoryThreads, ThreadState, ThreadStore
 from ._update import Severity, Status, Update
 from ._version import __version__
 
@@ -42,28 +57,42 @@ __all__ = [
     "Broadcaster",
     "Channel",
     "ChannelError",
+    "ChannelRecord",
+    "Claim",
     "ConfigError",
     "Delivery",
     "DeliveryError",
     "Env",
+    "InDoubt",
+    "IncidentState",
+    "ItemRecord",
+    "Journal",
+    "JournalError",
     "MemoryThreads",
     "Outcome",
+    "Overdue",
     "PermanentError",
     "Receipt",
+    "RecipientLog",
     "Rejection",
     "Rendered",
     "Report",
     "RetryPolicy",
+    "SQLiteJournal",
     "Severity",
     "Status",
+    "ThreadState",
     "ThreadStore",
     "TransientError",
     "Update",
+    "UpdateRecord",
     "UsesHTTPClient",
+    "UsesJournal",
     "__version__",
     "asend",
     "broadcaster_from_env",
     "channels_from_env",
     "make_update",
+    "overdue",
     "send",
 ]

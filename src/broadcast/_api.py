@@ -6,11 +6,12 @@ import asyncio
 import os
 import re
 from collections.abc import Collection
-from typing import Any
+from typing import Any, Literal
 
 from ._channel import Channel
 from ._config import broadcaster_from_env
 from ._env import Env
+from ._journal import Journal
 from ._report import Report
 from ._update import Update
 
@@ -51,9 +52,14 @@ async def asend(
     only: Collection[str] | str | None = None,
     dry_run: bool = False,
     env_file: str | os.PathLike[str] | None = ".env",
+    journal: Journal | Literal["env"] | None = "env",
     **fields: Any,
 ) -> Report:
     """Send one update to every channel configured in the environment (or ``channels``).
+
+    What was sent is recorded in the journal (``BROADCAST_JOURNAL``, else
+    ``./broadcast.db``; or ``journal=``, None for none), so sending the same update again
+    sends only what is missing, and follow-ups thread under the incident's first posts.
 
     ``fields`` are Update fields (``title=``, ``status=``, ``incident=``, ...). Bad
     input raises ``pydantic.ValidationError`` and bad configuration ``ConfigError``,
@@ -62,7 +68,7 @@ async def asend(
     """
     update = make_update(update_or_text, **fields)
     env = Env.load(env_file)
-    async with broadcaster_from_env(env, channels=channels) as broadcaster:
+    async with broadcaster_from_env(env, channels=channels, journal=journal) as broadcaster:
         return await broadcaster.send(update, only=only, dry_run=dry_run)
 
 
@@ -74,6 +80,7 @@ def send(
     only: Collection[str] | str | None = None,
     dry_run: bool = False,
     env_file: str | os.PathLike[str] | None = ".env",
+    journal: Journal | Literal["env"] | None = "env",
     **fields: Any,
 ) -> Report:
     """Blocking ``asend`` for scripts. Inside a running event loop, use ``await asend``."""
@@ -93,6 +100,7 @@ def send(
             only=only,
             dry_run=dry_run,
             env_file=env_file,
+            journal=journal,
             **fields,
         )
     )

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import enum
 import logging
 import traceback
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Self
 
 import httpx
 
 from ._channel import Channel, Delivery, UsesHTTPClient
-from ._errors import AlreadyDelivered, ChannelError
+from ._errors import AlreadyDelivered, ChannelError, JournalError, PermanentError
+from ._journal import Journal, UsesJournal
+from ._journal_run import journaled
+from ._journal_sqlite import default_journal
 from ._redact import describe, redact
 from ._report import Outcome, Receipt, Report
 from ._retry import RetryPolicy, is_transient
@@ -27,6 +32,18 @@ DEFAULT_TIMEOUT = 180.0
 """Seconds one channel may take in all, retries included, before it is given up."""
 MAX_DURATION_GRACE = 5.0
 """Seconds past a channel's own ``max_duration`` before the Broadcaster cuts it off."""
+
+
+class _Default(enum.Enum):
+    JOURNAL = "the default journal"
+
+
+DEFAULT_JOURNAL = _Default.JOURNAL
+"""``SQLiteJournal`` at ``$BROADCAST_JOURNAL``, else ``./broadcast.db``."""
+
+
+class _Superseded(PermanentError):
+    """A later resolution of the incident went out while this update was retrying."""
 
 
 def safe_traceback(exc: BaseException) -> str:
@@ -49,6 +66,12 @@ class Broadcaster:
     crashing channel never delays, cancels or hides another. Transient failures are
     retried per ``retry``. The Broadcaster owns the HTTP client it gives to channels
     that talk HTTP, and closes it with the channels.
+
+    ``journal`` remembers what went where (``./broadcast.db``, or ``$BROADCAST_JOURNAL``,
+    by default): a re-send of the same update delivers only what is missing, two
+    processes never send the same update at once, follow-ups find their thread, and a
+    late retry never goes out after the incident's resolution. ``journal=None`` keeps
+    nothing between sends. A journal the Broadcaster opened itself it also closes.
     """
 
     def __init__(
@@ -60,6 +83,7 @@ class Broadcaster:
         timeout: float = DEFAULT_TIMEOUT,
         timeouts: Mapping[str, float] | None = None,
         http_client: httpx.AsyncClient | None = None,
+        journal: Journal | _Default | None = DEFAULT_JOURNAL,
     ) -> None:
         self._channels: tuple[Channel[Any], ...] = tuple(channels)
         names = [c.name for c in self._channels]
@@ -74,8 +98,17 @@ class Broadcaster:
         self._timeout = timeout
         self._http = http_client
         self._owns_http = http_client is None
+        self._owns_journal = journal is DEFAULT_JOURNAL
+        self._journal: Journal | None = (
+            default_journal() if isinstance(journal, _Default) else journal
+        )
         self._opened = False
         self._closed = False
+
+    @property
+    def journal(self) -> Journal | None:
+        """Where deliveries are recorded (None: nowhere)."""
+        return self._journal
 
     @property
     def channels(self) -> tuple[Channel[Any], ...]:
@@ -110,6 +143,10 @@ class Broadcaster:
                 self._http = new_client()
             for channel in http_channels:
                 channel.use_http_client(self._http)
+        if self._journal is not None:
+            for keeper in self._channels:
+                if isinstance(keeper, UsesJournal):
+                    keeper.use_journal(self._journal)
 
     async def aclose(self) -> None:
         """Close every channel (one failing does not stop the others), then the client."""
@@ -123,6 +160,11 @@ class Broadcaster:
                 log.warning("%s: aclose failed: %s", channel.name, describe(exc))
         if self._owns_http and self._http is not None:
             await self._http.aclose()
+        if self._owns_journal and self._journal is not None:
+            try:
+                await self._journal.aclose()
+            except JournalError as exc:
+                log.error("closing the journal failed: %s", exc)
 
     async def send(
         self,
@@ -135,12 +177,16 @@ class Broadcaster:
         """Render and deliver ``update`` on every selected channel; never raises for them.
 
         ``only`` names the channels to use (the rest are reported as skipped);
-        ``dry_run`` renders every channel and sends nothing.
+        ``dry_run`` renders every channel and sends nothing. Raises ``JournalError``,
+        before anything is sent, if the journal cannot be used.
         """
         if not isinstance(update, Update):
             raise TypeError(f"send() takes a broadcast.Update, not {type(update).__name__}")
         selected = self._select(only)
         self._open()
+        if self._journal is not None and not dry_run:
+            await self._journal.open()
+            await self._journal.record_update(update)
         tasks = [
             asyncio.create_task(
                 self._run(channel, update, dry_run=dry_run)
@@ -180,23 +226,7 @@ class Broadcaster:
     async def _run(self, channel: Channel[Any], update: Update, *, dry_run: bool) -> Receipt:
         clock = self._retry.clock
         start = clock()
-        timeout = self._timeout_for(channel)
         attempts = 0
-        last_error: BaseException | None = None
-
-        async def attempt() -> Delivery:
-            nonlocal attempts, last_error
-            attempts += 1
-            try:
-                delivery = await channel.deliver(rendered)
-                if not isinstance(delivery, Delivery):
-                    raise TypeError(
-                        f"deliver() must return broadcast.Delivery, not {type(delivery).__name__}"
-                    )
-            except Exception as exc:
-                last_error = exc
-                raise
-            return delivery
 
         def receipt(outcome: Outcome, **kwargs: Any) -> Receipt:
             return Receipt(
@@ -211,6 +241,53 @@ class Broadcaster:
             return receipt(Outcome.FAILED, reason=f"render failed: {describe(exc)}")
         if dry_run:
             return receipt(Outcome.SKIPPED, reason="dry run", preview=preview)
+        if self._journal is None:
+            return await self._deliver(channel, update, rendered, receipt)
+
+        journal = self._journal
+        return await journaled(
+            journal,
+            channel,
+            update,
+            lambda: self._deliver(channel, update, rendered, receipt, journal),
+            receipt,
+        )
+
+    async def _deliver(
+        self,
+        channel: Channel[Any],
+        update: Update,
+        rendered: Any,
+        receipt: Callable[..., Receipt],
+        journal: Journal | None = None,
+    ) -> Receipt:
+        timeout = self._timeout_for(channel)
+        attempts = 0
+        last_error: BaseException | None = None
+
+        async def attempt() -> Delivery:
+            nonlocal attempts, last_error
+            attempts += 1
+            try:
+                if (
+                    attempts > 1
+                    and journal is not None
+                    and (by := await journal.superseded_by(update))
+                ):
+                    raise _Superseded(f"superseded: the incident was resolved by {by}")
+                delivery = await channel.deliver(rendered)
+                if not isinstance(delivery, Delivery):
+                    raise TypeError(
+                        f"deliver() must return broadcast.Delivery, not {type(delivery).__name__}"
+                    )
+            except Exception as exc:
+                last_error = exc
+                raise
+            return delivery
+
+        def done(outcome: Outcome, **kwargs: Any) -> Receipt:
+            result: Receipt = receipt(outcome, **kwargs)
+            return dataclasses.replace(result, attempts=attempts)
 
         timer = asyncio.timeout(timeout)
         try:
@@ -221,10 +298,12 @@ class Broadcaster:
                 raise  # send() itself was cancelled: let it go
             reason = f"deliver raised {describe(exc)}"
             log.error("%s: %s", channel.name, reason)
-            return receipt(Outcome.FAILED, reason=reason)
-        except AlreadyDelivered as exc:
+            return done(Outcome.FAILED, reason=reason)
+        except (AlreadyDelivered, _Superseded) as exc:
             log.info("%s: skipped: %s", channel.name, describe(exc))
-            return receipt(Outcome.SKIPPED, reason=describe(exc))
+            ids = exc.ids if isinstance(exc, AlreadyDelivered) else ()
+            details = {"superseded": True} if isinstance(exc, _Superseded) else {}
+            return done(Outcome.SKIPPED, reason=describe(exc), ids=ids, details=details)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a Receipt
             reason = self._failure_reason(exc, timer.expired(), timeout, attempts, last_error)
             crashed = not timer.expired() and not isinstance(exc, ChannelError)
@@ -232,13 +311,19 @@ class Broadcaster:
                 log.error("%s: deliver crashed: %s", channel.name, safe_traceback(exc))
             else:
                 log.error("%s: failed: %s", channel.name, reason)
-            return receipt(Outcome.FAILED, reason=reason)
+            unknown = (
+                timer.expired()
+                or not isinstance(exc, ChannelError)
+                or (exc.transient and exc.code is None)
+            )
+            details = {"outcome_unknown": True} if unknown else {}
+            return done(Outcome.FAILED, reason=reason, details=details)
 
         ids = tuple(str(i) for i in delivery.ids)
         outcome, summary = _fan_out_outcome(delivery)
         log_level = logging.INFO if outcome is Outcome.DELIVERED else logging.ERROR
         log.log(log_level, "%s: %s after %d attempt(s)", channel.name, summary or outcome, attempts)
-        return receipt(
+        return done(
             outcome,
             ids=ids,
             details=dict(delivery.details),

@@ -10,6 +10,7 @@ Every error names the variable and says how to fix it.
 | ``BROADCAST_WEBHOOK_SECRET``  | ``whsec_...`` Standard Webhooks signing secret         |
 | ``BROADCAST_WEBHOOK_TIMEOUT`` | seconds per attempt (default 15)                       |
 | ``BROADCAST_TIMEOUT``         | seconds per channel, retries included (default 180)    |
+| ``BROADCAST_JOURNAL``         | the delivery journal file (default ./broadcast.db)     |
 | ``BROADCAST_RETRY_ATTEMPTS``  | attempts per channel (default 5)                       |
 | ``BROADCAST_RETRY_DEADLINE``  | seconds of retrying per channel (default 120)          |
 | ``BROADCAST_SMTP_HOST``       | enables the email channel                              |
@@ -46,18 +47,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from email.utils import parseaddr
-from typing import Any
+from typing import Any, Literal
 
 from ._broadcaster import DEFAULT_TIMEOUT, Broadcaster
 from ._channel import Channel
 from ._env import Env
 from ._errors import ConfigError
+from ._journal import Journal
+from ._journal_sqlite import DEFAULT_PATH, SQLiteJournal
 from ._retry import RetryPolicy
-from ._threads import MemoryThreads
-
-PROCESS_THREADS = MemoryThreads()
-"""The thread store of channels built from the environment: follow-ups sent from one
-process (several ``broadcast.send()`` calls) reply to their incident's posts."""
 
 __all__ = ["KNOWN_VARIABLES", "broadcaster_from_env", "channels_from_env"]
 
@@ -68,6 +66,7 @@ KNOWN_VARIABLES = frozenset(
         "BROADCAST_WEBHOOK_SECRET",
         "BROADCAST_WEBHOOK_TIMEOUT",
         "BROADCAST_TIMEOUT",
+        "BROADCAST_JOURNAL",
         "BROADCAST_RETRY_ATTEMPTS",
         "BROADCAST_RETRY_DEADLINE",
         "BROADCAST_SMTP_HOST",
@@ -190,9 +189,8 @@ def _twitter(env: Env) -> Channel[Any] | None:
 
     base_url = env.url("BROADCAST_TWITTER_BASE_URL") or DEFAULT_BASE_URL
     if bearer:
-        return Twitter(bearer_token=bearer, base_url=base_url, threads=PROCESS_THREADS)
+        return Twitter(bearer_token=bearer, base_url=base_url)
     return Twitter(
-        threads=PROCESS_THREADS,
         consumer_key=oauth1["CONSUMER_KEY"],
         consumer_secret=oauth1["CONSUMER_SECRET"],
         access_token=oauth1["ACCESS_TOKEN"],
@@ -235,7 +233,6 @@ def _facebook(env: Env) -> Channel[Any] | None:
             api_version=version,
             base_url=base_url,
             follow_up=follow_up,  # type: ignore[arg-type]  # checked above
-            threads=PROCESS_THREADS,
         ),
     )
     return channel
@@ -314,10 +311,19 @@ def channels_from_env(env: Env | None = None) -> list[Channel[Any]]:
 
 
 def broadcaster_from_env(
-    env: Env | None = None, *, channels: list[Channel[Any]] | None = None
+    env: Env | None = None,
+    *,
+    channels: list[Channel[Any]] | None = None,
+    journal: Journal | Literal["env"] | None = "env",
 ) -> Broadcaster:
-    """A Broadcaster with the environment's channels (or ``channels``) and retry settings."""
+    """A Broadcaster with the environment's channels (or ``channels``) and settings.
+
+    ``journal`` defaults to an ``SQLiteJournal`` at ``BROADCAST_JOURNAL`` (else
+    ``./broadcast.db``); pass a Journal, or None for none.
+    """
     env = env or Env.load()
+    if journal == "env":
+        journal = SQLiteJournal(env.get("BROADCAST_JOURNAL") or DEFAULT_PATH)
     retry = RetryPolicy(
         attempts=int(env.number("BROADCAST_RETRY_ATTEMPTS", 5, integer=True)),
         deadline=env.number("BROADCAST_RETRY_DEADLINE", 120.0),
@@ -327,4 +333,5 @@ def broadcaster_from_env(
         channels if channels is not None else channels_from_env(env),
         retry=retry,
         timeout=timeout,
+        journal=journal,
     )

@@ -3,6 +3,8 @@
 The tree::
 
     BroadcastError                  anything broadcast raises on purpose
+     ├── JournalError               the delivery journal cannot be opened, read or written;
+     │                              raised before anything is sent, never papered over
      ├── ConfigError                configuration missing or malformed (also a ValueError);
      │                              the message names the variable or option and the fix
      ├── DeliveryError              Report.raise_for_failures(): channels failed or partial;
@@ -12,8 +14,10 @@ The tree::
           │                         may carry the provider's retry_after (seconds)
           └── PermanentError        never retried: bad auth, validation, other 4xx
                ├── AuthError        the provider rejected the credentials
-               └── AlreadyDelivered the provider already has it (a duplicate post);
-                                    reported as skipped, not failed
+               ├── AlreadyDelivered the provider already has it (a duplicate post);
+               │                    reported as skipped, not failed
+               └── InDoubt          a crashed run was posting this and nobody knows
+                                    whether it got there; not re-posted blindly
 
 Bad input to ``Update`` raises ``pydantic.ValidationError`` (naming the field) and is
 not part of this tree: it happens before anything is sent.
@@ -90,5 +94,27 @@ class AuthError(PermanentError):
     """The provider rejected the channel's credentials."""
 
 
+class JournalError(BroadcastError):
+    """The delivery journal cannot be used; the message names the file and the fix.
+
+    Raised instead of carrying on without it: a send that forgets what it sent could
+    post twice on the next run.
+    """
+
+
 class AlreadyDelivered(PermanentError):
-    """The provider refused the post as a duplicate: it is already there. Skipped, not failed."""
+    """It is already there (a duplicate post, or the journal says so). Skipped, not failed."""
+
+    def __init__(
+        self, reason: str, *, ids: tuple[str, ...] = (), code: int | str | None = None
+    ) -> None:
+        super().__init__(reason, code=code)
+        self.ids = ids
+
+
+class InDoubt(PermanentError):
+    """A run that stopped mid-post left this part unconfirmed: it may or may not be posted.
+
+    Not re-posted automatically, which could post it twice; the message says how to
+    settle it (``Journal.settle``).
+    """

@@ -66,7 +66,7 @@ def fast(clock: FakeClock) -> RetryPolicy:
 
 
 async def _send(channel: FacebookPage, update: Update, retry: RetryPolicy) -> Receipt:
-    async with Broadcaster([channel], retry=retry) as broadcaster:
+    async with Broadcaster([channel], retry=retry, journal=None) as broadcaster:
         return (await broadcaster.send(update))["facebook"]
 
 

@@ -83,7 +83,7 @@ def fast(clock: FakeClock) -> RetryPolicy:
 
 
 async def _send(channel: Twitter, update: Update, retry: RetryPolicy) -> object:
-    async with Broadcaster([channel], retry=retry) as broadcaster:
+    async with Broadcaster([channel], retry=retry, journal=None) as broadcaster:
         return (await broadcaster.send(update))["twitter"]
 
 
@@ -174,7 +174,8 @@ async def test_follow_up_replies_to_the_incidents_last_post(
     )
     assert x.replies()[-2] == last_id
     assert x.replies()[-1] is None
-    assert threads.first_post("twitter", "psn-2011-04") == first.ids[0]  # type: ignore[attr-defined]
+    state = await threads.thread("twitter", "psn-2011-04")
+    assert state.first == first.ids[0]  # type: ignore[attr-defined]
 
 
 async def test_rate_limit_waits_until_reset(

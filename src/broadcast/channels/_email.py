@@ -25,6 +25,7 @@ from pydantic import SecretStr
 
 from .._channel import Delivery
 from .._errors import AuthError, ChannelError, PermanentError, TransientError
+from .._journal import Journal
 from .._retry import RetryPolicy
 from .._update import Update
 from ._email_message import EmailTemplate, render_email
@@ -169,6 +170,7 @@ class Email:
         self._tls_context = tls_context
         self._retry = retry or RetryPolicy(attempts=4, deadline=60.0, max_wait=10.0)
         self.max_duration = max_duration
+        self._journal: Journal | None = None
         """Cap on one whole send, enforced by the channel so the Receipt still counts who
         got it; ``None`` (default): 100,000 recipients take minutes, and every SMTP
         command is already bounded by ``timeout``."""
@@ -259,14 +261,34 @@ class Email:
             )
         return clients
 
+    def use_journal(self, journal: Journal, /) -> None:
+        """Record each recipient and the incident's thread root in ``journal``."""
+        self._journal = journal
+
     async def deliver(self, rendered: EmailTemplate, /) -> Delivery:
         """Send one message per recipient over the pool; count who got it."""
+        journal = self._journal
+        ledger = None
+        if journal is not None:
+            # The root recorded for the incident wins, so a changed domain keeps the thread.
+            thread = await journal.thread(self.name, rendered.incident)
+            rendered = rendered.threaded_under(thread.first or rendered.thread_root)
+            ledger = journal.recipients(rendered.update_key, self.name)
         clients = await self._open_pool()  # fails before a single recipient is read
         fan_out = FanOut(
-            self.name, self._recipients, normalise_address, self._retry, self.max_duration
+            self.name,
+            self._recipients,
+            normalise_address,
+            self._retry,
+            self.max_duration,
+            ledger=ledger,
         )
         workers = [_SMTPWorker(self, rendered, client) for client in clients]
-        return await fan_out.run(workers, details={"thread": rendered.thread_root})
+        delivery = await fan_out.run(workers, details={"thread": rendered.thread_root})
+        if journal is not None and delivery.accepted:
+            root = rendered.thread_root
+            await journal.record_part(self.name, rendered.incident, rendered.update_key, 0, root)
+        return delivery
 
     async def aclose(self) -> None:
         """Nothing to close: connections live only as long as one deliver."""

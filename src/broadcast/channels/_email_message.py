@@ -12,6 +12,7 @@ stored state. Gmail also wants the same subject, Outlook its own Thread-Index.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import html
 from dataclasses import dataclass
@@ -56,6 +57,15 @@ class EmailTemplate:
     thread_root: str
     template: bytes
     """The message without ``To`` and ``Message-ID``, CRLF line endings."""
+    incident: str = ""
+
+    def threaded_under(self, root: str) -> EmailTemplate:
+        """The same message, replying to ``root`` (an incident's recorded thread root)."""
+        if root == self.thread_root:
+            return self
+        head, sep, body = self.template.partition(b"\r\n\r\n")
+        head = head.replace(self.thread_root.encode(), _one_line(root).encode("ascii"))
+        return dataclasses.replace(self, thread_root=root, template=head + sep + body)
 
     def message_id(self, recipient: str) -> str:
         """A stable Message-ID for this update and recipient (a re-send reuses it)."""
@@ -170,6 +180,7 @@ def render_email(
         html=body_html,
         domain=domain,
         update_key=update.key,
+        incident=update.incident,
         thread_root=root,
         # Bodies were encoded at 78 columns above; headers are written unfolded (they
         # stay far below RFC 5322's 998) because CPython's folder can push a whole

@@ -24,6 +24,7 @@ from pydantic import SecretStr
 
 from .._channel import Delivery
 from .._errors import AlreadyDelivered, AuthError, ChannelError, PermanentError, TransientError
+from .._journal import Journal
 from .._threads import MemoryThreads, ThreadStore
 from .._update import Update
 from ..text import next_update_phrase, signature, status_tag
@@ -224,7 +225,8 @@ class FacebookPage:
         )
         self._api = f"{base_url.rstrip('/')}/{api_version}"
         self._follow_up = follow_up
-        self._threads = threads if threads is not None else MemoryThreads()
+        self._threads: ThreadStore = threads if threads is not None else MemoryThreads()
+        self._own_threads = threads is None
         self._timeout = timeout
         self._http = ClientSlot(client)
         self._clock = clock
@@ -243,12 +245,18 @@ class FacebookPage:
         """Send through the Broadcaster's shared client (unless one was given)."""
         self._http.share(client)
 
+    def use_journal(self, journal: Journal, /) -> None:
+        """Keep the incident's post in ``journal`` (unless ``threads`` was given)."""
+        if self._own_threads:
+            self._threads = journal
+
     async def deliver(self, rendered: FacebookPost, /) -> Delivery:
         """Post (or comment), unless this update is already on the Page."""
-        if posted := self._threads.posted_parts(self.name, rendered.update_key):
-            raise AlreadyDelivered(f"already on the Page as {posted[0]}")
-        number = self._threads.update_count(self.name, rendered.incident) + 1
-        first = self._threads.first_post(self.name, rendered.incident)
+        threads, key = self._threads, rendered.update_key
+        if posted := await threads.posted_parts(self.name, key):
+            raise AlreadyDelivered(f"already on the Page as {posted[0]}", ids=tuple(posted))
+        thread = await threads.thread(self.name, rendered.incident)
+        number, first = thread.updates + 1, thread.first
         form = {"message": rendered.message(number)}
         if self._follow_up == "comment" and first is not None:
             # Comments have no link field; the text already ends with "Details: <url>".
@@ -260,17 +268,23 @@ class FacebookPage:
         form["access_token"] = self._token.get_secret_value()
         if self._proof is not None:
             form["appsecret_proof"] = self._proof.get_secret_value()
-        response = await post(
-            self._http.get(),
-            url,
-            data=form,
-            timeout=self._timeout,
-            wall_clock=self._clock,
-            provider_errors=graph_errors,
-        )
+        await threads.start_part(self.name, key, 0)
+        try:
+            response = await post(
+                self._http.get(),
+                url,
+                data=form,
+                timeout=self._timeout,
+                wall_clock=self._clock,
+                provider_errors=graph_errors,
+            )
+        except ChannelError as exc:
+            if exc.code is not None:  # Graph answered: nothing was posted, nothing in doubt
+                await threads.abandon_part(self.name, key, 0)
+            raise
         self._warn_on_usage(response)
         post_id = json_field(response, "id")
-        self._threads.record_part(self.name, rendered.incident, rendered.update_key, post_id)
+        await threads.record_part(self.name, rendered.incident, key, 0, post_id)
         return Delivery(ids=(post_id,), details={"kind": kind, "update_number": number})
 
     def _warn_on_usage(self, response: httpx.Response) -> None:

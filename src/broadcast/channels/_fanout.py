@@ -9,6 +9,12 @@ RetryPolicy. What the engine guarantees:
 * a connection that stays broken through the retries stops everything: the server is
   gone, and every later recipient would wait the same;
 * ``max_duration`` stops it too; in every early stop the counts so far are returned.
+
+With a ``RecipientLog`` (from the journal) each recipient is marked pending, then
+delivered or failed. A worker waits until its "delivered" row is durable before it
+takes the next recipient, so a crash leaves at most one sent-but-unrecorded recipient
+per worker: a re-run re-sends at most ``len(workers)`` people. A re-run skips those
+delivered before and those refused permanently (a STOP, a 550), and reports both.
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from .._channel import Delivery, Rejection
-from .._errors import AuthError, ChannelError
+from .._errors import AuthError, ChannelError, JournalError
+from .._journal import RecipientLog
 from .._redact import describe
 from .._retry import RetryPolicy
 from ._recipients import Normalise, RecipientSource, stream
@@ -31,6 +38,8 @@ log = logging.getLogger("broadcast")
 
 SAMPLE_IDS = 10
 """Provider ids kept in the Receipt: a sample, not one per recipient."""
+RESUME_CHUNK = 500
+"""On a re-run, recipients are looked up in the journal this many at a time."""
 _STOP = None
 
 
@@ -52,6 +61,10 @@ class _Tally:
     ids: list[str] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
     stopped: str | None = None
+    already: int = 0
+    """Delivered by an earlier run (counted in ``accepted`` too)."""
+    resent: int = 0
+    """Left pending by a run that stopped: sent again, maybe a second time."""
 
     def accept(self, provider_id: str) -> None:
         self.accepted += 1
@@ -73,6 +86,7 @@ class FanOut:
     retry: RetryPolicy
     max_duration: float | None = None
     queue_per_worker: int = 8
+    ledger: RecipientLog | None = None
 
     async def run(
         self, workers: Sequence[Worker], *, details: dict[str, object] | None = None
@@ -93,12 +107,16 @@ class FanOut:
             note = f"stopped at max_duration ({self.max_duration:g}s)"
         finally:
             await asyncio.gather(*(w.close() for w in workers), return_exceptions=True)
+            note = await self._flush(note)
         note = note or tally.stopped
         if note:
             note += "; the remaining recipients were not sent"
+        extra: dict[str, object] = {}
+        if tally.already or tally.resent:
+            extra = {"already_delivered": tally.already, "resent_after_stop": tally.resent}
         return Delivery(
             ids=tuple(tally.ids),
-            details=details or {},
+            details={**(details or {}), **extra},
             accepted=tally.accepted,
             rejected=tuple(tally.rejected),
             note=note,
@@ -120,22 +138,64 @@ class FanOut:
             if not tally.accepted:
                 raise auth.exceptions[0] from None
             stopped = str(auth.exceptions[0])
+        except* JournalError as journal:
+            stopped = str(journal.exceptions[0])
         return f"stopped early: {stopped}" if stopped else None
 
+    async def _flush(self, note: str | None) -> str | None:
+        if self.ledger is None:
+            return note
+        try:
+            await self.ledger.flush()
+        except JournalError as exc:
+            log.error("%s: %s", self.name, exc)
+            return note or f"stopped early: {exc}"
+        return note
+
     async def _produce(self, queue: asyncio.Queue[str | None], tally: _Tally, workers: int) -> None:
+        resuming = self.ledger is not None and await self.ledger.resuming()
+        chunk: list[str] = []
         try:
             async for recipient, invalid in stream(self.recipients, self.normalise):
                 if invalid is not None:
                     tally.rejected.append(
                         Rejection(invalid.recipient, f"invalid: {invalid.reason}")
                     )
-                else:
+                elif not resuming:
                     await queue.put(recipient)
+                else:
+                    chunk.append(recipient)
+                    if len(chunk) >= RESUME_CHUNK:
+                        await self._resume(chunk, queue, tally)
+                        chunk = []
+            await self._resume(chunk, queue, tally)
+        except JournalError:
+            raise
         except Exception as exc:  # noqa: BLE001 - a broken list stops the send, not the Report
             tally.stopped = f"reading the recipient list failed: {describe(exc)}"
             log.error("%s: %s", self.name, tally.stopped)
         for _ in range(workers):
             await queue.put(_STOP)
+
+    async def _resume(
+        self, chunk: list[str], queue: asyncio.Queue[str | None], tally: _Tally
+    ) -> None:
+        """Queue the recipients of ``chunk`` an earlier run did not settle."""
+        if not chunk or self.ledger is None:
+            return
+        earlier = await self.ledger.settled(chunk)
+        for recipient in chunk:
+            row = earlier.get(recipient)
+            if row is None:
+                await queue.put(recipient)
+            elif row.state == "delivered":
+                tally.already += 1
+                tally.accept(row.provider_id or "")
+            elif row.state == "failed" and row.permanent:
+                tally.rejected.append(Rejection(recipient, row.reason or "refused", row.code))
+            else:
+                tally.resent += int(row.state == "pending")
+                await queue.put(recipient)
 
     async def _work(self, worker: Worker, queue: asyncio.Queue[str | None], tally: _Tally) -> None:
         task = asyncio.current_task()
@@ -148,6 +208,9 @@ class FanOut:
 
     async def _send_one(self, worker: Worker, recipient: str, tally: _Tally) -> None:
         send: Callable[[], Awaitable[str]] = lambda: worker.send(recipient)  # noqa: E731
+        ledger = self.ledger
+        if ledger is not None:
+            ledger.sending(recipient)
         try:
             provider_id = await self.retry.call(send, label=self.name)
         except AuthError:
@@ -158,5 +221,9 @@ class FanOut:
                 tally.rejected.append(Rejection(recipient, f"not sent: {exc}"))
                 raise _Stop(str(exc)) from None
             tally.rejected.append(Rejection(recipient, str(exc), exc.code))
+            if ledger is not None:
+                ledger.failed(recipient, str(exc), exc.code, permanent=not exc.transient)
             return
         tally.accept(provider_id)
+        if ledger is not None:
+            await ledger.delivered(recipient, provider_id)

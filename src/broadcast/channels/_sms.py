@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -23,6 +24,7 @@ from pydantic import SecretStr
 
 from .._channel import Delivery
 from .._errors import AuthError, ChannelError, PermanentError, TransientError
+from .._journal import Journal, RecipientLog
 from .._redact import safe_origin
 from .._retry import RetryPolicy, retry_after_from_headers
 from .._update import Update
@@ -187,6 +189,7 @@ class TwilioSMS:
         self._url = f"{base_url.rstrip('/')}/2010-04-01/Accounts/{account_sid}/Messages.json"
         self._timeout = timeout
         self._http = ClientSlot(client)
+        self._journal: Journal | None = None
         self._retry = retry or RetryPolicy(attempts=4, deadline=60.0, max_wait=10.0)
         self.max_duration = max_duration
         """Cap on one whole send, enforced by the channel so the Receipt still counts."""
@@ -203,9 +206,14 @@ class TwilioSMS:
 
     def render(self, update: Update, /) -> SmsText:
         """The text every subscriber gets, fitted to ``max_segments``."""
-        return render_sms(
+        text = render_sms(
             update, max_segments=self._max_segments, transliterate=self._transliterate
         )
+        return dataclasses.replace(text, update_key=update.key)
+
+    def use_journal(self, journal: Journal, /) -> None:
+        """Record each subscriber in ``journal``, so a re-send skips who already has it."""
+        self._journal = journal
 
     def use_http_client(self, client: httpx.AsyncClient, /) -> None:
         """Send through the Broadcaster's shared client (unless one was given)."""
@@ -243,6 +251,7 @@ class TwilioSMS:
             self._normaliser(self._region),
             self._retry,
             self.max_duration,
+            ledger=self._ledger(rendered.update_key),
         )
         workers = [_Sender(send) for _ in range(self._concurrency)]
         details: dict[str, Any] = {
@@ -250,6 +259,11 @@ class TwilioSMS:
             "encoding": str(rendered.count.encoding),
         }
         return await fan_out.run(workers, details=details)
+
+    def _ledger(self, update_key: str) -> RecipientLog | None:
+        if self._journal is None or not update_key:
+            return None
+        return self._journal.recipients(update_key, self.name)
 
     async def aclose(self) -> None:
         """Close the client if this channel made it."""

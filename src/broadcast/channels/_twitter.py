@@ -20,6 +20,7 @@ from pydantic import SecretStr
 
 from .._channel import Delivery
 from .._errors import AlreadyDelivered, ChannelError, PermanentError
+from .._journal import Journal
 from .._redact import safe_origin
 from .._threads import MemoryThreads, ThreadStore
 from .._update import Update
@@ -156,7 +157,8 @@ class Twitter:
             )
         self.name = name
         self._url = base_url.rstrip("/") + "/2/tweets"
-        self._threads = threads if threads is not None else MemoryThreads()
+        self._threads: ThreadStore = threads if threads is not None else MemoryThreads()
+        self._own_threads = threads is None
         self._timeout = timeout
         self._http = ClientSlot(client)
         self._clock = clock
@@ -173,14 +175,24 @@ class Twitter:
         """Send through the Broadcaster's shared client (unless one was given)."""
         self._http.share(client)
 
+    def use_journal(self, journal: Journal, /) -> None:
+        """Keep the incident's thread in ``journal`` (unless ``threads`` was given)."""
+        if self._own_threads:
+            self._threads = journal
+
     async def deliver(self, rendered: Thread, /) -> Delivery:
         """Post the parts not yet posted, each replying to the one before."""
-        posted = self._threads.posted_parts(self.name, rendered.update_key)
+        threads, key = self._threads, rendered.update_key
+        posted = await threads.posted_parts(self.name, key)
         if len(posted) >= len(rendered.posts):
-            raise AlreadyDelivered(f"already posted as {', '.join(posted)}")
-        reply_to = posted[-1] if posted else self._threads.last_post(self.name, rendered.incident)
+            raise AlreadyDelivered(f"already posted as {', '.join(posted)}", ids=tuple(posted))
+        if posted:
+            reply_to: str | None = posted[-1]
+        else:
+            reply_to = (await threads.thread(self.name, rendered.incident)).last
         total = len(rendered.posts)
         for index in range(len(posted), total):
+            await threads.start_part(self.name, key, index)
             try:
                 post_id = await self._post(self._http.get(), rendered.posts[index], reply_to)
             except AlreadyDelivered:
@@ -196,10 +208,12 @@ class Twitter:
                     f"the thread stops after {_progress(posted, total)}"
                 ) from None
             except ChannelError as exc:
+                if exc.code is not None:  # X answered: the part is not up, and not in doubt
+                    await threads.abandon_part(self.name, key, index)
                 if total > 1:
                     exc.args = (f"{exc}; posted {_progress(posted, total)}",)
                 raise
-            self._threads.record_part(self.name, rendered.incident, rendered.update_key, post_id)
+            await threads.record_part(self.name, rendered.incident, key, index, post_id)
             posted.append(post_id)
             reply_to = post_id
         return Delivery(ids=tuple(posted), details={"parts": total})

@@ -91,6 +91,9 @@ class Webhook:
     otherwise the Broadcaster's shared one is used, or one is made on first use.
     """
 
+    idempotent = True
+    """A re-send carries the same ``webhook-id``, by which receivers drop repeats."""
+
     def __init__(
         self,
         url: str,

@@ -197,6 +197,8 @@ class SmsText:
     count: SmsCount
     level: Level
     """``full``: everything; ``summary``: the first sentences; ``minimal``: title and link."""
+    update_key: str = ""
+    """The key of the update it renders (set by the SMS channel, for the journal)."""
 
     def preview(self) -> str:
         """The text under a line giving its form, segments, encoding and cost."""

@@ -1,0 +1,171 @@
+"""Group commit for the journal's per-recipient rows, so writes never throttle fan-out.
+
+Rows are queued in memory and one flusher commits whatever has gathered in one
+transaction, then the next batch, and so on. A worker that needs its row durable
+(``delivered``) awaits the commit that carries it; while one commit runs the next
+batch gathers, so the more workers send, the more rows each transaction carries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import sqlite3
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from ._errors import JournalError
+from ._journal import ItemRecord
+from ._journal_sql import UPSERT_ITEM
+
+__all__ = ["BatchWriter", "SQLiteRecipients"]
+
+Row = tuple[Any, ...]
+Run = Callable[[Callable[[sqlite3.Connection], Any]], Awaitable[Any]]
+
+
+class BatchWriter:
+    """Queues item rows and commits them in batches on the journal's thread."""
+
+    def __init__(self, run: Run, describe: Callable[[BaseException], str]) -> None:
+        self._run = run
+        self._describe = describe
+        self._rows: list[Row] = []
+        self._waiters: list[asyncio.Future[None]] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self._error: JournalError | None = None
+
+    def add(self, row: Row) -> None:
+        """Queue ``row``; it is committed soon, with others."""
+        if self._error is not None:
+            raise self._error
+        self._rows.append(row)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_all(), name="broadcast:journal")
+
+    async def add_durable(self, row: Row) -> None:
+        """Queue ``row`` and return once it is committed."""
+        waiter = asyncio.get_running_loop().create_future()
+        self.add(row)
+        self._waiters.append(waiter)
+        await waiter
+
+    async def drain(self) -> None:
+        """Return once every queued row is committed (or raise why it was not)."""
+        while self._flusher is not None and not self._flusher.done():
+            await asyncio.shield(self._flusher)
+        if self._error is not None:
+            raise self._error
+
+    async def _flush_all(self) -> None:
+        while self._rows:
+            rows, waiters = self._rows, self._waiters
+            self._rows, self._waiters = [], []
+            try:
+                await self._run(functools.partial(_write, rows=rows))
+            except Exception as exc:  # noqa: BLE001 - handed to every waiter, then raised again
+                self._error = JournalError(f"cannot write the journal: {self._describe(exc)}")
+                for waiter in waiters:
+                    if not waiter.done():
+                        waiter.set_exception(self._error)
+                self._rows.clear()
+                return
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+
+def _write(conn: sqlite3.Connection, *, rows: list[Row]) -> None:
+    with conn:
+        conn.executemany(UPSERT_ITEM, rows)
+
+
+class SQLiteRecipients:
+    """A RecipientLog over the journal's ``items`` table."""
+
+    def __init__(
+        self,
+        run: Run,
+        writer: BatchWriter,
+        *,
+        update_key: str,
+        channel: str,
+        owner: str,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._run = run
+        self._writer = writer
+        self._key = update_key
+        self._channel = channel
+        self._owner = owner
+        self._clock = clock
+
+    def _row(
+        self,
+        recipient: str,
+        state: str,
+        text: str | None = None,
+        *,
+        code: int | str | None = None,
+        permanent: bool = False,
+    ) -> Row:
+        """The row: ``text`` is the provider id when delivered, the reason when failed."""
+        provider_id, reason = (text, None) if state == "delivered" else (None, text)
+        code_text = None if code is None else str(code)
+        return (
+            self._key,
+            self._channel,
+            recipient,
+            state,
+            provider_id,
+            reason,
+            code_text,
+            int(permanent),
+            self._owner,
+            self._clock(),
+        )
+
+    async def resuming(self) -> bool:
+        """Whether an earlier run wrote rows for this fan-out."""
+        key, channel = self._key, self._channel
+
+        def query(conn: sqlite3.Connection) -> bool:
+            sql = "SELECT 1 FROM items WHERE update_key = ? AND channel = ? LIMIT 1"
+            return conn.execute(sql, (key, channel)).fetchone() is not None
+
+        return bool(await self._run(query))
+
+    async def settled(self, recipients: Sequence[str], /) -> dict[str, ItemRecord]:
+        """The rows an earlier run left for any of ``recipients``."""
+        key, channel, wanted = self._key, self._channel, list(recipients)
+
+        def query(conn: sqlite3.Connection) -> dict[str, ItemRecord]:
+            marks = ",".join("?" * len(wanted))  # only '?' marks go into the text
+            sql = (
+                "SELECT item, state, provider_id, reason, code, permanent FROM items "  # noqa: S608
+                f"WHERE update_key = ? AND channel = ? AND item IN ({marks})"
+            )
+            rows = conn.execute(sql, (key, channel, *wanted)).fetchall()
+            return {r[0]: ItemRecord(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows}
+
+        found: dict[str, ItemRecord] = await self._run(query)
+        return found
+
+    def sending(self, recipient: str, /) -> None:
+        """Mark ``recipient`` pending."""
+        self._writer.add(self._row(recipient, "pending"))
+
+    async def delivered(self, recipient: str, provider_id: str, /) -> None:
+        """Mark ``recipient`` delivered; returns once that is durable."""
+        await self._writer.add_durable(self._row(recipient, "delivered", provider_id))
+
+    def failed(
+        self, recipient: str, reason: str, code: int | str | None, *, permanent: bool
+    ) -> None:
+        """Mark ``recipient`` failed."""
+        self._writer.add(self._row(recipient, "failed", reason, code=code, permanent=permanent))
+
+    async def flush(self) -> None:
+        """Make every buffered row durable."""
+        await self._writer.drain()

@@ -1,0 +1,357 @@
+"""The journal's SQL: schema and one function per question, each on a sqlite3 connection.
+
+Pure storage, no asyncio: ``SQLiteJournal`` runs these on its own thread. Times are
+stored as fixed-width UTC text (update times, comparable as strings) or epoch seconds
+(when things happened).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ._errors import JournalError
+from ._journal import ChannelRecord, Claim, IncidentState, UpdateRecord
+from ._lease import holder_alive
+from ._threads import ThreadState
+
+__all__ = ["SCHEMA_VERSION", "UPSERT_ITEM", "connect", "part", "stamp"]
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS updates (
+    key TEXT PRIMARY KEY, incident TEXT NOT NULL, status TEXT NOT NULL,
+    severity TEXT NOT NULL, title TEXT NOT NULL, created_at TEXT NOT NULL,
+    next_update_at TEXT, recorded_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS updates_by_incident ON updates (incident, created_at);
+CREATE TABLE IF NOT EXISTS sends (
+    update_key TEXT NOT NULL, channel TEXT NOT NULL, state TEXT NOT NULL,
+    ids TEXT NOT NULL DEFAULT '[]', reason TEXT, attempts INTEGER NOT NULL DEFAULT 0,
+    accepted INTEGER, rejected INTEGER, owner TEXT, lease_until REAL,
+    runs INTEGER NOT NULL DEFAULT 1, started_at REAL NOT NULL, finished_at REAL,
+    PRIMARY KEY (update_key, channel)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS items (
+    update_key TEXT NOT NULL, channel TEXT NOT NULL, item TEXT NOT NULL,
+    state TEXT NOT NULL, provider_id TEXT, reason TEXT, code TEXT,
+    permanent INTEGER NOT NULL DEFAULT 0, owner TEXT, updated_at REAL NOT NULL,
+    PRIMARY KEY (update_key, channel, item)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS threads (
+    channel TEXT NOT NULL, incident TEXT NOT NULL, first_post TEXT NOT NULL,
+    last_post TEXT NOT NULL, PRIMARY KEY (channel, incident)
+) WITHOUT ROWID;
+"""
+_OURS = {"updates", "updates_by_incident", "sends", "items", "threads"}
+_FIX = "move it aside, or set BROADCAST_JOURNAL to another file; nothing was sent"
+
+UPSERT_ITEM = """
+INSERT INTO items (update_key, channel, item, state, provider_id, reason, code, permanent,
+                   owner, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (update_key, channel, item) DO UPDATE SET
+    state = excluded.state, provider_id = excluded.provider_id, reason = excluded.reason,
+    code = excluded.code, permanent = excluded.permanent, owner = excluded.owner,
+    updated_at = excluded.updated_at
+WHERE items.state != 'delivered'
+"""
+_THREAD = (
+    "INSERT INTO threads VALUES (?, ?, ?, ?) ON CONFLICT (channel, incident) "
+    "DO UPDATE SET last_post = excluded.last_post"
+)
+
+
+def stamp(moment: datetime) -> str:
+    """Fixed-width UTC text, so stored times compare as strings."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _parse(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def _at(seconds: float | None) -> datetime | None:
+    return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
+
+
+def part(index: int) -> str:
+    """The item name of a post part. '#' never starts a recipient (lists skip '#' lines)."""
+    return f"#part:{index:04d}"
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open (creating, mode 0600) and check the journal at ``path``."""
+    if path.is_dir():
+        raise JournalError(f"journal {path} is a directory; {_FIX}")
+    if not path.exists():
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        except OSError as exc:
+            raise JournalError(f"cannot create journal {path}: {exc.strerror}; {_FIX}") from None
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise JournalError(f"cannot open journal {path}: {exc}; {_FIX}") from None
+    try:
+        _prepare(conn, path)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise JournalError(f"journal {path} is unusable ({exc}); {_FIX}") from None
+    except JournalError:
+        conn.close()
+        raise
+    return conn
+
+
+def _prepare(conn: sqlite3.Connection, path: Path) -> None:
+    conn.execute("PRAGMA busy_timeout = 10000")
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    if version > SCHEMA_VERSION:
+        raise JournalError(
+            f"journal {path} was written by a newer broadcast (schema {version}; this one "
+            f"knows {SCHEMA_VERSION}); upgrade broadcast, or {_FIX}"
+        )
+    if version == 0 and names - _OURS:
+        raise JournalError(f"{path} is some other SQLite database, not a journal; {_FIX}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.executescript(_SCHEMA)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def record_update(conn: sqlite3.Connection, row: tuple[Any, ...]) -> None:
+    """Insert an update row unless it is there."""
+    with conn:
+        conn.execute(
+            "INSERT INTO updates VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+            row,
+        )
+
+
+def superseding(conn: sqlite3.Connection, incident: str, created: str, key: str) -> str | None:
+    """The first ``resolved`` update of ``incident`` created after ``created``."""
+    row = conn.execute(
+        "SELECT key FROM updates WHERE incident = ? AND status = 'resolved' "
+        "AND created_at > ? AND key != ? ORDER BY created_at LIMIT 1",
+        (incident, created, key),
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def take(
+    conn: sqlite3.Connection,
+    claim: Claim,
+    *,
+    incident: tuple[str, str, str],
+    now: float,
+    until: float,
+) -> Claim:
+    """Claim ``claim``'s send in one write transaction, or say why not."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = _take(conn, claim, incident=incident, now=now, until=until)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return result
+
+
+def _take(
+    conn: sqlite3.Connection,
+    claim: Claim,
+    *,
+    incident: tuple[str, str, str],
+    now: float,
+    until: float,
+) -> Claim:
+    key, channel = claim.update_key, claim.channel
+    row = conn.execute(
+        "SELECT state, ids, owner, lease_until FROM sends WHERE update_key = ? AND channel = ?",
+        (key, channel),
+    ).fetchone()
+    if row is not None and row[0] == "delivered":
+        return Claim(key, channel, "delivered", ids=tuple(json.loads(row[1])))
+    if (by := superseding(conn, *incident)) is not None:
+        return Claim(key, channel, "superseded", by=by)
+    if row is not None and row[0] == "sending" and holder_alive(row[2], row[3], now):
+        return Claim(key, channel, "busy", holder=row[2])
+    conn.execute(
+        "INSERT INTO sends (update_key, channel, state, owner, lease_until, started_at) "
+        "VALUES (?, ?, 'sending', ?, ?, ?) ON CONFLICT (update_key, channel) DO UPDATE SET "
+        "state = 'sending', owner = excluded.owner, lease_until = excluded.lease_until, "
+        "runs = runs + 1, finished_at = NULL",
+        (key, channel, claim.owner, until, now),
+    )
+    previous = None if row is None else row[0]
+    return Claim(
+        key,
+        channel,
+        "claimed",
+        owner=claim.owner,
+        in_doubt=previous == "sending",
+        previous=previous,
+    )
+
+
+def write(conn: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> None:
+    """One statement in its own transaction."""
+    with conn:
+        conn.execute(sql, args)
+
+
+def thread(conn: sqlite3.Connection, channel: str, incident: str) -> ThreadState:
+    """The incident's first and last post on ``channel``, and how many updates it has had."""
+    row = conn.execute(
+        "SELECT first_post, last_post FROM threads WHERE channel = ? AND incident = ?",
+        (channel, incident),
+    ).fetchone()
+    count = conn.execute(
+        "SELECT COUNT(*) FROM items i JOIN updates u ON u.key = i.update_key "
+        "WHERE i.channel = ? AND u.incident = ? AND i.item = ? AND i.state = 'delivered'",
+        (channel, incident, part(0)),
+    ).fetchone()[0]
+    if row is None:
+        return ThreadState(updates=count)
+    return ThreadState(first=row[0], last=row[1], updates=count)
+
+
+def posted_parts(conn: sqlite3.Connection, channel: str, update_key: str) -> list[str]:
+    """The ids of the delivered parts of an update, in order."""
+    rows = conn.execute(
+        "SELECT provider_id FROM items WHERE update_key = ? AND channel = ? "
+        "AND item LIKE '#part:%' AND state = 'delivered' ORDER BY item",
+        (update_key, channel),
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def start_part(conn: sqlite3.Connection, row: tuple[Any, ...]) -> str | None:
+    """Mark a part pending; the owner of a pending mark left by another run, if any."""
+    update_key, channel, item, owner = row[0], row[1], row[2], row[8]
+    with conn:
+        found = conn.execute(
+            "SELECT state, owner FROM items WHERE update_key = ? AND channel = ? AND item = ?",
+            (update_key, channel, item),
+        ).fetchone()
+        if found is not None and found[0] == "pending" and found[1] != owner:
+            return str(found[1])
+        conn.execute(UPSERT_ITEM, row)
+    return None
+
+
+def record_part(conn: sqlite3.Connection, row: tuple[Any, ...], incident: str) -> None:
+    """Mark a part delivered and move the incident's thread to it."""
+    with conn:
+        conn.execute(UPSERT_ITEM, row)
+        conn.execute(_THREAD, (row[1], incident, row[4], row[4]))
+
+
+def settle(
+    conn: sqlite3.Connection,
+    key: str,
+    channel: str,
+    *,
+    index: int | None,
+    post_id: str | None,
+    owner: str,
+    now: float,
+) -> None:
+    """Resolve a send or a part left in doubt (see ``Journal.settle``)."""
+    found = conn.execute("SELECT incident FROM updates WHERE key = ?", (key,)).fetchone()
+    if found is None:
+        raise JournalError(f"the journal has no update {key!r}")
+    if index is None:
+        state, ids = ("delivered", [post_id]) if post_id else ("failed", [])
+        write(
+            conn,
+            "UPDATE sends SET state = ?, ids = ?, reason = 'settled by hand', "
+            "lease_until = NULL, finished_at = ? "
+            "WHERE update_key = ? AND channel = ? AND state = 'sending'",
+            (state, json.dumps(ids), now, key, channel),
+        )
+    elif post_id is None:
+        write(
+            conn,
+            "DELETE FROM items WHERE update_key = ? AND channel = ? AND item = ? "
+            "AND state = 'pending'",
+            (key, channel, part(index)),
+        )
+    else:
+        row = (key, channel, part(index), "delivered", post_id, None, None, 0, owner, now)
+        record_part(conn, row, found[0])
+
+
+def history(conn: sqlite3.Connection, incident: str) -> list[UpdateRecord]:
+    """The incident's updates in order, each with its per-channel outcome."""
+    updates = conn.execute(
+        "SELECT key, incident, status, severity, title, created_at, next_update_at, "
+        "recorded_at FROM updates WHERE incident = ? ORDER BY created_at, recorded_at",
+        (incident,),
+    ).fetchall()
+    return [_update_record(conn, row) for row in updates]
+
+
+def incidents(conn: sqlite3.Connection) -> list[IncidentState]:
+    """Every incident, by its latest update."""
+    rows = conn.execute(
+        "SELECT u.incident, u.status, u.title, u.key, u.created_at, u.next_update_at, "
+        "(SELECT COUNT(*) FROM updates c WHERE c.incident = u.incident) "
+        "FROM updates u WHERE u.key = (SELECT l.key FROM updates l "
+        "WHERE l.incident = u.incident ORDER BY l.created_at DESC, l.recorded_at DESC "
+        "LIMIT 1) ORDER BY u.created_at"
+    ).fetchall()
+    return [
+        IncidentState(
+            incident=r[0],
+            status=r[1],
+            title=r[2],
+            updates=r[6],
+            last_update_key=r[3],
+            last_update_at=_parse(r[4]) or datetime.min.replace(tzinfo=UTC),
+            next_update_at=_parse(r[5]),
+        )
+        for r in rows
+    ]
+
+
+def _update_record(conn: sqlite3.Connection, row: tuple[Any, ...]) -> UpdateRecord:
+    sends = conn.execute(
+        "SELECT channel, state, ids, reason, attempts, accepted, rejected, runs, started_at, "
+        "finished_at FROM sends WHERE update_key = ? ORDER BY channel",
+        (row[0],),
+    ).fetchall()
+    return UpdateRecord(
+        key=row[0],
+        incident=row[1],
+        status=row[2],
+        severity=row[3],
+        title=row[4],
+        created_at=_parse(row[5]) or datetime.min.replace(tzinfo=UTC),
+        next_update_at=_parse(row[6]),
+        recorded_at=_at(row[7]) or datetime.min.replace(tzinfo=UTC),
+        channels=tuple(
+            ChannelRecord(
+                channel=s[0],
+                state=s[1],
+                ids=tuple(json.loads(s[2])),
+                reason=s[3],
+                attempts=s[4],
+                accepted=s[5],
+                rejected=s[6],
+                runs=s[7],
+                started_at=_at(s[8]),
+                finished_at=_at(s[9]),
+            )
+            for s in sends
+        ),
+    )

@@ -99,9 +99,8 @@ class Broadcaster:
         self._http = http_client
         self._owns_http = http_client is None
         self._owns_journal = journal is DEFAULT_JOURNAL
-        self._journal: Journal | None = (
-            default_journal() if isinstance(journal, _Default) else journal
-        )
+        self._journal: Journal | None
+        self._journal = default_journal() if isinstance(journal, _Default) else journal
         self._opened = False
         self._closed = False
 

@@ -310,6 +310,10 @@ def channels_from_env(env: Env | None = None) -> list[Channel[Any]]:
     return channels
 
 
+def _journal_from(env: Env) -> Journal:
+    return SQLiteJournal(env.get("BROADCAST_JOURNAL") or DEFAULT_PATH)
+
+
 def broadcaster_from_env(
     env: Env | None = None,
     *,
@@ -323,7 +327,7 @@ def broadcaster_from_env(
     """
     env = env or Env.load()
     if journal == "env":
-        journal = SQLiteJournal(env.get("BROADCAST_JOURNAL") or DEFAULT_PATH)
+        journal = _journal_from(env)
     retry = RetryPolicy(
         attempts=int(env.number("BROADCAST_RETRY_ATTEMPTS", 5, integer=True)),
         deadline=env.number("BROADCAST_RETRY_DEADLINE", 120.0),

@@ -42,8 +42,9 @@ __all__ = [
     "overdue",
 ]
 
-SendState = Literal["sending", "delivered", "partial", "failed", "superseded"]
-"""A channel's state for one update. ``sending`` is held under a lease."""
+SendState = Literal["sending", "delivered", "partial", "failed", "superseded", "in_doubt"]
+"""A channel's state for one update. ``sending`` is held under a lease; ``in_doubt`` is
+what a send left when it stopped without knowing whether it got through."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,8 +218,8 @@ class Journal(ThreadStore, Protocol):
         """Store the outcome and release the lease."""
         ...
 
-    async def release(self, claim: Claim, /) -> None:
-        """Give up a lease without an outcome (the send was cancelled)."""
+    async def release(self, claim: Claim, receipt: Receipt | None = None, /) -> None:
+        """Give up a lease leaving the send in doubt (cancelled, or cut off unanswered)."""
         ...
 
     def recipients(self, update_key: str, channel: str, /) -> RecipientLog:

@@ -68,9 +68,12 @@ async def journaled(
         renewing.cancel()
     try:
         if _outcome_unknown(channel, result):
-            await journal.release(claim)
+            await journal.release(claim, result)
+            log.warning("%s: left in doubt in the journal: it may have got through", claim.channel)
         else:
-            await journal.finish(claim, _state(result), result)
+            state = _state(result)
+            await journal.finish(claim, state, result)
+            log.info("%s: recorded as %s in the journal", claim.channel, state)
     except JournalError as exc:
         log.error("%s: %s", channel.name, exc)
         note = f"{result.reason}; " if result.reason else ""

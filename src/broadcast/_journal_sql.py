@@ -326,7 +326,8 @@ def incidents(conn: sqlite3.Connection) -> list[IncidentState]:
 
 def _update_record(conn: sqlite3.Connection, row: tuple[Any, ...]) -> UpdateRecord:
     sends = conn.execute(
-        "SELECT channel, state, ids, reason, attempts, accepted, rejected, runs, started_at, "
+        "SELECT channel, CASE WHEN state = 'sending' AND lease_until IS NULL THEN 'in_doubt' "
+        "ELSE state END, ids, reason, attempts, accepted, rejected, runs, started_at, "
         "finished_at FROM sends WHERE update_key = ? ORDER BY channel",
         (row[0],),
     ).fetchall()

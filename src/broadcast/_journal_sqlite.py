@@ -172,13 +172,19 @@ class SQLiteJournal:
         )
         await self._call(lambda conn: sql.write(conn, statement, args))
 
-    async def release(self, claim: Claim, /) -> None:
-        """Give up a lease without an outcome (the send was cancelled): a re-run resumes."""
+    async def release(self, claim: Claim, receipt: Receipt | None = None, /) -> None:
+        """Give up a lease leaving the send in doubt (cancelled, or cut off unanswered).
+
+        The next run finds it ``in_doubt``; ``receipt`` (if any) says what happened.
+        """
         await self._writer.drain()
+        said = (receipt.reason, receipt.attempts) if receipt is not None else (None, 0)
         statement = (
-            "UPDATE sends SET lease_until = NULL WHERE update_key = ? AND channel = ? AND owner = ?"
+            "UPDATE sends SET lease_until = NULL, reason = ?, attempts = ?, finished_at = ? "
+            "WHERE update_key = ? AND channel = ? AND owner = ?"
         )
-        await self._call(lambda conn: sql.write(conn, statement, _held(claim)))
+        args = (*said, self._clock(), *_held(claim))
+        await self._call(lambda conn: sql.write(conn, statement, args))
 
     def recipients(self, update_key: str, channel: str, /) -> RecipientLog:
         """The per-recipient log of one fan-out."""

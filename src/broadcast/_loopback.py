@@ -6,6 +6,7 @@ real socket, so the whole client stack (httpx, TLS off, keep-alive) is exercised
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -54,7 +55,7 @@ class LoopbackServer:
         self._script: list[Reply] = []
         self._lock = threading.Lock()
         self._release = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server = _QuietServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
@@ -135,6 +136,15 @@ class LoopbackServer:
                 """Keep test and demo output quiet."""
 
         return Handler
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hangs up mid-answer (killed, timed out) is not an error here."""
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Ignore dropped connections; report anything else as usual."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 def _with_defaults(reply: Reply) -> Iterable[tuple[str, str]]:

@@ -19,6 +19,9 @@ def test_demo_delivers_and_verifies() -> None:
     assert "-> 4 delivered, 1 partial" in text
     assert "sms: OK" in text
     assert "refused, 21610 (replied STOP)" in text
+    again = text.split("The same update sent again", 1)[1].split("On the receiving side", 1)[0]
+    assert again.count("skipped (already delivered)") == 4
+    assert "sms: partial (3 already had it, nothing sent twice;" in again
     assert "facebook: OK" in text
     assert "answers: 400, 200 (400 = throttled, code 4)" in text
     assert "twitter: OK" in text

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TextIO
 
 from .._broadcaster import Broadcaster
+from .._journal_sqlite import SQLiteJournal
 from .._report import Report
 from .._retry import RetryPolicy
 from .._update import Severity, Status, Update
@@ -58,9 +61,21 @@ async def run(
 ) -> tuple[Report, bool]:
     """Broadcast ``update`` to the stand-ins; print the Report and what arrived."""
     channels = [s.channel() for s in stand_ins]
-    async with Broadcaster(channels, timeout=30, retry=retry) as broadcaster:
-        report = await broadcaster.send(update)
-    print(report.to_text(), file=out)
+    with tempfile.TemporaryDirectory(prefix="broadcast-demo-") as scratch:
+        journal = SQLiteJournal(Path(scratch) / "broadcast.db")
+        async with Broadcaster(channels, timeout=30, retry=retry, journal=journal) as broadcaster:
+            report = await broadcaster.send(update)
+            print(report.to_text(), file=out)
+            # A panicked second run of the same command: the journal sends nothing twice.
+            again = await broadcaster.send(update)
+        await journal.aclose()
+    print("\nThe same update sent again (the journal remembers):", file=out)
+    for receipt in again.receipts:
+        had = receipt.details.get("already_delivered")
+        said = receipt.reason
+        if had:
+            said = f"{had} already had it, nothing sent twice; {said}"
+        print(f"  {receipt.channel}: {receipt.outcome} ({said})", file=out)
     print("\nOn the receiving side:", file=out)
     all_verified = True
     for stand_in in stand_ins:

@@ -12,19 +12,42 @@ a real server.
 It runs in a child process (so it does not share the client's GIL), on one asyncio loop
 that also answers ``"stats"`` on a pipe with ``(accepted, refused, cpu_seconds)``. The
 child stops when the parent closes its end of the pipe, or dies.
+
+The client side that the SMS benchmarks share is here too: the account the sink
+expects (``SID``, ``TOKEN``, ``auth_header()``), the numbers to text, a ``TwilioSMS``
+aimed at the sink, and the check of the sink's counts after a run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
 from _common import HOST, SinkProcess  # a sibling module, as the scripts import this one
 
-__all__ = ["Sink", "SinkStats"]
+import broadcast
+from broadcast.channels import TwilioSMS
+
+__all__ = [
+    "FROM",
+    "SID",
+    "TOKEN",
+    "Sink",
+    "SinkStats",
+    "accepted",
+    "auth_header",
+    "channel",
+    "numbers",
+]
+
+SID = "AC" + "0123456789abcdef" * 2
+TOKEN = "bench-twilio-auth-token"  # noqa: S105 - the sink's fake credential
+FROM = "+15017122661"
 
 MAX_REQUEST = 64 * 1024
 """Bytes buffered for one request; a longer one closes the connection."""
@@ -149,3 +172,42 @@ class Sink(SinkProcess):
     def stats(self) -> SinkStats:
         """Ask the sink for its counts and CPU time (a blocking round trip on the pipe)."""
         return SinkStats(*self.ask("stats"))
+
+
+# --- the client side ----------------------------------------------------------------
+
+
+def auth_header() -> str:
+    """The ``Authorization`` value for ``SID`` and ``TOKEN``: what ``Sink`` should expect."""
+    return "Basic " + base64.b64encode(f"{SID}:{TOKEN}".encode()).decode("ascii")
+
+
+def numbers(count: int) -> Iterator[str]:
+    """``count`` distinct valid US numbers in E.164, generated as they are read."""
+    return (f"+1415{2_000_000 + i:07d}" for i in range(count))
+
+
+def channel(base_url: str, concurrency: int, count: int) -> TwilioSMS:
+    """A ``TwilioSMS`` texting ``numbers(count)`` through the sink at ``base_url``."""
+    return TwilioSMS(
+        SID,
+        TOKEN,
+        from_=FROM,
+        recipients=numbers(count),
+        base_url=base_url,
+        concurrency=concurrency,
+        rate=1e9,  # the limiter must not be the bottleneck
+        retry=broadcast.RetryPolicy(attempts=4, deadline=60.0, max_wait=10.0),
+    )
+
+
+def accepted(n: int) -> Callable[[SinkStats, SinkStats], int]:
+    """Check that the sink accepted exactly ``n`` requests, and refused none, meanwhile."""
+
+    def check(before: SinkStats, after: SinkStats) -> int:
+        got, refused = after.accepted - before.accepted, after.refused - before.refused
+        if got != n or refused:
+            raise RuntimeError(f"the sink accepted {got} and refused {refused}, expected {n}")
+        return got
+
+    return check

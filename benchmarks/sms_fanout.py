@@ -65,7 +65,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import cProfile
 import gc
 import importlib.util
@@ -75,7 +74,7 @@ import pstats
 import statistics
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 import httpx
@@ -88,15 +87,11 @@ from _common import (  # sibling modules: this runs as a script
     share,
     update,
 )
-from _twilio_sink import Sink, SinkStats
+from _twilio_sink import FROM, SID, Sink, accepted, auth_header, channel, numbers
 
 import broadcast
-from broadcast.channels import TwilioSMS
 from broadcast.channels._http import new_client
 
-SID = "AC" + "0123456789abcdef" * 2
-TOKEN = "bench-twilio-auth-token"  # noqa: S105 - the sink's fake credential
-FROM = "+15017122661"
 RAW = "raw-aiohttp"
 _TARGET_RATE = 3000.0
 _TARGET_RATIO = 0.45
@@ -106,15 +101,6 @@ _CHILD_WAIT = 3600.0
 """Seconds the memory-check process may take before it is stopped."""
 _BUSY_MACHINE = 0.15
 _STDLIB_PACKAGES = frozenset({"asyncio", "http", "urllib", "email", "json", "concurrent"})
-
-
-def _numbers(count: int) -> Iterator[str]:
-    """``count`` distinct valid US numbers in E.164, generated as they are read."""
-    return (f"+1415{2_000_000 + i:07d}" for i in range(count))
-
-
-def _auth_header() -> str:
-    return "Basic " + base64.b64encode(f"{SID}:{TOKEN}".encode()).decode("ascii")
 
 
 # --- client variants ----------------------------------------------------------------
@@ -155,24 +141,11 @@ async def _default_transport() -> str:
 # --- workloads ----------------------------------------------------------------------
 
 
-def _channel(base_url: str, concurrency: int, count: int) -> TwilioSMS:
-    return TwilioSMS(
-        SID,
-        TOKEN,
-        from_=FROM,
-        recipients=_numbers(count),
-        base_url=base_url,
-        concurrency=concurrency,
-        rate=1e9,  # the limiter must not be the bottleneck
-        retry=broadcast.RetryPolicy(attempts=4, deadline=60.0, max_wait=10.0),
-    )
-
-
 async def library(base_url: str, concurrency: int, factory: ClientFactory, count: int) -> None:
     """One ``b.send(update)`` to ``count`` numbers; raises unless all were accepted."""
     client = factory() if factory is not None else None
     try:
-        channel = _channel(base_url, concurrency, count)
+        channel = channel(base_url, concurrency, count)
         async with broadcast.Broadcaster([channel], http_client=client) as b:
             report = await b.send(update())
     finally:
@@ -191,9 +164,9 @@ async def _library_variant(base_url: str, concurrency: int, variant: str, count:
 async def raw_aiohttp(base_url: str, concurrency: int, body: str, count: int) -> None:
     """C aiohttp tasks POST the same form to ``count`` numbers between them."""
     url = f"{base_url}/2010-04-01/Accounts/{SID}/Messages.json"
-    headers = {"Authorization": _auth_header()}  # aiohttp 3.14 deprecates auth=BasicAuth
+    headers = {"Authorization": auth_header()}  # aiohttp 3.14 deprecates auth=BasicAuth
     form = {"From": FROM, "Body": body}
-    numbers = _numbers(count)
+    numbers = numbers(count)
     connector = aiohttp.TCPConnector(limit=_MAX_CONNECTIONS)
     timeout = aiohttp.ClientTimeout(total=15.0, sock_connect=5.0)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
@@ -213,7 +186,7 @@ async def raw_aiohttp(base_url: str, concurrency: int, body: str, count: int) ->
 def _workloads(
     base_url: str, concurrency: int, variants: list[str]
 ) -> dict[str, Callable[[int], Awaitable[None]]]:
-    body = _channel(base_url, concurrency, 0).render(update()).text
+    body = channel(base_url, concurrency, 0).render(update()).text
 
     def raw(count: int) -> Awaitable[None]:
         return raw_aiohttp(base_url, concurrency, body, count)
@@ -227,23 +200,11 @@ def _workloads(
 # --- measuring ----------------------------------------------------------------------
 
 
-def _accepted(n: int) -> Callable[[SinkStats, SinkStats], int]:
-    """Check that the sink accepted exactly ``n`` requests, and refused none, meanwhile."""
-
-    def check(before: SinkStats, after: SinkStats) -> int:
-        accepted, refused = after.accepted - before.accepted, after.refused - before.refused
-        if accepted != n or refused:
-            raise RuntimeError(f"the sink accepted {accepted} and refused {refused}, expected {n}")
-        return accepted
-
-    return check
-
-
 async def _measure(sink: Sink, n: int, workload: Callable[[int], Awaitable[None]]) -> Run:
     """Time one run of ``workload``; check the sink accepted exactly ``n`` requests."""
     # Interrupt and softirq time is left out of the other processes' CPU: it is mostly
     # the loopback traffic of the run itself, which no process is charged for.
-    return await measure(n, workload, sink.stats, _accepted(n), interrupts=False)
+    return await measure(n, workload, sink.stats, accepted(n), interrupts=False)
 
 
 async def compare(sink: Sink, concurrency: int, variants: list[str], n: int, rounds: int) -> None:
@@ -426,7 +387,7 @@ def main() -> None:
     if args.memory_recipients < 0:
         parser.error("--memory-recipients must be at least 0")
     logging.getLogger("broadcast").setLevel(logging.WARNING)
-    with Sink(_auth_header()) as sink:
+    with Sink(auth_header()) as sink:
         if args.profile:
             profile(sink, args.concurrency, args.profile, args.recipients)
             return

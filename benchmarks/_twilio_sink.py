@@ -39,10 +39,10 @@ __all__ = [
     "TOKEN",
     "Sink",
     "SinkStats",
-    "accepted",
     "auth_header",
-    "channel",
-    "numbers",
+    "expect_accepted",
+    "phone_numbers",
+    "sms_channel",
 ]
 
 SID = "AC" + "0123456789abcdef" * 2
@@ -182,18 +182,18 @@ def auth_header() -> str:
     return "Basic " + base64.b64encode(f"{SID}:{TOKEN}".encode()).decode("ascii")
 
 
-def numbers(count: int) -> Iterator[str]:
+def phone_numbers(count: int) -> Iterator[str]:
     """``count`` distinct valid US numbers in E.164, generated as they are read."""
     return (f"+1415{2_000_000 + i:07d}" for i in range(count))
 
 
-def channel(base_url: str, concurrency: int, count: int) -> TwilioSMS:
-    """A ``TwilioSMS`` texting ``numbers(count)`` through the sink at ``base_url``."""
+def sms_channel(base_url: str, concurrency: int, count: int) -> TwilioSMS:
+    """A ``TwilioSMS`` texting ``phone_numbers(count)`` through the sink at ``base_url``."""
     return TwilioSMS(
         SID,
         TOKEN,
         from_=FROM,
-        recipients=numbers(count),
+        recipients=phone_numbers(count),
         base_url=base_url,
         concurrency=concurrency,
         rate=1e9,  # the limiter must not be the bottleneck
@@ -201,7 +201,7 @@ def channel(base_url: str, concurrency: int, count: int) -> TwilioSMS:
     )
 
 
-def accepted(n: int) -> Callable[[SinkStats, SinkStats], int]:
+def expect_accepted(n: int) -> Callable[[SinkStats, SinkStats], int]:
     """Check that the sink accepted exactly ``n`` requests, and refused none, meanwhile."""
 
     def check(before: SinkStats, after: SinkStats) -> int:

@@ -15,8 +15,9 @@ What is measured
       JSON answer;
     * the library, once per client variant: ``Broadcaster([TwilioSMS(sid, token,
       from_=..., recipients=<generator>, base_url=<sink>, concurrency=C, rate=1e9)])``
-      and ``await b.send(update)``. That covers rendering the SMS, normalising and
-      de-duplicating every number (phonenumbers), the fan-out queue, the rate limiter,
+      with ``journal=None`` (``journal_overhead.py`` measures the journal), and ``await
+      b.send(update)``. That covers rendering the SMS, normalising and de-duplicating
+      every number (phonenumbers), the fan-out queue, the rate limiter,
       the per-recipient retry wrapper, httpx building and sending each request, the
       status check, reading the sid, the tally, the Receipt and Report. The variants
       differ only in the ``httpx.AsyncClient`` given as ``Broadcaster(http_client=...)``:
@@ -87,7 +88,7 @@ from _common import (  # sibling modules: this runs as a script
     share,
     update,
 )
-from _twilio_sink import FROM, SID, Sink, accepted, auth_header, channel, numbers
+from _twilio_sink import FROM, SID, Sink, auth_header, expect_accepted, phone_numbers, sms_channel
 
 import broadcast
 from broadcast.channels._http import new_client
@@ -145,8 +146,8 @@ async def library(base_url: str, concurrency: int, factory: ClientFactory, count
     """One ``b.send(update)`` to ``count`` numbers; raises unless all were accepted."""
     client = factory() if factory is not None else None
     try:
-        channel = channel(base_url, concurrency, count)
-        async with broadcast.Broadcaster([channel], http_client=client) as b:
+        sms = sms_channel(base_url, concurrency, count)
+        async with broadcast.Broadcaster([sms], http_client=client, journal=None) as b:
             report = await b.send(update())
     finally:
         if client is not None:
@@ -166,7 +167,7 @@ async def raw_aiohttp(base_url: str, concurrency: int, body: str, count: int) ->
     url = f"{base_url}/2010-04-01/Accounts/{SID}/Messages.json"
     headers = {"Authorization": auth_header()}  # aiohttp 3.14 deprecates auth=BasicAuth
     form = {"From": FROM, "Body": body}
-    numbers = numbers(count)
+    numbers = phone_numbers(count)
     connector = aiohttp.TCPConnector(limit=_MAX_CONNECTIONS)
     timeout = aiohttp.ClientTimeout(total=15.0, sock_connect=5.0)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
@@ -186,7 +187,7 @@ async def raw_aiohttp(base_url: str, concurrency: int, body: str, count: int) ->
 def _workloads(
     base_url: str, concurrency: int, variants: list[str]
 ) -> dict[str, Callable[[int], Awaitable[None]]]:
-    body = channel(base_url, concurrency, 0).render(update()).text
+    body = sms_channel(base_url, concurrency, 0).render(update()).text
 
     def raw(count: int) -> Awaitable[None]:
         return raw_aiohttp(base_url, concurrency, body, count)
@@ -204,7 +205,7 @@ async def _measure(sink: Sink, n: int, workload: Callable[[int], Awaitable[None]
     """Time one run of ``workload``; check the sink accepted exactly ``n`` requests."""
     # Interrupt and softirq time is left out of the other processes' CPU: it is mostly
     # the loopback traffic of the run itself, which no process is charged for.
-    return await measure(n, workload, sink.stats, accepted(n), interrupts=False)
+    return await measure(n, workload, sink.stats, expect_accepted(n), interrupts=False)
 
 
 async def compare(sink: Sink, concurrency: int, variants: list[str], n: int, rounds: int) -> None:

@@ -9,10 +9,11 @@ What is measured
     * baseline: one ``httpx.AsyncClient`` (same timeouts, limits and user-agent as the
       Broadcaster's default client) POSTs one pre-rendered, pre-signed JSON body with
       the same headers a Webhook sends;
-    * library: one shared ``Broadcaster([Webhook(url, secret=...)], http_client=...)``
-      is asked to ``send`` N distinct, pre-built ``Update`` objects. That covers render
-      (JSON document, the update key), signing, the retry wrapper, the timeout, the
-      task per channel, the post and its status check, and the Receipt and Report.
+    * library: one shared ``Broadcaster([Webhook(url, secret=...)], http_client=...,
+      journal=None)`` is asked to ``send`` N distinct, pre-built ``Update`` objects.
+      That covers render (JSON document, the update key), signing, the retry wrapper,
+      the timeout, the task per channel, the post and its status check, and the Receipt
+      and Report.
 
     Both send through the same client, so they share one connection pool and only
     broadcast's layer differs (separate pools drift apart: httpcore's pool gets slower
@@ -285,7 +286,7 @@ async def run(url: str, n: int, concurrency: int, rounds: int) -> None:
     print()
     async with (
         httpx_client() as client,
-        broadcast.Broadcaster([Webhook(url, secret=secret)], http_client=client) as b,
+        broadcast.Broadcaster([Webhook(url, secret=secret)], http_client=client, journal=None) as b,
     ):
         await work.compare(
             f"over a socket to the sink at {url}", client=client, b=b, n=n, rounds=rounds
@@ -296,7 +297,7 @@ async def run(url: str, n: int, concurrency: int, rounds: int) -> None:
 
     async with (
         httpx_client(transport=httpx.MockTransport(ok)) as client,
-        broadcast.Broadcaster([Webhook(url, secret=secret)], http_client=client) as b,
+        broadcast.Broadcaster([Webhook(url, secret=secret)], http_client=client, journal=None) as b,
     ):
         await work.compare(
             "no socket, httpx.MockTransport (broadcast's own cost)",

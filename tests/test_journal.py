@@ -273,6 +273,8 @@ async def test_an_update_older_than_the_resolution_is_not_sent(
     assert receipt.outcome is Outcome.SKIPPED
     assert str(receipt.reason).startswith("superseded")
     assert channel.calls == 0
+    first = (await journal.history("psn-2011-04"))[0]
+    assert [(c.channel, c.state) for c in first.channels] == [("recording", "superseded")]
 
 
 # --- incident state -----------------------------------------------------------------

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -147,6 +149,18 @@ def superseding(conn: sqlite3.Connection, incident: str, created: str, key: str)
     return None if row is None else str(row[0])
 
 
+@contextmanager
+def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
+    """A write transaction that holds the lock from its first read."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
 def take(
     conn: sqlite3.Connection,
     claim: Claim,
@@ -156,51 +170,40 @@ def take(
     until: float,
 ) -> Claim:
     """Claim ``claim``'s send in one write transaction, or say why not."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        result = _take(conn, claim, incident=incident, now=now, until=until)
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-    return result
-
-
-def _take(
-    conn: sqlite3.Connection,
-    claim: Claim,
-    *,
-    incident: tuple[str, str, str],
-    now: float,
-    until: float,
-) -> Claim:
-    key, channel = claim.update_key, claim.channel
-    row = conn.execute(
-        "SELECT state, ids, owner, lease_until FROM sends WHERE update_key = ? AND channel = ?",
-        (key, channel),
-    ).fetchone()
-    if row is not None and row[0] == "delivered":
-        return Claim(key, channel, "delivered", ids=tuple(json.loads(row[1])))
-    if (by := superseding(conn, *incident)) is not None:
-        return Claim(key, channel, "superseded", by=by)
-    if row is not None and row[0] == "sending" and holder_alive(row[2], row[3], now):
-        return Claim(key, channel, "busy", holder=row[2])
-    conn.execute(
-        "INSERT INTO sends (update_key, channel, state, owner, lease_until, started_at) "
-        "VALUES (?, ?, 'sending', ?, ?, ?) ON CONFLICT (update_key, channel) DO UPDATE SET "
-        "state = 'sending', owner = excluded.owner, lease_until = excluded.lease_until, "
-        "runs = runs + 1, finished_at = NULL",
-        (key, channel, claim.owner, until, now),
-    )
-    previous = None if row is None else row[0]
-    return Claim(
-        key,
-        channel,
-        "claimed",
-        owner=claim.owner,
-        in_doubt=previous == "sending",
-        previous=previous,
-    )
+    with _immediate(conn):
+        key, channel = claim.update_key, claim.channel
+        row = conn.execute(
+            "SELECT state, ids, owner, lease_until FROM sends WHERE update_key = ? AND channel = ?",
+            (key, channel),
+        ).fetchone()
+        if row is not None and row[0] == "delivered":
+            return Claim(key, channel, "delivered", ids=tuple(json.loads(row[1])))
+        if row is not None and row[0] == "sending" and holder_alive(row[2], row[3], now):
+            return Claim(key, channel, "busy", holder=row[2])
+        if (by := superseding(conn, *incident)) is not None:
+            conn.execute(
+                "INSERT INTO sends (update_key, channel, state, reason, started_at, finished_at) "
+                "VALUES (?, ?, 'superseded', ?, ?, ?) ON CONFLICT (update_key, channel) DO UPDATE "
+                "SET state = 'superseded', reason = excluded.reason, lease_until = NULL",
+                (key, channel, f"superseded by {by}", now, now),
+            )
+            return Claim(key, channel, "superseded", by=by)
+        conn.execute(
+            "INSERT INTO sends (update_key, channel, state, owner, lease_until, started_at) "
+            "VALUES (?, ?, 'sending', ?, ?, ?) ON CONFLICT (update_key, channel) DO UPDATE SET "
+            "state = 'sending', owner = excluded.owner, lease_until = excluded.lease_until, "
+            "runs = runs + 1, finished_at = NULL",
+            (key, channel, claim.owner, until, now),
+        )
+        previous = None if row is None else row[0]
+        return Claim(
+            key,
+            channel,
+            "claimed",
+            owner=claim.owner,
+            in_doubt=previous == "sending",
+            previous=previous,
+        )
 
 
 def write(conn: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> None:

@@ -413,3 +413,60 @@ async def test_journal_none_keeps_nothing(
             await broadcaster.send(make_update())
     assert len(server.requests) == 2
     assert os.listdir(tmp_path) == []
+
+
+# --- a journal that fails mid-send ---------------------------------------------------
+
+
+class _FailingLog:
+    """A RecipientLog whose second durable write fails, as a full disk would."""
+
+    def __init__(self) -> None:
+        self.delivered_rows: list[str] = []
+
+    async def resuming(self) -> bool:
+        return False
+
+    async def settled(self, recipients: Any) -> dict[str, Any]:
+        return {}
+
+    def sending(self, recipient: str) -> None:
+        pass
+
+    async def delivered(self, recipient: str, provider_id: str) -> None:
+        if self.delivered_rows:
+            raise JournalError("cannot write the journal: database or disk is full")
+        self.delivered_rows.append(recipient)
+
+    def failed(self, recipient: str, reason: str, code: Any, *, permanent: bool) -> None:
+        pass
+
+    async def flush(self) -> None:
+        pass
+
+
+class _Worker:
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def send(self, recipient: str) -> str:
+        self.sent.append(recipient)
+        return f"id-{recipient}"
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_a_journal_write_failing_mid_fan_out_stops_it_and_says_why() -> None:
+    """No sending on without a record: the fan-out stops at the failed write."""
+    from broadcast.channels._fanout import FanOut
+
+    worker = _Worker()
+    fan_out = FanOut(
+        "sms", ["a", "b", "c", "d"], str, RetryPolicy(attempts=1), ledger=_FailingLog()
+    )
+    delivery = await fan_out.run([worker])
+    assert worker.sent == ["a", "b"]
+    assert delivery.incomplete
+    assert "database or disk is full" in str(delivery.note)
+    assert "the remaining recipients were not sent" in str(delivery.note)

@@ -459,8 +459,6 @@ class _Worker:
 
 async def test_a_journal_write_failing_mid_fan_out_stops_it_and_says_why() -> None:
     """No sending on without a record: the fan-out stops at the failed write."""
-    from broadcast.channels._fanout import FanOut
-
     worker = _Worker()
     fan_out = FanOut(
         "sms", ["a", "b", "c", "d"], str, RetryPolicy(attempts=1), ledger=_FailingLog()

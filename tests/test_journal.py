@@ -29,6 +29,7 @@ from broadcast import (
     overdue,
 )
 from broadcast.channels import TwilioSMS, Twitter, Webhook
+from broadcast.channels._fanout import FanOut
 from broadcast.testing import FakeClock, LoopbackServer, RecordedRequest, RecordingChannel, Reply
 
 from .conftest import T0

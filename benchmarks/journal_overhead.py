@@ -38,7 +38,8 @@ What is measured
       finds it delivered in the journal (looked up 500 at a time) and skips it: the
       Receipt counts all N as accepted and ``already_delivered``.
 
-    Both must send nothing (the sink counts 0 new requests), or the script stops.
+    Both are timed as the sends above (a new Broadcaster, client and SQLiteJournal each)
+    and must send nothing (the sink counts 0 new requests), or the script stops.
 
 How to run
     .venv/bin/python benchmarks/journal_overhead.py [-n 20000] [-c 20] [--rounds 5]
@@ -105,10 +106,14 @@ async def re_run(base_url: str, concurrency: int, path: Path, count: int) -> Non
         raise RuntimeError(f"the re-run was not skipped as already delivered: {receipt}")
 
 
-async def resume(base_url: str, concurrency: int, path: Path, count: int) -> None:
-    """Again, as after a kill: every recipient must be found delivered and skipped."""
+def as_if_killed(path: Path) -> None:
+    """Leave the journal's sends as a run killed while sending leaves them."""
     with contextlib.closing(sqlite3.connect(path)) as conn, conn:
         conn.execute("UPDATE sends SET state = 'sending', lease_until = NULL")
+
+
+async def resume(base_url: str, concurrency: int, path: Path, count: int) -> None:
+    """Again after ``as_if_killed``: every recipient must be found delivered and skipped."""
     receipt = await send(base_url, concurrency, count, path)
     already = receipt.details.get("already_delivered")
     if receipt.accepted != count or already != count:
@@ -129,6 +134,7 @@ def file_size(path: Path) -> int:
 
 
 def remove(path: Path) -> None:
+    """Delete the journal at ``path`` and its WAL and shared-memory files."""
     for suffix in ("", "-wal", "-shm"):
         path.with_name(path.name + suffix).unlink(missing_ok=True)
 
@@ -144,6 +150,7 @@ class Rounds:
     re_runs: list[float]
     """Seconds per re-run."""
     resumes: list[float]
+    """Seconds per resume."""
     sizes: list[int]
     """Bytes of the journal file after each journal run."""
 
@@ -151,6 +158,13 @@ class Rounds:
 async def _timed(sink: Sink, n: int, sent: int, work: Callable[[int], Awaitable[None]]) -> Run:
     """Time one run of ``work(n)``; the sink must have accepted ``sent`` requests."""
     return await measure(n, work, sink.stats, expect_accepted(sent), interrupts=False)
+
+
+def _on(
+    send: Callable[[str, int, Path, int], Awaitable[None]], url: str, c: int, path: Path
+) -> Callable[[int], Awaitable[None]]:
+    """``send`` again on the journal at ``path``, as a workload for ``_timed``."""
+    return lambda count: send(url, c, path, count)
 
 
 async def _journal_run(sink: Sink, c: int, n: int, path: Path) -> tuple[Run, int]:
@@ -180,11 +194,10 @@ async def compare(sink: Sink, c: int, n: int, rounds: int, folder: Path) -> Roun
                 run, size = await _journal_run(sink, c, n, path)
                 result.sizes.append(size)
             result.runs[name].append(run)
-        again = await _timed(sink, n, 0, lambda k: re_run(url, c, path, k))
-        resumed = await _timed(sink, n, 0, lambda k: resume(url, c, path, k))
+        result.re_runs.append(n / (await _timed(sink, n, 0, _on(re_run, url, c, path))).rate)
+        as_if_killed(path)
+        result.resumes.append(n / (await _timed(sink, n, 0, _on(resume, url, c, path))).rate)
         remove(path)
-        result.re_runs.append(n / again.rate)
-        result.resumes.append(n / resumed.rate)
         plain, journal = result.runs[PLAIN][-1].rate, result.runs[JOURNAL][-1].rate
         print(
             f"  {r + 1:>5}  {plain:>10,.0f}  {journal:>10,.0f}  {journal / plain:>5.2f}  "
@@ -198,9 +211,8 @@ def summary(result: Rounds, n: int) -> None:
     """Print the medians, the paired ratio and its verdict, the file size and re-runs."""
     runs = result.runs
     print("  CPU columns: seconds of CPU per second of the run (median); µs: client CPU per msg")
-    print(
-        f"  {'workload':<10}  {'msg/s':>7}  {'client µs':>9}  {'client':>6}  {'sink':>5}  {'other':>5}"
-    )
+    columns = f"{'msg/s':>7}  {'client µs':>9}  {'client':>6}  {'sink':>5}  {'other':>5}"
+    print(f"  {'workload':<10}  {columns}")
     for name in (PLAIN, JOURNAL):
         mine = runs[name]
         others = [run.other_cpu for run in mine if run.other_cpu is not None]
@@ -248,7 +260,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.recipients < 1 or args.concurrency < 1 or args.rounds < 1:
         parser.error("-n, -c and --rounds must be at least 1")
-    logging.getLogger("broadcast").setLevel(logging.WARNING)
+    # ERROR, not WARNING: every resume warns, as it should, that it resumes a stopped send.
+    logging.getLogger("broadcast").setLevel(logging.ERROR)
     with (
         tempfile.TemporaryDirectory(prefix="bench-journal-", dir=args.dir) as folder,
         Sink(auth_header()) as sink,

@@ -17,7 +17,7 @@ from typing import Any
 
 from ._errors import JournalError
 from ._journal import ItemRecord
-from ._journal_sql import UPSERT_ITEM
+from ._journal_sql import upsert_items
 
 __all__ = ["BatchWriter", "SQLiteRecipients"]
 
@@ -63,7 +63,7 @@ class BatchWriter:
             rows, waiters = self._rows, self._waiters
             self._rows, self._waiters = [], []
             try:
-                await self._run(functools.partial(_write, rows=rows))
+                await self._run(functools.partial(upsert_items, rows=rows))
             except Exception as exc:  # noqa: BLE001 - handed to every waiter, then raised again
                 self._error = JournalError(f"cannot write the journal: {self._describe(exc)}")
                 for waiter in waiters:
@@ -74,11 +74,6 @@ class BatchWriter:
             for waiter in waiters:
                 if not waiter.done():
                     waiter.set_result(None)
-
-
-def _write(conn: sqlite3.Connection, *, rows: list[Row]) -> None:
-    with conn:
-        conn.executemany(UPSERT_ITEM, rows)
 
 
 class SQLiteRecipients:

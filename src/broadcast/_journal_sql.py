@@ -21,7 +21,7 @@ from ._journal import ChannelRecord, Claim, IncidentState, UpdateRecord
 from ._lease import holder_alive
 from ._threads import ThreadState
 
-__all__ = ["SCHEMA_VERSION", "UPSERT_ITEM", "connect", "part", "stamp"]
+__all__ = ["SCHEMA_VERSION", "UPSERT_ITEM", "connect", "part", "stamp", "transaction"]
 
 SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -52,16 +52,33 @@ CREATE TABLE IF NOT EXISTS threads (
 _OURS = {"updates", "updates_by_incident", "sends", "items", "threads"}
 _FIX = "move it aside, or set BROADCAST_JOURNAL to another file; nothing was sent"
 
-UPSERT_ITEM = """
+_INSERT_ITEMS = """
 INSERT INTO items (update_key, channel, item, state, provider_id, reason, code, permanent,
                    owner, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+VALUES {values}
 ON CONFLICT (update_key, channel, item) DO UPDATE SET
     state = excluded.state, provider_id = excluded.provider_id, reason = excluded.reason,
     code = excluded.code, permanent = excluded.permanent, owner = excluded.owner,
     updated_at = excluded.updated_at
 WHERE items.state != 'delivered'
 """
+_ITEM_MARKS = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+UPSERT_ITEM = _INSERT_ITEMS.format(values=_ITEM_MARKS)
+_ROWS_PER_STATEMENT = 500
+
+
+def upsert_items(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Write item rows in one transaction, many rows per statement.
+
+    One statement per few hundred rows rather than per row: each statement hands the
+    GIL back and forth once, and the event loop's thread is waiting for it. Rows for the
+    same item apply in order (a ``pending`` then its ``delivered``).
+    """
+    with transaction(conn):
+        for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+            chunk = rows[start : start + _ROWS_PER_STATEMENT]
+            statement = _INSERT_ITEMS.format(values=",".join([_ITEM_MARKS] * len(chunk)))
+            conn.execute(statement, [value for row in chunk for value in row])
 _THREAD = (
     "INSERT INTO threads VALUES (?, ?, ?, ?) ON CONFLICT (channel, incident) "
     "DO UPDATE SET last_post = excluded.last_post"
@@ -132,7 +149,7 @@ def _prepare(conn: sqlite3.Connection, path: Path) -> None:
 
 def record_update(conn: sqlite3.Connection, row: tuple[Any, ...]) -> None:
     """Insert an update row unless it is there."""
-    with conn:
+    with transaction(conn):
         conn.execute(
             "INSERT INTO updates VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
             row,
@@ -150,8 +167,12 @@ def superseding(conn: sqlite3.Connection, incident: str, created: str, key: str)
 
 
 @contextmanager
-def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
-    """A write transaction that holds the lock from its first read."""
+def transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction, holding the lock from its first read.
+
+    The connection is in autocommit mode (``isolation_level=None``), where ``with
+    conn:`` would not open a transaction at all: every statement would commit alone.
+    """
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield
@@ -170,7 +191,7 @@ def take(
     until: float,
 ) -> Claim:
     """Claim ``claim``'s send in one write transaction, or say why not."""
-    with _immediate(conn):
+    with transaction(conn):
         key, channel = claim.update_key, claim.channel
         row = conn.execute(
             "SELECT state, ids, owner, lease_until FROM sends WHERE update_key = ? AND channel = ?",
@@ -208,7 +229,7 @@ def take(
 
 def write(conn: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> None:
     """One statement in its own transaction."""
-    with conn:
+    with transaction(conn):
         conn.execute(sql, args)
 
 
@@ -241,7 +262,7 @@ def posted_parts(conn: sqlite3.Connection, channel: str, update_key: str) -> lis
 def start_part(conn: sqlite3.Connection, row: tuple[Any, ...]) -> str | None:
     """Mark a part pending; the owner of a pending mark left by another run, if any."""
     update_key, channel, item, owner = row[0], row[1], row[2], row[8]
-    with conn:
+    with transaction(conn):
         found = conn.execute(
             "SELECT state, owner FROM items WHERE update_key = ? AND channel = ? AND item = ?",
             (update_key, channel, item),
@@ -254,7 +275,7 @@ def start_part(conn: sqlite3.Connection, row: tuple[Any, ...]) -> str | None:
 
 def record_part(conn: sqlite3.Connection, row: tuple[Any, ...], incident: str) -> None:
     """Mark a part delivered and move the incident's thread to it."""
-    with conn:
+    with transaction(conn):
         conn.execute(UPSERT_ITEM, row)
         conn.execute(_THREAD, (row[1], incident, row[4], row[4]))
 

@@ -59,6 +59,7 @@ class BatchWriter:
             raise self._error
 
     async def _flush_all(self) -> None:
+        await asyncio.sleep(0)  # let the workers that are ready add their rows first
         while self._rows:
             rows, waiters = self._rows, self._waiters
             self._rows, self._waiters = [], []

@@ -22,6 +22,8 @@ from ._journal_sql import upsert_items
 __all__ = ["BatchWriter", "SQLiteRecipients"]
 
 Row = tuple[Any, ...]
+_GATHER_TICKS = 2
+"""Loop turns a flush waits (no time passes) so more rows share one commit."""
 Run = Callable[[Callable[[sqlite3.Connection], Any]], Awaitable[Any]]
 
 
@@ -59,7 +61,8 @@ class BatchWriter:
             raise self._error
 
     async def _flush_all(self) -> None:
-        await asyncio.sleep(0)  # let the workers that are ready add their rows first
+        for _ in range(_GATHER_TICKS):  # let the workers that are ready add their rows first
+            await asyncio.sleep(0)
         while self._rows:
             rows, waiters = self._rows, self._waiters
             self._rows, self._waiters = [], []

@@ -79,6 +79,8 @@ def upsert_items(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
             chunk = rows[start : start + _ROWS_PER_STATEMENT]
             statement = _INSERT_ITEMS.format(values=",".join([_ITEM_MARKS] * len(chunk)))
             conn.execute(statement, [value for row in chunk for value in row])
+
+
 _THREAD = (
     "INSERT INTO threads VALUES (?, ?, ?, ?) ON CONFLICT (channel, incident) "
     "DO UPDATE SET last_post = excluded.last_post"

@@ -54,7 +54,7 @@ from ._channel import Channel
 from ._env import Env
 from ._errors import ConfigError
 from ._journal import Journal
-from ._journal_sqlite import DEFAULT_PATH, SQLiteJournal
+from ._journal_sqlite import default_journal
 from ._retry import RetryPolicy
 
 __all__ = ["KNOWN_VARIABLES", "broadcaster_from_env", "channels_from_env"]
@@ -310,10 +310,6 @@ def channels_from_env(env: Env | None = None) -> list[Channel[Any]]:
     return channels
 
 
-def _journal_from(env: Env) -> Journal:
-    return SQLiteJournal(env.get("BROADCAST_JOURNAL") or DEFAULT_PATH)
-
-
 def broadcaster_from_env(
     env: Env | None = None,
     *,
@@ -327,7 +323,7 @@ def broadcaster_from_env(
     """
     env = env or Env.load()
     if journal == "env":
-        journal = _journal_from(env)
+        journal = default_journal(env.get("BROADCAST_JOURNAL"))
     retry = RetryPolicy(
         attempts=int(env.number("BROADCAST_RETRY_ATTEMPTS", 5, integer=True)),
         deadline=env.number("BROADCAST_RETRY_DEADLINE", 120.0),

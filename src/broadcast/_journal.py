@@ -65,8 +65,6 @@ class Claim:
     by: str | None = None
     in_doubt: bool = False
     """Claimed, but an earlier run stopped while sending: it may have got through."""
-    previous: SendState | None = None
-    """The state an earlier run left, when this is a re-run."""
 
 
 @dataclass(frozen=True, slots=True)

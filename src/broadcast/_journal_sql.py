@@ -218,15 +218,8 @@ def take(
             "runs = runs + 1, finished_at = NULL",
             (key, channel, claim.owner, until, now),
         )
-        previous = None if row is None else row[0]
-        return Claim(
-            key,
-            channel,
-            "claimed",
-            owner=claim.owner,
-            in_doubt=previous == "sending",
-            previous=previous,
-        )
+        in_doubt = row is not None and row[0] == "sending"
+        return Claim(key, channel, "claimed", owner=claim.owner, in_doubt=in_doubt)
 
 
 def write(conn: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> None:

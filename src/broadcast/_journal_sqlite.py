@@ -39,9 +39,9 @@ LEASE_SECONDS = 60.0
 T = TypeVar("T")
 
 
-def default_journal() -> SQLiteJournal:
-    """``SQLiteJournal`` at ``$BROADCAST_JOURNAL``, else ``./broadcast.db``."""
-    return SQLiteJournal(os.environ.get("BROADCAST_JOURNAL") or DEFAULT_PATH)
+def default_journal(path: str | None = None) -> SQLiteJournal:
+    """``SQLiteJournal`` at ``path``, else ``$BROADCAST_JOURNAL``, else ``./broadcast.db``."""
+    return SQLiteJournal(path or os.environ.get("BROADCAST_JOURNAL") or DEFAULT_PATH)
 
 
 class SQLiteJournal:

@@ -13,10 +13,13 @@ doubt*), then ``record_part`` with the provider's id.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-__all__ = ["MemoryThreads", "ThreadState", "ThreadStore"]
+from ._errors import ChannelError
+
+__all__ = ["MemoryThreads", "ThreadSlot", "ThreadState", "ThreadStore", "post_part"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,3 +98,50 @@ class MemoryThreads:
         self._threads[(channel, incident)] = ThreadState(
             first=old.first or post_id, last=post_id, updates=len(updates)
         )
+
+
+class ThreadSlot:
+    """A threading channel's store: the one it was given, else the Broadcaster's journal.
+
+    Until a journal is shared with it (or when there is none), a channel that was given
+    no store keeps its own ``MemoryThreads``.
+    """
+
+    def __init__(self, given: ThreadStore | None) -> None:
+        self._store: ThreadStore = given if given is not None else MemoryThreads()
+        self._given = given is not None
+
+    def share(self, store: ThreadStore) -> None:
+        """Use ``store`` (the Broadcaster's journal) unless one was given."""
+        if not self._given:
+            self._store = store
+
+    def get(self) -> ThreadStore:
+        """The store in use."""
+        return self._store
+
+
+async def post_part(
+    store: ThreadStore,
+    channel: str,
+    incident: str,
+    update_key: str,
+    index: int,
+    *,
+    send: Callable[[], Awaitable[str]],
+) -> str:
+    """Post one part in two steps: noted as pending, then recorded with its id.
+
+    When the provider answered with an error (a ``ChannelError`` with a code), the part
+    is not up and the pending note is dropped; an error without an answer (a timeout, a
+    reset) leaves it, so a later run knows the part is in doubt.
+    """
+    await store.start_part(channel, update_key, index)
+    try:
+        post_id = await send()
+    except ChannelError as exc:
+        if exc.code is not None:
+            await store.abandon_part(channel, update_key, index)
+        raise
+    await store.record_part(channel, incident, update_key, index, post_id)
+    return post_id

@@ -25,7 +25,7 @@ from pydantic import SecretStr
 from .._channel import Delivery
 from .._errors import AlreadyDelivered, AuthError, ChannelError, PermanentError, TransientError
 from .._journal import Journal
-from .._threads import MemoryThreads, ThreadStore
+from .._threads import ThreadSlot, ThreadStore, post_part
 from .._update import Update
 from ..text import next_update_phrase, signature, status_tag
 from ._http import ClientSlot, json_field, post
@@ -225,8 +225,7 @@ class FacebookPage:
         )
         self._api = f"{base_url.rstrip('/')}/{api_version}"
         self._follow_up = follow_up
-        self._threads: ThreadStore = threads if threads is not None else MemoryThreads()
-        self._own_threads = threads is None
+        self._threads = ThreadSlot(threads)
         self._timeout = timeout
         self._http = ClientSlot(client)
         self._clock = clock
@@ -247,12 +246,11 @@ class FacebookPage:
 
     def use_journal(self, journal: Journal, /) -> None:
         """Keep the incident's post in ``journal`` (unless ``threads`` was given)."""
-        if self._own_threads:
-            self._threads = journal
+        self._threads.share(journal)
 
     async def deliver(self, rendered: FacebookPost, /) -> Delivery:
         """Post (or comment), unless this update is already on the Page."""
-        threads, key = self._threads, rendered.update_key
+        threads, key = self._threads.get(), rendered.update_key
         if posted := await threads.posted_parts(self.name, key):
             raise AlreadyDelivered(f"already on the Page as {posted[0]}", ids=tuple(posted))
         thread = await threads.thread(self.name, rendered.incident)
@@ -268,8 +266,8 @@ class FacebookPage:
         form["access_token"] = self._token.get_secret_value()
         if self._proof is not None:
             form["appsecret_proof"] = self._proof.get_secret_value()
-        await threads.start_part(self.name, key, 0)
-        try:
+
+        async def send() -> str:
             response = await post(
                 self._http.get(),
                 url,
@@ -278,13 +276,10 @@ class FacebookPage:
                 wall_clock=self._clock,
                 provider_errors=graph_errors,
             )
-        except ChannelError as exc:
-            if exc.code is not None:  # Graph answered: nothing was posted, nothing in doubt
-                await threads.abandon_part(self.name, key, 0)
-            raise
-        self._warn_on_usage(response)
-        post_id = json_field(response, "id")
-        await threads.record_part(self.name, rendered.incident, key, 0, post_id)
+            self._warn_on_usage(response)
+            return json_field(response, "id")
+
+        post_id = await post_part(threads, self.name, rendered.incident, key, 0, send=send)
         return Delivery(ids=(post_id,), details={"kind": kind, "update_number": number})
 
     def _warn_on_usage(self, response: httpx.Response) -> None:

@@ -9,6 +9,7 @@ thread instead of posting its first parts again.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from .._channel import Delivery
 from .._errors import AlreadyDelivered, ChannelError, PermanentError
 from .._journal import Journal
 from .._redact import safe_origin
-from .._threads import MemoryThreads, ThreadStore
+from .._threads import ThreadSlot, ThreadStore, post_part
 from .._update import Update
 from ..text import (
     MAX_WEIGHTED,
@@ -157,8 +158,7 @@ class Twitter:
             )
         self.name = name
         self._url = base_url.rstrip("/") + "/2/tweets"
-        self._threads: ThreadStore = threads if threads is not None else MemoryThreads()
-        self._own_threads = threads is None
+        self._threads = ThreadSlot(threads)
         self._timeout = timeout
         self._http = ClientSlot(client)
         self._clock = clock
@@ -177,12 +177,11 @@ class Twitter:
 
     def use_journal(self, journal: Journal, /) -> None:
         """Keep the incident's thread in ``journal`` (unless ``threads`` was given)."""
-        if self._own_threads:
-            self._threads = journal
+        self._threads.share(journal)
 
     async def deliver(self, rendered: Thread, /) -> Delivery:
         """Post the parts not yet posted, each replying to the one before."""
-        threads, key = self._threads, rendered.update_key
+        threads, key = self._threads.get(), rendered.update_key
         posted = await threads.posted_parts(self.name, key)
         if len(posted) >= len(rendered.posts):
             raise AlreadyDelivered(f"already posted as {', '.join(posted)}", ids=tuple(posted))
@@ -192,9 +191,11 @@ class Twitter:
             reply_to = (await threads.thread(self.name, rendered.incident)).last
         total = len(rendered.posts)
         for index in range(len(posted), total):
-            await threads.start_part(self.name, key, index)
+            send = functools.partial(self._post, self._http.get(), rendered.posts[index], reply_to)
             try:
-                post_id = await self._post(self._http.get(), rendered.posts[index], reply_to)
+                post_id = await post_part(
+                    threads, self.name, rendered.incident, key, index, send=send
+                )
             except AlreadyDelivered:
                 if total == 1:
                     raise
@@ -208,12 +209,9 @@ class Twitter:
                     f"the thread stops after {_progress(posted, total)}"
                 ) from None
             except ChannelError as exc:
-                if exc.code is not None:  # X answered: the part is not up, and not in doubt
-                    await threads.abandon_part(self.name, key, index)
                 if total > 1:
                     exc.args = (f"{exc}; posted {_progress(posted, total)}",)
                 raise
-            await threads.record_part(self.name, rendered.incident, key, index, post_id)
             posted.append(post_id)
             reply_to = post_id
         return Delivery(ids=tuple(posted), details={"parts": total})

@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit docs bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "broadcast needs Python >= 3.11; set PYTHON=python3.11 (or newer)")'
@@ -15,9 +15,9 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m broadcast.demo
+	$(BIN)/broadcast demo
 
-test: lint typecheck unit
+test: lint typecheck unit docs
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples
@@ -29,8 +29,11 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest
 
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --quiet --site-dir site
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/webhook_overhead.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -rf $(VENV) site .pytest_cache .mypy_cache .ruff_cache .coverage

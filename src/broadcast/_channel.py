@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from ._update import Update
 
-__all__ = ["Channel", "Delivery", "Rejection", "Rendered", "UsesHTTPClient"]
+__all__ = ["Channel", "Checkable", "Delivery", "Rejection", "Rendered", "UsesHTTPClient"]
 
 
 @runtime_checkable
@@ -70,6 +70,19 @@ class UsesHTTPClient(Protocol):
 
     def use_http_client(self, client: httpx.AsyncClient, /) -> None:
         """Send through ``client``; the Broadcaster owns it and closes it."""
+        ...
+
+
+@runtime_checkable
+class Checkable(Protocol):
+    """Optional: channels that can probe their credentials without posting anything."""
+
+    async def check(self) -> str:
+        """Confirm credentials and reachability; return what was confirmed, in one line.
+
+        Raise ``AuthError`` when credentials are refused and another ``ChannelError``
+        when the outlet cannot be reached. Never posts, sends or changes anything.
+        """
         ...
 
 

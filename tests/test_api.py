@@ -105,3 +105,66 @@ async def test_send_inside_event_loop_points_to_asend() -> None:
     """send() called where a loop is running raises an error that names asend."""
     with pytest.raises(RuntimeError, match=r"await broadcast\.asend"):
         broadcast.send("x", title="y", channels=[RecordingChannel()])
+
+
+def test_preview_renders_every_channel_and_isolates_a_broken_one(update: Update) -> None:
+    """preview() renders each given channel; one that cannot render is a Preview with why."""
+
+    class Broken(RecordingChannel):
+        def render(self, update: Update, /) -> broadcast.testing.Text:
+            raise ValueError("template missing")
+
+    broken = Broken(name="broken")
+    previews = broadcast.preview(update, channels=[RecordingChannel(), broken])
+    assert [(p.channel, p.error) for p in previews] == [
+        ("recording", None),
+        ("broken", "ValueError: template missing"),
+    ]
+    assert update.title in previews[0].text
+
+
+def test_preview_without_configuration_shows_the_built_in_channels(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """With nothing configured, preview() uses one example channel of each built-in type."""
+    monkeypatch.chdir(tmp_path)
+    previews = broadcast.preview("We are investigating.", title="PSN is down", env_file=None)
+    assert [p.kind for p in previews] == [
+        "Webhook",
+        "Email",
+        "Twitter",
+        "FacebookPage",
+        "TwilioSMS",
+    ]
+    assert all(p.error is None and "PSN is down" in p.text for p in previews)
+
+
+def test_check_probes_the_configured_channels(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, server: LoopbackServer
+) -> None:
+    """check() loads the configuration and probes it; a refusal is a failed result."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BROADCAST_WEBHOOK_URL", server.url)
+    [result] = broadcast.check()
+    assert (result.channel, result.ok) == ("webhook", True)
+    assert [r.method for r in server.requests] == ["HEAD"]
+    server.script(401)
+    [refused] = broadcast.check()
+    assert not refused.ok
+    with pytest.raises(ConfigError, match="unknown channel sms"):
+        broadcast.check(only="sms")
+
+
+async def test_asend_to_a_tag_from_a_config_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, server: LoopbackServer
+) -> None:
+    """asend(to=...) sends to the channels with that tag in broadcast.toml, and only them."""
+    monkeypatch.chdir(tmp_path)
+    with LoopbackServer() as other:
+        (tmp_path / "broadcast.toml").write_text(
+            f'[channels.a]\ntype = "webhook"\ntags = ["affected"]\nurl = "{server.url}"\n'
+            f'[channels.b]\ntype = "webhook"\ntags = ["everyone"]\nurl = "{other.url}"\n'
+        )
+        report = await broadcast.asend("We are investigating.", title="PSN is down", to="affected")
+        assert [r.channel for r in report.receipts] == ["a"]
+        assert (len(server.requests), len(other.requests)) == (1, 0)

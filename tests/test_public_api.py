@@ -17,15 +17,24 @@ from broadcast.testing import RecordingChannel
 def test_all_is_sorted_and_complete() -> None:
     """__all__ is sorted and names every public attribute the package exports."""
     assert broadcast.__all__ == sorted(broadcast.__all__)
-    public = {n for n in dir(broadcast) if not n.startswith("_")} - {
-        "channels",
-        "testing",
-        "demo",
-        "text",
-    }
+    public = {n for n in dir(broadcast) if not n.startswith("_")} - broadcast._SUBPACKAGES
     assert public <= set(broadcast.__all__)
     for name in broadcast.__all__:
         assert hasattr(broadcast, name), name
+    # The lazy loader's table names exactly the public names (less the eager version).
+    assert set(broadcast._WHERE) == set(broadcast.__all__) - {"__version__"}
+
+
+def test_import_is_lazy_and_fast() -> None:
+    """import broadcast loads none of its dependencies until a name is used."""
+    code = (
+        "import sys, broadcast\n"
+        "assert not {'httpx', 'pydantic', 'tenacity'} & set(sys.modules), sys.modules\n"
+        "assert broadcast.Update.__module__ == 'broadcast._update'\n"
+        "assert 'pydantic' in sys.modules\n"
+        "assert broadcast.channels.Webhook.__name__ == 'Webhook'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)  # noqa: S603 - our own code
 
 
 def test_version() -> None:

@@ -12,43 +12,90 @@ update = broadcast.Update(
 async with broadcast.Broadcaster([Webhook(url, secret=secret)]) as b:
     report = await b.send(update)
 report.raise_for_failures()
+
+Names load on first use (PEP 562), so ``import broadcast`` and ``broadcast --help``
+stay fast; type checkers see the imports below.
 """
 
-from ._api import asend, make_update, send
-from ._broadcaster import Broadcaster
-from ._channel import Channel, Delivery, Rejection, Rendered, UsesHTTPClient
-from ._config import broadcaster_from_env, channels_from_env
-from ._env import Env
-from ._errors import (
-    AlreadyDelivered,
-    AuthError,
-    BroadcastError,
-    ChannelError,
-    ConfigError,
-    DeliveryError,
-    InDoubt,
-    JournalError,
-    PermanentError,
-    TransientError,
-)
-from ._journal import (
-    ChannelRecord,
-    Claim,
-    IncidentState,
-    ItemRecord,
-    Journal,
-    Overdue,
-    RecipientLog,
-    UpdateRecord,
-    UsesJournal,
-    overdue,
-)
-from ._journal_sqlite import SQLiteJournal
-from ._report import Outcome, Receipt, Report
-from ._retry import RetryPolicy
-from ._threads import MemoryThreads, ThreadState, ThreadStore
-from ._update import Severity, Status, Update
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from ._api import (
+        acheck,
+        asend,
+        check,
+        make_update,
+        preview,
+        send,
+    )
+    from ._broadcaster import Broadcaster
+    from ._channel import (
+        Channel,
+        Checkable,
+        Delivery,
+        Rejection,
+        Rendered,
+        UsesHTTPClient,
+    )
+    from ._check import CheckResult
+    from ._config import (
+        broadcaster_from_env,
+        channels_from_env,
+    )
+    from ._config_load import (
+        Config,
+        ConfiguredChannel,
+        load_config,
+    )
+    from ._env import Env
+    from ._errors import (
+        AlreadyDelivered,
+        AuthError,
+        BroadcastError,
+        ChannelError,
+        ConfigError,
+        DeliveryError,
+        InDoubt,
+        JournalError,
+        PermanentError,
+        TransientError,
+    )
+    from ._journal import (
+        ChannelRecord,
+        Claim,
+        IncidentState,
+        ItemRecord,
+        Journal,
+        Overdue,
+        RecipientLog,
+        UpdateRecord,
+        UsesJournal,
+        overdue,
+    )
+    from ._journal_sqlite import SQLiteJournal
+    from ._preview import Preview
+    from ._progress import Progress
+    from ._report import (
+        Outcome,
+        Receipt,
+        Report,
+    )
+    from ._retry import RetryPolicy
+    from ._threads import (
+        MemoryThreads,
+        ThreadState,
+        ThreadStore,
+    )
+    from ._update import (
+        Severity,
+        Status,
+        Update,
+    )
 
 __all__ = [
     "AlreadyDelivered",
@@ -58,8 +105,12 @@ __all__ = [
     "Channel",
     "ChannelError",
     "ChannelRecord",
+    "CheckResult",
+    "Checkable",
     "Claim",
+    "Config",
     "ConfigError",
+    "ConfiguredChannel",
     "Delivery",
     "DeliveryError",
     "Env",
@@ -72,6 +123,8 @@ __all__ = [
     "Outcome",
     "Overdue",
     "PermanentError",
+    "Preview",
+    "Progress",
     "Receipt",
     "RecipientLog",
     "Rejection",
@@ -89,10 +142,90 @@ __all__ = [
     "UsesHTTPClient",
     "UsesJournal",
     "__version__",
+    "acheck",
     "asend",
     "broadcaster_from_env",
     "channels_from_env",
+    "check",
+    "load_config",
     "make_update",
     "overdue",
+    "preview",
     "send",
 ]
+
+_WHERE = {
+    "acheck": "._api",
+    "asend": "._api",
+    "check": "._api",
+    "make_update": "._api",
+    "preview": "._api",
+    "send": "._api",
+    "Broadcaster": "._broadcaster",
+    "Channel": "._channel",
+    "Checkable": "._channel",
+    "Delivery": "._channel",
+    "Rejection": "._channel",
+    "Rendered": "._channel",
+    "UsesHTTPClient": "._channel",
+    "CheckResult": "._check",
+    "broadcaster_from_env": "._config",
+    "channels_from_env": "._config",
+    "Config": "._config_load",
+    "ConfiguredChannel": "._config_load",
+    "load_config": "._config_load",
+    "Env": "._env",
+    "AlreadyDelivered": "._errors",
+    "AuthError": "._errors",
+    "BroadcastError": "._errors",
+    "ChannelError": "._errors",
+    "ConfigError": "._errors",
+    "DeliveryError": "._errors",
+    "InDoubt": "._errors",
+    "JournalError": "._errors",
+    "PermanentError": "._errors",
+    "TransientError": "._errors",
+    "ChannelRecord": "._journal",
+    "Claim": "._journal",
+    "IncidentState": "._journal",
+    "ItemRecord": "._journal",
+    "Journal": "._journal",
+    "Overdue": "._journal",
+    "RecipientLog": "._journal",
+    "UpdateRecord": "._journal",
+    "UsesJournal": "._journal",
+    "overdue": "._journal",
+    "SQLiteJournal": "._journal_sqlite",
+    "Preview": "._preview",
+    "Progress": "._progress",
+    "Outcome": "._report",
+    "Receipt": "._report",
+    "Report": "._report",
+    "RetryPolicy": "._retry",
+    "MemoryThreads": "._threads",
+    "ThreadState": "._threads",
+    "ThreadStore": "._threads",
+    "Severity": "._update",
+    "Status": "._update",
+    "Update": "._update",
+}
+"""Each lazily loaded name, and the private module that defines it."""
+_SUBPACKAGES = frozenset({"channels", "cli", "demo", "testing", "text"})
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name on first use, then keep it in the module."""
+    if name in _SUBPACKAGES:
+        return import_module(f".{name}", __name__)
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'broadcast' has no attribute {name!r}")
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """The public names, loaded or not, and the loaded subpackages."""
+    loaded = (n for n in globals() if n.startswith("__") or n in _SUBPACKAGES)
+    return sorted({*__all__, *loaded})

@@ -1,4 +1,8 @@
-"""One-call entry points: ``await broadcast.asend(...)`` and ``broadcast.send(...)``."""
+"""One-call entry points: ``send``/``asend``, ``preview``, ``check``/``acheck``.
+
+Each reads its channels with ``load_config`` (broadcast.toml, ``.env`` and the
+environment) unless ``channels=`` is given; the ``broadcast`` command calls these.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +12,22 @@ import re
 from collections.abc import Collection
 from typing import Any, Literal
 
+from ._broadcaster import Broadcaster
 from ._channel import Channel
+from ._check import CheckResult, check_channels
 from ._config import broadcaster_from_env
+from ._config_load import load_config
 from ._env import Env
 from ._journal import Journal
+from ._preview import Preview, example_channels, render_previews
+from ._progress import ProgressCallback
 from ._report import Report
 from ._update import Update
 
-__all__ = ["asend", "make_update", "send"]
+__all__ = ["acheck", "asend", "check", "make_update", "preview", "send"]
+
+Selection = Collection[str] | str | None
+PathLike = str | os.PathLike[str] | None
 
 
 def _slug(title: str) -> str:
@@ -44,19 +56,41 @@ def make_update(update_or_text: Update | str, /, **fields: Any) -> Update:
     return Update.model_validate(fields)
 
 
+def _broadcaster(
+    channels: list[Channel[Any]] | None,
+    *,
+    config: PathLike,
+    env_file: PathLike,
+    to: Selection,
+    journal: Journal | Literal["env"] | None,
+) -> Broadcaster:
+    if channels is not None:
+        return broadcaster_from_env(Env.load(env_file), channels=channels, journal=journal)
+    loaded = load_config(config, env_file=env_file)
+    return loaded.broadcaster(to=to, journal="config" if journal == "env" else journal)
+
+
 async def asend(
     update_or_text: Update | str,
     /,
     *,
     channels: list[Channel[Any]] | None = None,
-    only: Collection[str] | str | None = None,
+    only: Selection = None,
+    to: Selection = None,
     dry_run: bool = False,
-    env_file: str | os.PathLike[str] | None = ".env",
+    config: PathLike = None,
+    env_file: PathLike = ".env",
     journal: Journal | Literal["env"] | None = "env",
+    progress: ProgressCallback | None = None,
     **fields: Any,
 ) -> Report:
-    """Send one update to every channel configured in the environment (or ``channels``).
+    """Send one update to every configured channel (or to ``channels``).
 
+    Channels come from ``load_config(config)``: broadcast.toml, ``.env`` and the
+    ``BROADCAST_*`` variables. ``to`` keeps the channels carrying one of those tags;
+    ``only`` names the channels to use (the others are reported as skipped).
+
+    ``progress`` receives fan-out progress (see ``Broadcaster.send``).
     What was sent is recorded in the journal (``BROADCAST_JOURNAL``, else
     ``./broadcast.db``; or ``journal=``, None for none), so sending the same update again
     sends only what is missing, and follow-ups thread under the incident's first posts.
@@ -67,9 +101,9 @@ async def asend(
     Report; call ``report.raise_for_failures()`` to turn them into an exception.
     """
     update = make_update(update_or_text, **fields)
-    env = Env.load(env_file)
-    async with broadcaster_from_env(env, channels=channels, journal=journal) as broadcaster:
-        return await broadcaster.send(update, only=only, dry_run=dry_run)
+    broadcaster = _broadcaster(channels, config=config, env_file=env_file, to=to, journal=journal)
+    async with broadcaster:
+        return await broadcaster.send(update, only=only, dry_run=dry_run, progress=progress)
 
 
 def send(
@@ -77,30 +111,101 @@ def send(
     /,
     *,
     channels: list[Channel[Any]] | None = None,
-    only: Collection[str] | str | None = None,
+    only: Selection = None,
+    to: Selection = None,
     dry_run: bool = False,
-    env_file: str | os.PathLike[str] | None = ".env",
+    config: PathLike = None,
+    env_file: PathLike = ".env",
     journal: Journal | Literal["env"] | None = "env",
     **fields: Any,
 ) -> Report:
     """Blocking ``asend`` for scripts. Inside a running event loop, use ``await asend``."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        pass
-    else:
-        raise RuntimeError(
-            "broadcast.send() was called from a running event loop, where it would block "
-            "it; use `await broadcast.asend(...)` instead"
-        )
+    _not_in_a_loop("send", "asend")
     return asyncio.run(
         asend(
             update_or_text,
             channels=channels,
             only=only,
+            to=to,
             dry_run=dry_run,
+            config=config,
             env_file=env_file,
             journal=journal,
             **fields,
+        )
+    )
+
+
+def _not_in_a_loop(name: str, async_name: str) -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    raise RuntimeError(
+        f"broadcast.{name}() was called from a running event loop, where it would block "
+        f"it; use `await broadcast.{async_name}(...)` instead"
+    )
+
+
+def preview(
+    update_or_text: Update | str,
+    /,
+    *,
+    channels: list[Channel[Any]] | None = None,
+    to: Selection = None,
+    config: PathLike = None,
+    env_file: PathLike = ".env",
+    **fields: Any,
+) -> list[Preview]:
+    """What each channel would send, rendered; needs no credentials and sends nothing.
+
+    Uses ``channels``, else the configured channels (a missing credential reads as a
+    placeholder), else, when nothing is configured, one example channel of each
+    built-in type. Bad input raises ``pydantic.ValidationError`` naming the field.
+    """
+    update = make_update(update_or_text, **fields)
+    if channels is None:
+        loaded = load_config(config, env_file=env_file, require_secrets=False, allow_empty=True)
+        channels = loaded.select(to=to) if loaded.channels else example_channels()
+    return render_previews(channels, update)
+
+
+async def acheck(
+    *,
+    channels: list[Channel[Any]] | None = None,
+    only: Selection = None,
+    to: Selection = None,
+    config: PathLike = None,
+    env_file: PathLike = ".env",
+    timeout: float = 20.0,  # noqa: ASYNC109 - a limit per probe, not on the call
+) -> list[CheckResult]:
+    """Validate the configuration, then probe each channel's credentials without posting.
+
+    Raises ``ConfigError`` for a configuration problem; each channel's probe result
+    (``ok``, and what was confirmed or why not) is a ``CheckResult``, in order.
+    """
+    if channels is None:
+        channels = load_config(config, env_file=env_file).select(only=only, to=to)
+    try:
+        return await check_channels(channels, timeout=timeout)
+    finally:
+        for channel in channels:
+            await channel.aclose()
+
+
+def check(
+    *,
+    channels: list[Channel[Any]] | None = None,
+    only: Selection = None,
+    to: Selection = None,
+    config: PathLike = None,
+    env_file: PathLike = ".env",
+    timeout: float = 20.0,
+) -> list[CheckResult]:
+    """Blocking ``acheck``."""
+    _not_in_a_loop("check", "acheck")
+    return asyncio.run(
+        acheck(
+            channels=channels, only=only, to=to, config=config, env_file=env_file, timeout=timeout
         )
     )

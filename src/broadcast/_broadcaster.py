@@ -18,6 +18,7 @@ from ._errors import AlreadyDelivered, ChannelError, JournalError, PermanentErro
 from ._journal import Journal, UsesJournal
 from ._journal_run import journaled
 from ._journal_sqlite import default_journal
+from ._progress import ProgressCallback, reporting, stop_reporting
 from ._redact import describe, redact
 from ._report import Outcome, Receipt, Report
 from ._retry import RetryPolicy, is_transient
@@ -172,12 +173,15 @@ class Broadcaster:
         *,
         only: Collection[str] | str | None = None,
         dry_run: bool = False,
+        progress: ProgressCallback | None = None,
     ) -> Report:
         """Render and deliver ``update`` on every selected channel; never raises for them.
 
         ``only`` names the channels to use (the rest are reported as skipped);
-        ``dry_run`` renders every channel and sends nothing. Raises ``JournalError``,
-        before anything is sent, if the journal cannot be used.
+        ``dry_run`` renders every channel and sends nothing. ``progress`` is called
+        with a ``Progress`` every few dozen recipients of a fan-out (email, SMS), for
+        a live display; it must be quick and is dropped if it raises. Raises
+        ``JournalError``, before anything is sent, if the journal cannot be used.
         """
         if not isinstance(update, Update):
             raise TypeError(f"send() takes a broadcast.Update, not {type(update).__name__}")
@@ -186,6 +190,7 @@ class Broadcaster:
         if self._journal is not None and not dry_run:
             await self._journal.open()
             await self._journal.record_update(update)
+        watching = reporting(progress)  # the channel tasks copy it with their context
         tasks = [
             asyncio.create_task(
                 self._run(channel, update, dry_run=dry_run)
@@ -195,6 +200,7 @@ class Broadcaster:
             )
             for channel in self._channels
         ]
+        stop_reporting(watching)
         try:
             receipts = await asyncio.gather(*tasks)
         finally:

@@ -10,7 +10,9 @@ Every error names the variable and says how to fix it.
 | ``BROADCAST_WEBHOOK_SECRET``  | ``whsec_...`` Standard Webhooks signing secret         |
 | ``BROADCAST_WEBHOOK_TIMEOUT`` | seconds per attempt (default 15)                       |
 | ``BROADCAST_TIMEOUT``         | seconds per channel, retries included (default 180)    |
-| ``BROADCAST_JOURNAL``         | the delivery journal file (default ./broadcast.db)     |
+| ``BROADCAST_JOURNAL``         | the delivery journal file (default ./broadcast.db;     |
+|                               | ``off``: none)                                         |
+| ``BROADCAST_CONFIG``          | the broadcast.toml to read (default ./broadcast.toml)  |
 | ``BROADCAST_RETRY_ATTEMPTS``  | attempts per channel (default 5)                       |
 | ``BROADCAST_RETRY_DEADLINE``  | seconds of retrying per channel (default 120)          |
 | ``BROADCAST_SMTP_HOST``       | enables the email channel                              |
@@ -57,7 +59,15 @@ from ._journal import Journal
 from ._journal_sqlite import default_journal
 from ._retry import RetryPolicy
 
-__all__ = ["KNOWN_VARIABLES", "broadcaster_from_env", "channels_from_env"]
+__all__ = [
+    "BUILDERS",
+    "HOW_TO_CONFIGURE",
+    "KNOWN_VARIABLES",
+    "SETTINGS",
+    "broadcaster_from_env",
+    "channels_from_env",
+    "env_channels",
+]
 
 _TWITTER_OAUTH1 = ("CONSUMER_KEY", "CONSUMER_SECRET", "ACCESS_TOKEN", "ACCESS_TOKEN_SECRET")
 KNOWN_VARIABLES = frozenset(
@@ -67,6 +77,7 @@ KNOWN_VARIABLES = frozenset(
         "BROADCAST_WEBHOOK_TIMEOUT",
         "BROADCAST_TIMEOUT",
         "BROADCAST_JOURNAL",
+        "BROADCAST_CONFIG",
         "BROADCAST_RETRY_ATTEMPTS",
         "BROADCAST_RETRY_DEADLINE",
         "BROADCAST_SMTP_HOST",
@@ -289,19 +300,32 @@ def _sms(env: Env) -> Channel[Any] | None:
     return channel
 
 
-_BUILDERS: tuple[Callable[[Env], Channel[Any] | None], ...] = (
-    _webhook,
-    _email,
-    _twitter,
-    _facebook,
-    _sms,
-)
+BUILDERS: dict[str, Callable[[Env], Channel[Any] | None]] = {
+    "webhook": _webhook,
+    "email": _email,
+    "twitter": _twitter,
+    "facebook": _facebook,
+    "sms": _sms,
+}
+"""Each channel type, and how to build it from its ``BROADCAST_*`` variables."""
+SETTINGS = {
+    "journal": "BROADCAST_JOURNAL",
+    "timeout": "BROADCAST_TIMEOUT",
+    "retry_attempts": "BROADCAST_RETRY_ATTEMPTS",
+    "retry_deadline": "BROADCAST_RETRY_DEADLINE",
+}
+"""The settings that are not about one channel, by their broadcast.toml key."""
+
+
+def env_channels(env: Env) -> list[Channel[Any]]:
+    """The channels the ``BROADCAST_*`` variables configure; maybe none."""
+    return [c for build in BUILDERS.values() if (c := build(env)) is not None]
 
 
 def channels_from_env(env: Env | None = None) -> list[Channel[Any]]:
     """Every channel the environment configures; an error if there is none."""
     env = env or Env.load()
-    channels = [c for build in _BUILDERS if (c := build(env)) is not None]
+    channels = env_channels(env)
     if not channels:
         message = f"no channel is configured: {HOW_TO_CONFIGURE}"
         if typos := env.unknown(KNOWN_VARIABLES):
@@ -319,11 +343,12 @@ def broadcaster_from_env(
     """A Broadcaster with the environment's channels (or ``channels``) and settings.
 
     ``journal`` defaults to an ``SQLiteJournal`` at ``BROADCAST_JOURNAL`` (else
-    ``./broadcast.db``); pass a Journal, or None for none.
+    ``./broadcast.db``; ``off`` for none); pass a Journal, or None for none.
     """
     env = env or Env.load()
     if journal == "env":
-        journal = default_journal(env.get("BROADCAST_JOURNAL"))
+        path = env.get("BROADCAST_JOURNAL")
+        journal = None if path == "off" else default_journal(path)
     retry = RetryPolicy(
         attempts=int(env.number("BROADCAST_RETRY_ATTEMPTS", 5, integer=True)),
         deadline=env.number("BROADCAST_RETRY_DEADLINE", 120.0),

@@ -18,16 +18,38 @@ from dotenv import dotenv_values
 
 from ._errors import ConfigError
 
-__all__ = ["PREFIX", "Env"]
+__all__ = ["CREDENTIALS", "PLACEHOLDER", "PREFIX", "Env", "merged_environment"]
 
 PREFIX = "BROADCAST_"
+CREDENTIALS = ("_TOKEN", "_SECRET", "_PASSWORD", "_KEY")
+"""Endings of the variable names that hold credentials."""
+PLACEHOLDER = "placeholder"
+"""What a missing credential reads as in an Env made with ``placeholders=True``."""
+
+
+def merged_environment(
+    env_file: str | os.PathLike[str] | None = ".env",
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Every variable of ``environ`` (default ``os.environ``) over those of ``env_file``."""
+    merged: dict[str, str] = {}
+    if env_file is not None and Path(env_file).is_file():
+        merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    merged.update(os.environ if environ is None else environ)
+    return merged
 
 
 class Env:
     """Typed reads of ``BROADCAST_*`` variables; every error names the variable."""
 
-    def __init__(self, values: Mapping[str, str]) -> None:
+    def __init__(self, values: Mapping[str, str], *, placeholders: bool = False) -> None:
+        """Keep the ``BROADCAST_*`` variables of ``values``.
+
+        With ``placeholders``, a required credential that is missing reads as a
+        placeholder instead of an error, so channels can be built to preview them.
+        """
         self._values = {k: v for k, v in values.items() if k.startswith(PREFIX)}
+        self._placeholders = placeholders
 
     @classmethod
     def load(
@@ -36,11 +58,7 @@ class Env:
         environ: Mapping[str, str] | None = None,
     ) -> Env:
         """The process environment over ``env_file`` (skipped if absent or ``None``)."""
-        merged: dict[str, str] = {}
-        if env_file is not None and Path(env_file).is_file():
-            merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
-        merged.update(os.environ if environ is None else environ)
-        return cls(merged)
+        return cls(merged_environment(env_file, environ))
 
     def names(self) -> list[str]:
         """The ``BROADCAST_*`` variables that are set, sorted."""
@@ -79,6 +97,8 @@ class Env:
         """A value that must be set because ``why``."""
         value = self.get(name)
         if value is None:
+            if self._placeholders and name.endswith(CREDENTIALS):
+                return PLACEHOLDER
             raise ConfigError(f"{name} is required {why}")
         return value
 

@@ -106,7 +106,8 @@ def _claim_receipt(channel: Channel[Any], claim: Claim) -> Receipt | None:
         reason = (
             "in doubt: a run that stopped was sending this and may or may not have got "
             f"through; check, then journal.settle({claim.update_key!r}, {name!r}, "
-            "post_id=<its id, or None to send again>)"
+            "post_id=<its id, or None to send again>), or run: broadcast settle "
+            f"{claim.update_key} {name} --post-id ID (or --resend)"
         )
         return Receipt(name, Outcome.FAILED, reason=reason)
     return None

@@ -215,7 +215,8 @@ class SQLiteJournal:
                 f"part {index + 1} was being posted by a run that stopped ({stopped}); it may "
                 "or may not be up. Check the account, then call journal.settle("
                 f"{update_key!r}, {channel!r}, part={index}, post_id=<its id, or None to "
-                "post it again>)"
+                f"post it again>), or run: broadcast settle {update_key} {channel} "
+                f"--part {index} --post-id ID (or --resend)"
             )
 
     async def abandon_part(self, channel: str, update_key: str, index: int, /) -> None:

@@ -128,9 +128,10 @@ class LoopbackServer:
                 for name, value in _with_defaults(reply):
                     self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(reply.body)
+                if self.command != "HEAD":  # a HEAD answer has headers only
+                    self.wfile.write(reply.body)
 
-            do_GET = do_POST = do_PUT = do_DELETE = _handle  # http.server's method names
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle  # http.server's names
 
             def log_message(self, format: str, *args: object) -> None:
                 """Keep test and demo output quiet."""

@@ -115,12 +115,14 @@ def _now() -> datetime:
 class Update(BaseModel):
     """One crisis update, validated once and rendered by every channel.
 
-    >>> Update(
-    ...     title="PlayStation Network is down",
-    ...     body="We are investigating.",
-    ...     incident="psn-2011-04",
-    ... ).status
-    <Status.INVESTIGATING: 'investigating'>
+    Examples:
+        >>> Update(
+        ...     title="PlayStation Network is down",
+        ...     body="We are investigating.",
+        ...     incident="psn-2011-04",
+        ... ).status
+        <Status.INVESTIGATING: 'investigating'>
+
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)

@@ -39,6 +39,11 @@ log = logging.getLogger("broadcast")
 TLS = Literal["starttls", "implicit", "none"]
 _DEFAULT_PORTS = {"starttls": 587, "implicit": 465, "none": 25}
 _SAMPLE_IDS = 10
+_TLS_CONFIRMED = {
+    "starttls": "accepted STARTTLS",
+    "implicit": "accepted TLS",
+    "none": "answered EHLO (no TLS: tls='none')",
+}
 _STOP = None
 
 
@@ -289,6 +294,23 @@ class Email:
             root = rendered.thread_root
             await journal.record_part(self.name, rendered.incident, rendered.update_key, 0, root)
         return delivery
+
+    async def check(self) -> str:
+        """Connect, EHLO, STARTTLS and AUTH exactly as ``deliver`` does, then QUIT.
+
+        No MAIL, RCPT or DATA is sent. The password never appears in the answer.
+        """
+        client = await self._connect()  # EHLO, TLS and AUTH, verified as for a send
+        try:
+            if client.is_ehlo_or_helo_needed:  # nothing after the greeting needed one
+                await client.ehlo()
+            await client.quit()
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            raise _smtp_error(exc) from None
+        finally:
+            client.close()
+        auth = f" and AUTH as {self._username}" if self._username else "; no AUTH configured"
+        return f"{self._where} {_TLS_CONFIRMED[self._tls]}{auth}"
 
     async def aclose(self) -> None:
         """Nothing to close: connections live only as long as one deliver."""

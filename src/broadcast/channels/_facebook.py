@@ -28,7 +28,7 @@ from .._journal import Journal
 from .._threads import ThreadSlot, ThreadStore, post_part
 from .._update import Update
 from ..text import next_update_phrase, signature, status_tag
-from ._http import ClientSlot, json_field, post
+from ._http import ClientSlot, get, json_field, post
 
 __all__ = ["FacebookPage", "FacebookPost", "appsecret_proof", "check_api_version", "graph_errors"]
 
@@ -281,6 +281,25 @@ class FacebookPage:
 
         post_id = await post_part(threads, self.name, rendered.incident, key, 0, send=send)
         return Delivery(ids=(post_id,), details={"kind": kind, "update_number": number})
+
+    async def check(self) -> str:
+        """Read the Page's name with the Page token (``GET /{page-id}?fields=name``).
+
+        The token goes in the ``Authorization`` header, never the URL. Posts nothing.
+        """
+        params = {"fields": "name"}
+        if self._proof is not None:
+            params["appsecret_proof"] = self._proof.get_secret_value()
+        response = await get(
+            self._http.get(),
+            f"{self._api}/{self._page_id}",
+            params=params,
+            headers={"authorization": f"Bearer {self._token.get_secret_value()}"},
+            timeout=self._timeout,
+            wall_clock=self._clock,
+            provider_errors=graph_errors,
+        )
+        return f"page {json_field(response, 'name')!r} (id {json_field(response, 'id')})"
 
     def _warn_on_usage(self, response: httpx.Response) -> None:
         for header, percent in _usage(response).items():

@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence, Sized
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from .._channel import Delivery, Rejection
 from .._errors import AuthError, ChannelError, JournalError
 from .._journal import RecipientLog
+from .._progress import progress_reporter
 from .._redact import describe
 from .._retry import RetryPolicy
 from ._recipients import Normalise, RecipientSource, stream
@@ -65,11 +66,14 @@ class _Tally:
     """Delivered by an earlier run (counted in ``accepted`` too)."""
     resent: int = 0
     """Left pending by a run that stopped: sent again, maybe a second time."""
+    report: Callable[..., None] = field(default=lambda *_, **__: None)
+    """Progress for a live display (``broadcast._progress``)."""
 
     def accept(self, provider_id: str) -> None:
         self.accepted += 1
         if len(self.ids) < SAMPLE_IDS:
             self.ids.append(provider_id)
+        self.report(self.accepted, len(self.rejected))
 
 
 class _Stop(Exception):
@@ -93,6 +97,8 @@ class FanOut:
     ) -> Delivery:
         """Send to every recipient with ``workers``; the Delivery counts who got it."""
         tally = _Tally()
+        total = len(self.recipients) if isinstance(self.recipients, Sized) else None
+        tally.report = progress_reporter(self.name, total)
         queue: asyncio.Queue[str | None] = asyncio.Queue(
             maxsize=len(workers) * self.queue_per_worker
         )
@@ -108,12 +114,13 @@ class FanOut:
         finally:
             await asyncio.gather(*(w.close() for w in workers), return_exceptions=True)
             note = await self._flush(note)
+            tally.report(tally.accepted, len(tally.rejected), finished=True)
         note = note or tally.stopped
         if note:
             note += "; the remaining recipients were not sent"
-        extra: dict[str, object] = {}
+        extra: dict[str, object] = {"stopped_early": True} if note else {}
         if tally.already or tally.resent:
-            extra = {"already_delivered": tally.already, "resent_after_stop": tally.resent}
+            extra |= {"already_delivered": tally.already, "resent_after_stop": tally.resent}
         return Delivery(
             ids=tuple(tally.ids),
             details={**(details or {}), **extra},

@@ -1,9 +1,9 @@
 """The one place that turns HTTP outcomes into TransientError / PermanentError.
 
-Every HTTP channel sends through ``post`` (or calls ``check_response`` on a response it
-got itself), so status classification, Retry-After handling and safe error text are
-written once. Provider channels (X, Graph, Twilio) may first look at their own error
-bodies and fall back to this.
+Every HTTP channel sends through ``post`` (reads, such as ``check()`` probes, through
+``get``; or calls ``check_response`` on what ``request`` returned), so status
+classification, Retry-After handling and safe error text are written once. Provider
+channels (X, Graph, Twilio) may first look at their own error bodies and fall back to this.
 """
 
 from __future__ import annotations
@@ -24,10 +24,12 @@ __all__ = [
     "CONNECT_TIMEOUT",
     "ClientSlot",
     "check_response",
+    "get",
     "json_field",
     "new_client",
     "post",
     "provider_message",
+    "request",
 ]
 
 _MAX_DETAIL = 200
@@ -195,27 +197,29 @@ def _attempt_timeout(seconds: float) -> httpx.Timeout:
     return httpx.Timeout(seconds, connect=min(seconds, CONNECT_TIMEOUT))
 
 
-async def post(
+async def request(
     client: httpx.AsyncClient,
+    method: str,
     url: str | httpx.URL,
     *,
+    params: Mapping[str, str] | None = None,
     content: bytes | None = None,
     data: Mapping[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
     auth: httpx.Auth | None = None,
     timeout: float | None = None,  # noqa: ASYNC109 - httpx's per-request timeout
-    wall_clock: Callable[[], float] = time.time,
-    provider_errors: ProviderErrors | None = None,
 ) -> httpx.Response:
-    """POST and classify: network failures are transient, statuses per ``check_response``.
+    """Send one request and return whatever answer came; network failures are transient.
 
-    ``timeout`` bounds one attempt in seconds (connecting gets at most
-    ``CONNECT_TIMEOUT`` of it). Redirects are never followed, whatever the client says.
-    A fan-out passes ``url`` as an ``httpx.URL`` built once, so it is not parsed per call.
+    The status is not judged here: ``post`` and ``get`` pass the answer to
+    ``check_response``. ``timeout`` bounds the attempt in seconds (connecting gets at
+    most ``CONNECT_TIMEOUT`` of it). Redirects are never followed, whatever the client says.
     """
     try:
-        response = await client.post(
+        return await client.request(
+            method,
             url,
+            params=params,
             content=content,
             data=data,
             headers=headers,
@@ -230,5 +234,46 @@ async def post(
         where = safe_origin(str(url))
         detail = f": {exc}" if str(exc) else ""
         raise TransientError(redact(f"{type(exc).__name__} talking to {where}{detail}")) from exc
+
+
+async def post(
+    client: httpx.AsyncClient,
+    url: str | httpx.URL,
+    *,
+    content: bytes | None = None,
+    data: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+    auth: httpx.Auth | None = None,
+    timeout: float | None = None,  # noqa: ASYNC109 - httpx's per-request timeout
+    wall_clock: Callable[[], float] = time.time,
+    provider_errors: ProviderErrors | None = None,
+) -> httpx.Response:
+    """POST and classify: network failures are transient, statuses per ``check_response``.
+
+    ``timeout`` bounds one attempt in seconds, as in ``request``. A fan-out passes
+    ``url`` as an ``httpx.URL`` built once, so it is not parsed per call.
+    """
+    response = await request(
+        client, "POST", url, content=content, data=data, headers=headers, auth=auth, timeout=timeout
+    )
+    check_response(response, wall_clock=wall_clock, provider_errors=provider_errors)
+    return response
+
+
+async def get(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    params: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+    auth: httpx.Auth | None = None,
+    timeout: float | None = None,  # noqa: ASYNC109 - httpx's per-request timeout
+    wall_clock: Callable[[], float] = time.time,
+    provider_errors: ProviderErrors | None = None,
+) -> httpx.Response:
+    """GET and classify exactly as ``post`` does; for reads such as a ``check()`` probe."""
+    response = await request(
+        client, "GET", url, params=params, headers=headers, auth=auth, timeout=timeout
+    )
     check_response(response, wall_clock=wall_clock, provider_errors=provider_errors)
     return response

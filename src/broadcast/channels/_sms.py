@@ -30,7 +30,7 @@ from .._retry import RetryPolicy, retry_after_from_headers
 from .._update import Update
 from ..text import SmsText, render_sms
 from ._fanout import FanOut
-from ._http import ClientSlot, json_field, post
+from ._http import ClientSlot, get, json_field, post
 from ._recipients import RecipientSource, describe_invalid, invalid_in
 
 __all__ = ["RateLimiter", "TwilioSMS", "normalise_number", "sender_id", "twilio_errors"]
@@ -186,7 +186,8 @@ class TwilioSMS:
         self._concurrency = concurrency
         self._rate = rate
         self._limiter = limiter
-        self._url = f"{base_url.rstrip('/')}/2010-04-01/Accounts/{account_sid}/Messages.json"
+        self._account = f"{base_url.rstrip('/')}/2010-04-01/Accounts/{account_sid}.json"
+        self._url = self._account.removesuffix(".json") + "/Messages.json"
         self._timeout = timeout
         self._http = ClientSlot(client)
         self._journal: Journal | None = None
@@ -226,9 +227,8 @@ class TwilioSMS:
         # Built once per send, not per recipient: the URL, the auth header and the form
         # (every field but To, which goes last), so each call only appends one number.
         url = httpx.URL(self._url)
-        credentials = f"{self._sid}:{self._token.get_secret_value()}".encode()
         headers = {
-            "authorization": "Basic " + base64.b64encode(credentials).decode("ascii"),
+            "authorization": self._basic_auth(),
             "content-type": "application/x-www-form-urlencoded",
         }
         form = urlencode({**self._fields, "Body": rendered.text}).encode("ascii") + b"&To="
@@ -259,6 +259,33 @@ class TwilioSMS:
             "encoding": str(rendered.count.encoding),
         }
         return await fan_out.run(workers, details=details)
+
+    async def check(self) -> str:
+        """Fetch the account (``GET /Accounts/{sid}.json``) and confirm it is active.
+
+        A suspended or closed account raises ``PermanentError``. Sends nothing.
+        """
+        response = await get(
+            self._http.get(),
+            self._account,
+            headers={"authorization": self._basic_auth()},
+            timeout=self._timeout,
+            provider_errors=twilio_errors,
+        )
+        name, status = json_field(response, "friendly_name"), json_field(response, "status")
+        if status != "active":
+            raise PermanentError(
+                f"Twilio account {name!r} is {status}, not active: it cannot send messages "
+                "until it is reactivated in the Twilio console"
+            )
+        sender = (
+            self._fields.get("From") or f"messaging service {self._fields['MessagingServiceSid']}"
+        )
+        return f"account {name!r} is active; sending from {sender}"
+
+    def _basic_auth(self) -> str:
+        credentials = f"{self._sid}:{self._token.get_secret_value()}".encode()
+        return "Basic " + base64.b64encode(credentials).decode("ascii")
 
     def _ledger(self, update_key: str) -> RecipientLog | None:
         if self._journal is None or not update_key:

@@ -33,7 +33,7 @@ from ..text import (
     status_tag,
     weighted_length,
 )
-from ._http import ClientSlot, json_field, post
+from ._http import ClientSlot, get, json_field, post
 from ._oauth1 import OAuth1
 
 __all__ = ["Thread", "Twitter", "render_posts", "x_errors"]
@@ -158,6 +158,7 @@ class Twitter:
             )
         self.name = name
         self._url = base_url.rstrip("/") + "/2/tweets"
+        self._me = base_url.rstrip("/") + "/2/users/me"
         self._threads = ThreadSlot(threads)
         self._timeout = timeout
         self._http = ClientSlot(client)
@@ -215,6 +216,19 @@ class Twitter:
             posted.append(post_id)
             reply_to = post_id
         return Delivery(ids=tuple(posted), details={"parts": total})
+
+    async def check(self) -> str:
+        """Ask X whose credentials these are (``GET /2/users/me``); posts nothing."""
+        response = await get(
+            self._http.get(),
+            self._me,
+            auth=self._auth,
+            timeout=self._timeout,
+            wall_clock=self._clock,
+            provider_errors=x_errors,
+        )
+        username = json_field(response, "data", "username")
+        return f"authenticated as @{username} (id {json_field(response, 'data', 'id')})"
 
     async def _post(self, client: httpx.AsyncClient, text: str, reply_to: str | None) -> str:
         payload: dict[str, Any] = {"text": text}

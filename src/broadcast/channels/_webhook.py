@@ -28,7 +28,7 @@ from pydantic import SecretBytes, SecretStr
 from .._channel import Delivery
 from .._redact import safe_origin
 from .._update import Update
-from ._http import ClientSlot, post
+from ._http import ClientSlot, check_response, post, request
 
 __all__ = ["Webhook", "WebhookRequest", "sign"]
 
@@ -188,6 +188,26 @@ class Webhook:
         if receiver_id := _receiver_id(response):
             details["receiver_id"] = receiver_id
         return Delivery(ids=(rendered.message_id,), details=details)
+
+    async def check(self) -> str:
+        """Send ``HEAD`` to the URL with the channel's auth and headers; any answer will do.
+
+        401/403 raise ``AuthError`` and 404/410 ``PermanentError``; any other status means
+        reachable. Nothing is signed and no body is sent; redirects are not followed.
+        """
+        response = await request(
+            self._http.get(),
+            "HEAD",
+            self._url.get_secret_value(),
+            headers={k: v.get_secret_value() for k, v in self._headers.items()},
+            auth=self._auth,
+            timeout=self._timeout,
+        )
+        status = response.status_code
+        if status in (401, 403, 404, 410):
+            check_response(response, wall_clock=self._clock)  # worded once, in _http
+        note = "; deliver will not follow redirects" if 300 <= status < 400 else ""
+        return f"{self._origin} reachable (HTTP {status}{note})"
 
     async def aclose(self) -> None:
         """Close the client if this channel made it."""

@@ -1,10 +1,27 @@
-"""``make demo``: a real broadcast to local stand-ins of every outlet on 127.0.0.1.
+"""``broadcast demo``: a real broadcast to local stand-ins of every outlet on 127.0.0.1.
 
-Each stand-in starts a local receiver, hands out the real channel pointed at it, and
-afterwards says what arrived and whether it checked out. Channels join the demo by
+The demo replays an outage as a timeline of updates (``psn_timeline``). Each stand-in
+starts a local receiver, hands out the real channel pointed at it, and afterwards says
+what arrived, update by update, and whether it checked out. Channels join the demo by
 adding a stand-in to ``STAND_INS``.
 """
 
-from ._run import STAND_INS, demo_update, main, run
+from ._apis import GraphEndpoint, TwilioEndpoint, XEndpoint
+from ._run import STAND_INS, main, run
+from ._standins import MailReceiver, StandIn, WebhookReceiver
+from ._timeline import OUTAGE_START, demo_update, psn_timeline
 
-__all__ = ["STAND_INS", "demo_update", "main", "run"]
+__all__ = [
+    "OUTAGE_START",
+    "STAND_INS",
+    "GraphEndpoint",
+    "MailReceiver",
+    "StandIn",
+    "TwilioEndpoint",
+    "WebhookReceiver",
+    "XEndpoint",
+    "demo_update",
+    "main",
+    "psn_timeline",
+    "run",
+]

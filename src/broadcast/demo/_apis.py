@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, NamedTuple
 
 from .._channel import Channel
 from .._loopback import RecordedRequest, Reply
-from ._standins import HTTPStandIn
+from ._standins import HTTPStandIn, by_update, every_update_arrived
 
 __all__ = ["GraphEndpoint", "TwilioEndpoint", "XEndpoint"]
 
@@ -26,7 +26,8 @@ class XEndpoint(HTTPStandIn):
     access_token_secret = "demo-access-token-secret"  # noqa: S105
 
     def __init__(self) -> None:
-        self.posts: list[tuple[str, str | None, str, bool]] = []
+        self.posts: list[_Post] = []
+        self.unsigned = 0
         super().__init__()
 
     def _signed(self, request: RecordedRequest, url: str) -> bool:
@@ -48,12 +49,13 @@ class XEndpoint(HTTPStandIn):
     def _respond(self, request: RecordedRequest) -> Reply:
         signed = self._signed(request, f"{self._server.url}{request.path}")
         if not signed:
+            self.unsigned += 1
             problem = {"title": "Unauthorized", "detail": "Unauthorized", "status": 401}
             return Reply(401, json.dumps(problem).encode())
         body = json.loads(request.body)
         post_id = str(1_400_000_000_000_000_000 + len(self.posts) + 1)
         reply_to = (body.get("reply") or {}).get("in_reply_to_tweet_id")
-        self.posts.append((post_id, reply_to, body["text"], signed))
+        self.posts.append(_Post(self.update_number, post_id, reply_to, body["text"]))
         return Reply(201, json.dumps({"data": {"id": post_id, "text": body["text"]}}).encode())
 
     def channel(self) -> Channel[Any]:
@@ -70,32 +72,58 @@ class XEndpoint(HTTPStandIn):
         return twitter
 
     def arrivals(self) -> list[str]:
-        """One line per post: id, what it replies to, its weighted length."""
+        """One line per update: its posts, and what the first one replies to."""
         from ..text import weighted_length  # noqa: PLC0415
 
-        return [
-            f"post {post_id} (reply to {reply_to or 'nothing: starts the incident'}), "
-            f"{weighted_length(text)}/280, OAuth signature verified: {text.splitlines()[0]!r}"
-            for post_id, reply_to, text, _ in self.posts
-        ]
+        longest = max((weighted_length(p.text) for p in self.posts), default=0)
+        signed = "verified on every post" if not self.unsigned else f"BAD on {self.unsigned}"
+        chained = [p.reply_to for p in self.posts[1:]] == [p.post_id for p in self.posts[:-1]]
+        chain = "each post replies to the one before" if chained else "the reply CHAIN IS BROKEN"
+        lines = [f"OAuth 1.0a signature {signed}; {chain}; longest {longest}/280"]
+        last: dict[str, int] = {}
+        for number, posts in by_update(self.posts):
+            first, reply_to = posts[0].post_id, posts[0].reply_to
+            link = "replies to nothing: starts the incident"
+            if reply_to is not None:
+                whose = (
+                    f"update {last[reply_to]}'s last"
+                    if reply_to in last
+                    else "NOT an update's last"
+                )
+                link = f"replies to {reply_to} ({whose})"
+            lines.append(f"update {number}: {len(posts)} posts, first {first} {link}")
+            last[posts[-1].post_id] = number
+        return lines
 
     def verified(self) -> bool:
-        """Every post signed, within 280, each part replying to the one before."""
+        """Posts within 280, one chain: each replying to the one before, the first to none."""
         from ..text import weighted_length  # noqa: PLC0415
 
-        chained = all(self.posts[i][1] == self.posts[i - 1][0] for i in range(1, len(self.posts)))
+        replies = [p.reply_to for p in self.posts]
         return (
-            bool(self.posts)
-            and chained
-            and all(ok and weighted_length(text) <= 280 for _, _, text, ok in self.posts)
+            not self.unsigned
+            and every_update_arrived(by_update(self.posts))
+            and replies == [None, *(p.post_id for p in self.posts[:-1])]
+            and len({p.text for p in self.posts}) == len(self.posts)
+            and all(weighted_length(p.text) <= 280 for p in self.posts)
         )
+
+
+class _Post(NamedTuple):
+    """One post on X, with the update it arrived in (only signed posts get here)."""
+
+    update: int
+    post_id: str
+    reply_to: str | None
+    text: str
 
 
 class GraphEndpoint(HTTPStandIn):
     """A local Graph API ``/{version}/{page-id}/feed`` that checks ``appsecret_proof``.
 
     The first call is throttled the way Graph does it (HTTP 400, ``error.code`` 4), so
-    the demo shows a retry decided by the error code rather than the status.
+    the demo shows a retry decided by the error code rather than the status. Follow-ups
+    arrive as comments, ``/{version}/{post-id}/comments``, under the incident's post.
     """
 
     name = "facebook"
@@ -104,8 +132,9 @@ class GraphEndpoint(HTTPStandIn):
     app_secret = "demo-app-secret"  # noqa: S105
 
     def __init__(self) -> None:
-        self.posts: list[tuple[str, str, bool]] = []
+        self.posts: list[_PagePost] = []
         self.answers: list[int] = []
+        self.bad_proofs = 0
         super().__init__()
 
     def _respond(self, request: RecordedRequest) -> Reply:
@@ -118,6 +147,7 @@ class GraphEndpoint(HTTPStandIn):
             "appsecret_proof"
         ) == appsecret_proof(self.token, self.app_secret)
         if not proof_ok:
+            self.bad_proofs += 1
             error = {
                 "message": "Invalid appsecret_proof",
                 "type": "GraphMethodException",
@@ -134,33 +164,68 @@ class GraphEndpoint(HTTPStandIn):
             }
             reply = Reply(400, json.dumps({"error": error}).encode())
         else:
-            post_id = f"{self.page_id}_{1116689038356556 + len(self.posts)}"
-            self.posts.append((post_id, form.get("message", ""), proof_ok))
-            reply = Reply(200, json.dumps({"id": post_id}).encode())
+            reply = Reply(200, json.dumps({"id": self._publish(request.path, form)}).encode())
         self.answers.append(reply.status)
         return reply
 
+    def _publish(self, path: str, form: dict[str, str]) -> str:
+        """Keep a feed post or a comment; its Graph-shaped id."""
+        *_, target, edge = path.partition("?")[0].strip("/").split("/")
+        message = form.get("message", "")
+        if edge == "comments":  # a comment's id: its post's own part, then its own
+            serial = f"{target.split('_')[-1]}_{4_000_000_000_000 + len(self.posts)}"
+            post = _PagePost(self.update_number, serial, target, message)
+        else:
+            serial = f"{self.page_id}_{1116689038356556 + len(self.posts)}"
+            post = _PagePost(self.update_number, serial, None, message)
+        self.posts.append(post)
+        return post.object_id
+
     def channel(self) -> Channel[Any]:
-        """A real FacebookPage channel pointed here."""
+        """A real FacebookPage channel pointed here; follow-ups go under the first post."""
         from ..channels._facebook import FacebookPage  # noqa: PLC0415
 
         page: Channel[Any] = FacebookPage(
-            self.page_id, self.token, app_secret=self.app_secret, base_url=self._server.url
+            self.page_id,
+            self.token,
+            app_secret=self.app_secret,
+            base_url=self._server.url,
+            follow_up="comment",
         )
         return page
 
     def arrivals(self) -> list[str]:
-        """The answers given, then each post with its first line."""
-        lines = [f"answers: {', '.join(map(str, self.answers))} (400 = throttled, code 4)"]
-        lines += [
-            f"post {post_id}, appsecret_proof verified: {message.splitlines()[0]!r}"
-            for post_id, message, _ in self.posts
-        ]
+        """The answers given, then one line per update: a post, or a comment under it."""
+        answers = ", ".join(map(str, self.answers))
+        proofs = "verified" if not self.bad_proofs else f"BAD on {self.bad_proofs} call(s)"
+        lines = [f"appsecret_proof {proofs}; answers {answers} (400 = throttled, code 4)"]
+        for number, posts in by_update(self.posts):
+            for post in posts:
+                where = f"comment {post.object_id} under post {post.parent}"
+                if post.parent is None:
+                    where = f"post {post.object_id} on the Page's feed"
+                lines.append(f"update {number}: {where}")
         return lines
 
     def verified(self) -> bool:
-        """One post, with a valid proof, after one throttled call."""
-        return len(self.posts) == 1 and all(ok for *_, ok in self.posts)
+        """One item per update: a feed post first, then comments under that post."""
+        updates = by_update(self.posts)
+        first = self.posts[0].object_id if self.posts else None
+        return (
+            not self.bad_proofs
+            and every_update_arrived(updates)
+            and all(len(posts) == 1 for _, posts in updates)
+            and [p.parent for p in self.posts] == [None] + [first] * (len(self.posts) - 1)
+        )
+
+
+class _PagePost(NamedTuple):
+    """A Page post or comment (``parent`` is the post it is under), by update."""
+
+    update: int
+    object_id: str
+    parent: str | None
+    message: str
 
 
 class TwilioEndpoint(HTTPStandIn):
@@ -177,8 +242,8 @@ class TwilioEndpoint(HTTPStandIn):
     stopped = "+14155550199"
 
     def __init__(self) -> None:
-        self.texts: list[tuple[str, str, str]] = []
-        self.refused: list[str] = []
+        self.texts: list[_Text] = []
+        self.unauthorised = 0
         super().__init__()
 
     def _respond(self, request: RecordedRequest) -> Reply:
@@ -187,10 +252,11 @@ class TwilioEndpoint(HTTPStandIn):
 
         expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
         if request.headers.get("authorization") != f"Basic {expected}":
+            self.unauthorised += 1
             return Reply(401, json.dumps({"code": 20003, "message": "Authenticate"}).encode())
         form = {k: v[0] for k, v in parse_qs(request.body.decode()).items()}
         if form["To"] == self.stopped:
-            self.refused.append(form["To"])
+            self.texts.append(_Text(self.update_number, form["To"], None, form["Body"]))
             error = {
                 "code": 21610,
                 "message": "Attempt to send to unsubscribed recipient",
@@ -199,7 +265,7 @@ class TwilioEndpoint(HTTPStandIn):
             }
             return Reply(400, json.dumps(error).encode())
         sid = f"SM{len(self.texts) + 1:032x}"
-        self.texts.append((form["To"], sid, form["Body"]))
+        self.texts.append(_Text(self.update_number, form["To"], sid, form["Body"]))
         body = {"sid": sid, "status": "queued", "to": form["To"], "body": form["Body"]}
         return Reply(201, json.dumps(body).encode())
 
@@ -217,22 +283,41 @@ class TwilioEndpoint(HTTPStandIn):
         return sms
 
     def arrivals(self) -> list[str]:
-        """Each text with its SID and segment count, and the refusal."""
+        """Who is subscribed, then one line per update: texts sent and refused."""
         from ..text import segments  # noqa: PLC0415
 
-        lines = []
-        for to, sid, body in self.texts:
-            count = segments(body)
-            lines.append(f"to {to}: {sid}, {count.segments} segment(s) {count.encoding}")
-        if self.texts:
-            lines.append(f"text: {self.texts[0][2]!r}")
-        lines += [f"to {to}: refused, 21610 (replied STOP)" for to in self.refused]
+        reached = ", ".join(p for p in self.people if p != self.stopped)
+        auth = "verified" if not self.unauthorised else f"BAD on {self.unauthorised} call(s)"
+        lines = [f"Basic auth {auth}; subscribers {reached}; {self.stopped} replied STOP"]
+        for number, texts in by_update(self.texts):
+            sent = [t for t in texts if t.sid]
+            count = segments(sent[0].body) if sent else None
+            size = f" ({count.segments} segments {count.encoding} each)" if count else ""
+            refused = "".join(f"; {t.to} refused (21610)" for t in texts if not t.sid)
+            lines.append(f"update {number}: {len(sent)} texts{size}{refused}")
         return lines
 
     def verified(self) -> bool:
-        """Every subscriber but the one who opted out got the same text, once."""
-        got = sorted(to for to, _, _ in self.texts)
+        """Per update: every subscriber but the one who opted out got one same text."""
+        updates = by_update(self.texts)
+        wanted = sorted(set(self.people) - {self.stopped})
         return (
-            got == sorted(set(self.people) - {self.stopped})
-            and len({body for *_, body in self.texts}) == 1
+            not self.unauthorised
+            and every_update_arrived(updates)
+            and len({t.body for t in self.texts}) == len(updates)
+            and all(
+                sorted(t.to for t in texts if t.sid) == wanted
+                and [t.to for t in texts if not t.sid] == [self.stopped]
+                and len({t.body for t in texts}) == 1
+                for _, texts in updates
+            )
         )
+
+
+class _Text(NamedTuple):
+    """One text asked for, by update: its SID, or ``None`` when Twilio refused it."""
+
+    update: int
+    to: str
+    sid: str | None
+    body: str

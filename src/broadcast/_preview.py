@@ -1,0 +1,61 @@
+"""``preview(update)``: what every channel would send, rendered, with no I/O at all."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ._channel import Channel
+from ._redact import describe
+
+__all__ = ["Preview", "example_channels", "render_previews"]
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """One channel's rendering of an update."""
+
+    channel: str
+    kind: str
+    """The channel's class, e.g. ``Twitter``."""
+    text: str
+    """The rendered text exactly as it would be sent; empty when ``error`` is set."""
+    error: str | None = None
+    """Why the channel could not render it (the others still did)."""
+
+
+def render_previews(channels: Sequence[Channel[Any]], update: Any) -> list[Preview]:
+    """Render ``update`` for each channel; a channel that cannot never hides the others."""
+    previews = []
+    for channel in channels:
+        kind = type(channel).__name__
+        try:
+            text = str(channel.render(update).preview())
+        except Exception as exc:  # noqa: BLE001 - one broken renderer is a Preview, not a crash
+            previews.append(Preview(channel.name, kind, "", describe(exc)))
+        else:
+            previews.append(Preview(channel.name, kind, text))
+    return previews
+
+
+def example_channels() -> list[Channel[Any]]:
+    """One channel of each built-in type with example settings: renders, never sends."""
+    from .channels import Email, FacebookPage, TwilioSMS, Twitter, Webhook  # noqa: PLC0415
+
+    return [
+        Webhook("https://cms.example.com/hooks/incidents"),
+        Email(
+            "smtp.example.com",
+            sender="Status <status@example.com>",
+            recipients=["customer@example.com"],
+        ),
+        Twitter(bearer_token="example-only"),  # noqa: S106 - never used to send
+        FacebookPage("1234567890", "example-only"),
+        TwilioSMS(
+            "AC" + "0" * 32,
+            "example-only",
+            from_="+15005550006",
+            recipients=["+14155550101"],
+        ),
+    ]

@@ -1,0 +1,42 @@
+"""``broadcast check``: validate the configuration and probe every credential."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import asdict
+
+import click
+
+from ._common import EXIT_FAILED, EXIT_OK, Settings, guarded, pass_settings
+
+__all__ = ["check"]
+
+
+@click.command()
+@click.option("--only", metavar="NAMES", help="Only these channels, by name.")
+@click.option("--to", metavar="TAGS", help="Only channels with one of these tags.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.option("--timeout", default=20.0, show_default=True, help="Seconds per probe.")
+@pass_settings
+@guarded
+def check(
+    settings: Settings, /, *, only: str | None, to: str | None, as_json: bool, timeout: float
+) -> None:
+    """Validate the configuration and probe each channel's credentials, posting nothing.
+
+    One line per channel. Exit 1 if a probe fails, 2 if the configuration is wrong.
+    """
+    from .._api import acheck  # noqa: PLC0415 - keep --help fast
+
+    channels = settings.load().select(only=only, to=to)
+    results = asyncio.run(acheck(channels=channels, timeout=timeout))
+    if as_json:
+        click.echo(settings.mask(json.dumps([asdict(r) for r in results], indent=2)))
+    else:
+        width = max(len(r.channel) for r in results)
+        for r in results:
+            verdict = "ok  " if r.ok else "FAIL"
+            line = f"{verdict} {r.channel:<{width}}  {r.detail} ({r.elapsed:.2f}s)"
+            click.echo(settings.mask(line))
+    raise click.exceptions.Exit(EXIT_OK if all(r.ok for r in results) else EXIT_FAILED)

@@ -1,0 +1,124 @@
+"""The update's flags, its body (argument, ``--body-file`` or stdin), and input errors."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+    from .._update import Update
+
+__all__ = ["FLAGS", "build_update", "explain", "parse_when", "update_options"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+FLAGS = {
+    "title": "--title",
+    "body": "BODY",
+    "status": "--status",
+    "severity": "--severity",
+    "incident": "--incident",
+    "url": "--url",
+    "author": "--author",
+    "next_update_at": "--next-update",
+    "created_at": "--created-at",
+}
+"""Each Update field and the flag (or argument) that sets it, for error messages."""
+STATUSES = ("investigating", "identified", "monitoring", "resolved")
+SEVERITIES = ("minor", "major", "critical")
+_RELATIVE = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?:in)?)?")
+
+
+def update_options(command: F) -> F:
+    """The flags for every Update field, and the body argument."""
+    options = [
+        click.argument("body", required=False),
+        click.option("--body-file", type=click.File("r", encoding="utf-8"),
+                     help="Read the body from FILE ('-' for stdin)."),
+        click.option("--title", help="One line; defaults to the body's first line."),
+        click.option("--status", type=click.Choice(STATUSES), help="Default: investigating."),
+        click.option("--severity", type=click.Choice(SEVERITIES), help="Default: major."),
+        click.option("--incident",
+                     help="Incident id shared by all its updates (follow-ups thread under it)."),
+        click.option("--url", help="Link to the status page or post-mortem."),
+        click.option("--author", help="Who speaks: a name or a role."),
+        click.option("--next-update", metavar="WHEN",
+                     help="When the next update will come: 30m, 2h, 1d, 15:00 or ISO 8601."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def build_update(
+    body: str | None,
+    body_file: Any,
+    *,
+    now: datetime | None = None,
+    stdin: Any = None,
+    **flags: str | None,
+) -> Update:
+    """The Update from the flags; the body from the argument, ``--body-file`` or stdin."""
+    from .._api import make_update  # noqa: PLC0415 - keep --help fast
+
+    stdin = stdin if stdin is not None else sys.stdin
+    if body is not None and body_file is not None:
+        raise click.UsageError("give the body as an argument or with --body-file, not both")
+    if body is None and body_file is not None:
+        body = body_file.read()
+    if body is None and not stdin.isatty():
+        body = stdin.read()
+    if not body or not body.strip():
+        raise click.UsageError(
+            "no body: give it as an argument, with --body-file FILE, or on stdin "
+            "(echo 'We are investigating.' | broadcast send --title ...)"
+        )
+    fields: dict[str, Any] = {k: v for k, v in flags.items() if v is not None}
+    if (when := fields.pop("next_update", None)) is not None:
+        fields["next_update_at"] = parse_when(when, now=now)
+    return make_update(body.strip("\n"), **fields)
+
+
+def parse_when(text: str, *, now: datetime | None = None) -> datetime:
+    """``30m``, ``2h``, ``1d12h``; ``15:00`` (the next one, local time); ISO 8601.
+
+    A date-time without a zone is local time.
+    """
+    now = now or datetime.now(UTC)
+    value = text.strip().lower().replace(" ", "")
+    if value and (match := _RELATIVE.fullmatch(value)) and any(match.groups()):
+        days, hours, minutes = (int(g or 0) for g in match.groups())
+        return now + timedelta(days=days, hours=hours, minutes=minutes)
+    try:
+        if re.fullmatch(r"\d{1,2}:\d{2}", value):
+            local = now.astimezone()
+            hour, minute = (int(p) for p in value.split(":"))
+            moment = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+            return moment if moment > local else moment + timedelta(days=1)
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        pass
+    else:
+        return moment if moment.tzinfo else moment.astimezone()
+    raise click.BadParameter(
+        f"{text!r}: use a delay like 30m, 2h or 1d, a time like 15:00, "
+        "or a date-time like 2026-11-21T15:00Z",
+        param_hint="--next-update",
+    )
+
+
+def explain(error: ValidationError) -> str:
+    """A pydantic error as one line per field, each named by its flag."""
+    lines = []
+    for item in error.errors():
+        field = str(item["loc"][0]) if item["loc"] else ""
+        where = FLAGS.get(field, field or "update")
+        lines.append(f"{where}: {item['msg']}")
+    return "; ".join(lines)

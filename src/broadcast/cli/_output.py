@@ -1,0 +1,144 @@
+"""Printing: rich on a terminal (imported only then), plain text for CI logs and pipes."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TextIO
+
+import click
+
+if TYPE_CHECKING:
+    from .._preview import Preview
+    from .._progress import Progress
+    from .._report import Report
+
+__all__ = ["ProgressDisplay", "exit_code", "print_previews", "print_report"]
+
+PLAIN_EVERY = 5.0
+"""Seconds between plain progress lines when stderr is not a terminal."""
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    return stream.isatty()
+
+
+def exit_code(report: Report) -> int:
+    """0 when every channel delivered (or had it already); 1 when one failed or stopped.
+
+    A fan-out whose only misses are recipients the provider refused (invalid numbers,
+    a STOP reply, a 550) still exits 0: the channel did its job; the table lists them.
+    """
+    stopped = any(r.details.get("stopped_early") for r in report.partial)
+    return 1 if report.failed or stopped else 0
+
+
+def print_report(report: Report, mask: Callable[[str], str]) -> None:
+    """The receipts as a table (rich on a terminal), then a one-line verdict."""
+    if _is_terminal(sys.stdout):
+        from rich.console import Console  # noqa: PLC0415 - only on a terminal
+        from rich.table import Table  # noqa: PLC0415
+
+        table = Table("channel", "outcome", "attempts", "time", "ids / reason")
+        colours = {"delivered": "green", "partial": "yellow", "failed": "red", "skipped": "cyan"}
+        for r in report.receipts:
+            said = ", ".join(r.ids[:3]) if r.outcome == "delivered" else (r.reason or "")
+            if r.accepted is not None:
+                said = f"{r.accepted} reached; {said}" if said else f"{r.accepted} reached"
+            colour = colours.get(r.outcome.value, "")
+            table.add_row(
+                r.channel,
+                f"[{colour}]{r.outcome.value}[/]",
+                str(r.attempts),
+                f"{r.elapsed:.2f}s",
+                mask(said),
+                style=None,
+            )
+        Console(highlight=False).print(table)
+    else:
+        click.echo(mask(report.to_text()))
+    if report.dry_run:
+        click.echo("Dry run: nothing was sent.")
+    elif exit_code(report):
+        names = ", ".join(r.channel for r in (*report.failed, *report.partial))
+        click.echo(f"Not everything was delivered: {names}. Re-run the same command to retry.")
+
+
+def print_previews(previews: Sequence[Preview], mask: Callable[[str], str]) -> None:
+    """Each channel's rendering: panels side by side on a terminal, blocks otherwise."""
+    if not _is_terminal(sys.stdout):
+        for p in previews:
+            click.echo(f"=== {p.channel} ({p.kind}) ===")
+            click.echo(mask(p.text if p.error is None else f"cannot render: {p.error}"))
+            click.echo()
+        return
+    from rich.columns import Columns  # noqa: PLC0415 - only on a terminal
+    from rich.console import Console  # noqa: PLC0415
+    from rich.panel import Panel  # noqa: PLC0415
+    from rich.text import Text  # noqa: PLC0415
+
+    console = Console(highlight=False)
+    width = max(40, min(72, console.width // 2 - 2))
+    panels = [
+        Panel(
+            Text(mask(p.text if p.error is None else f"cannot render: {p.error}")),
+            title=f"{p.channel} ({p.kind})",
+            width=width,
+            border_style="red" if p.error else "blue",
+        )
+        for p in previews
+    ]
+    console.print(Columns(panels))
+
+
+class ProgressDisplay:
+    """Fan-out progress on stderr: live bars on a terminal, a line every few seconds else."""
+
+    def __init__(
+        self, *, stream: TextIO | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._stream = stream or sys.stderr
+        self._clock = clock
+        self._said: dict[str, float] = {}
+        self._live: Any = None
+        self._tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> ProgressDisplay:
+        if _is_terminal(self._stream):
+            from rich.console import Console  # noqa: PLC0415 - only on a terminal
+            from rich.progress import Progress as Bars  # noqa: PLC0415
+
+            self._live = Bars(console=Console(file=self._stream), transient=True)
+            self._live.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.stop()
+
+    def __call__(self, progress: Progress) -> None:
+        """Show one channel's progress (called by the fan-out, on the event loop)."""
+        if self._live is not None:
+            if progress.channel not in self._tasks:
+                self._tasks[progress.channel] = self._live.add_task(
+                    progress.channel, total=progress.total
+                )
+            done = progress.done + progress.failed
+            self._live.update(self._tasks[progress.channel], completed=done)
+            return
+        now = self._clock()
+        last = self._said.get(progress.channel)
+        if not progress.finished and last is not None and now - last < PLAIN_EVERY:
+            return
+        if last is None and progress.finished:
+            return  # a short fan-out: the Report says it all
+        self._said[progress.channel] = now
+        of = f" of {progress.total:,}" if progress.total is not None else ""
+        state = "done" if progress.finished else "sending"
+        print(
+            f"{progress.channel}: {state}, {progress.done:,}{of} reached, "
+            f"{progress.failed:,} not reached",
+            file=self._stream,
+            flush=True,
+        )

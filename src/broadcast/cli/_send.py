@@ -1,0 +1,150 @@
+"""``broadcast send`` and ``broadcast preview``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from ._common import EXIT_FAILED, Settings, fail, guarded, pass_settings
+from ._inputs import build_update, update_options
+from ._output import ProgressDisplay, exit_code, print_previews, print_report
+
+if TYPE_CHECKING:
+    from .._update import Update
+
+__all__ = ["preview", "send"]
+
+_only = click.option(
+    "--only", metavar="NAMES", help="Only these channels, by name: --only twitter,email."
+)
+_to = click.option(
+    "--to", metavar="TAGS", help="Only channels with one of these tags: --to affected."
+)
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+@click.command()
+@update_options
+@_only
+@_to
+@click.option("--dry-run", is_flag=True, help="Render every channel and send nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the Report as JSON on stdout.")
+@click.option("--yes", "-y", is_flag=True, help="Send without asking (never asked off a terminal).")
+@click.option("--no-journal", is_flag=True, help="Do not record or consult the delivery journal.")
+@pass_settings
+@guarded
+def send(
+    settings: Settings,
+    /,
+    *,
+    only: str | None,
+    to: str | None,
+    dry_run: bool,
+    as_json: bool,
+    yes: bool,
+    no_journal: bool,
+    **fields: Any,
+) -> None:
+    """Send an update to every configured channel (or those picked by --only / --to).
+
+    In a terminal it shows what each channel will say and asks first; in CI it never
+    asks. Exit status: 0 delivered (or already delivered), 1 some channel failed,
+    2 a usage, configuration or input error (nothing was sent).
+    """
+    update = build_update(**fields)
+    config = settings.load()
+    channels = config.select(only=only, to=to)
+    if fields.get("next_update") and not (no_journal or dry_run):
+        update = asyncio.run(_as_before(update, config.env.get("BROADCAST_JOURNAL")))
+    if not (yes or dry_run or as_json) and _interactive():
+        from .._preview import render_previews  # noqa: PLC0415 - keep --help fast
+
+        print_previews(render_previews(channels, update), settings.mask)
+        names = ", ".join(c.name for c in channels)
+        if not click.confirm(f"Send this to {len(channels)} channel(s): {names}?"):
+            raise fail("not sent: nothing was sent", EXIT_FAILED)
+    broadcaster = config.broadcaster(only=only, to=to, journal=None if no_journal else "config")
+
+    async def run() -> Any:
+        with ProgressDisplay() as display:
+            async with broadcaster:
+                return await broadcaster.send(update, dry_run=dry_run, progress=display)
+
+    report = asyncio.run(run())
+    if as_json:
+        click.echo(settings.mask(json.dumps(report.to_dict(), indent=2, ensure_ascii=False)))
+    else:
+        print_report(report, settings.mask)
+    raise click.exceptions.Exit(exit_code(report))
+
+
+async def _as_before(update: Update, path: str | None) -> Update:
+    """The same command run again: keep the first run's next-update time, hence its key.
+
+    ``--next-update 1h`` means a different moment a minute later, which would make a
+    re-run (after a crash, or a second try in a panic) a new update, posted twice. If
+    the incident's latest update in the journal differs only by that time, reuse it.
+    """
+    from .._api import make_update  # noqa: PLC0415 - keep --help fast
+    from .._journal_sqlite import default_journal  # noqa: PLC0415
+
+    if path == "off":
+        return update
+    journal = default_journal(path)
+    if not journal.path.exists():
+        return update
+    await journal.open()
+    try:
+        timeline = await journal.history(update.incident)
+    finally:
+        await journal.aclose()
+    last = timeline[-1] if timeline else None
+    if last is None or last.next_update_at is None or last.key == update.key:
+        return update
+    again = make_update(update, next_update_at=last.next_update_at)
+    if again.key != last.key:
+        return update
+    click.echo(
+        f"Same update as the one recorded at {last.recorded_at:%H:%M} UTC; keeping its "
+        f"next-update time ({last.next_update_at:%H:%M} UTC) so nothing is posted twice.",
+        err=True,
+    )
+    return again
+
+
+@click.command()
+@update_options
+@_to
+@click.option("--json", "as_json", is_flag=True, help="Print the renderings as JSON.")
+@pass_settings
+@guarded
+def preview(settings: Settings, /, *, to: str | None, as_json: bool, **fields: Any) -> None:
+    """Show what each channel would say, without sending and without credentials.
+
+    Tweet parts with weighted lengths, SMS encoding and segments, the email, the
+    Facebook post, the webhook JSON. With no channel configured, it shows every
+    built-in channel with example settings.
+    """
+    from .._preview import example_channels, render_previews  # noqa: PLC0415
+
+    update = build_update(**fields)
+    config = settings.load(require_secrets=False, allow_empty=True)
+    channels = config.select(to=to) if config.channels else example_channels()
+    previews = render_previews(channels, update)
+    if as_json:
+        rows = [
+            {"channel": p.channel, "kind": p.kind, "text": p.text, "error": p.error}
+            for p in previews
+        ]
+        click.echo(settings.mask(json.dumps(rows, indent=2, ensure_ascii=False)))
+        return
+    if not config.channels:
+        click.echo("No channel is configured: showing each built-in channel with examples.\n")
+    print_previews(previews, settings.mask)

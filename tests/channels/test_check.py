@@ -4,7 +4,6 @@ import asyncio
 import base64
 import re
 import socket
-import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +20,7 @@ from broadcast.channels import Email, FacebookPage, TwilioSMS, Twitter, Webhook
 from broadcast.testing import LoopbackServer, RecordingChannel, Reply, Text
 
 from ..conftest import SECRET
-from ..smtp_server import Recorder, authenticator, free_port, smtp_server
+from ..smtp_server import Recorder, authenticator, free_port, smtp_server, tls_contexts
 
 # --- provider fixtures, shaped as the providers document them --------------------------
 
@@ -276,21 +275,13 @@ def ca() -> trustme.CA:
     return trustme.CA()
 
 
-def _contexts(ca: trustme.CA) -> tuple[ssl.SSLContext, ssl.SSLContext]:
-    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("localhost", "127.0.0.1").configure_cert(server)
-    client = ssl.create_default_context()
-    ca.configure_trust(client)
-    return server, client
-
-
 def _email(port: int, **options: Any) -> Email:
     return Email("127.0.0.1", port, sender="status@example.com", recipients=[], **options)
 
 
 async def test_email_check_does_starttls_and_auth_then_quits(ca: trustme.CA) -> None:
     """STARTTLS (verified) and AUTH succeed, then QUIT; no MAIL, RCPT or DATA is sent."""
-    server_ctx, client_ctx = _contexts(ca)
+    server_ctx, client_ctx = tls_contexts(ca)
     watcher = Watcher()
     with smtp_server(
         watcher,
@@ -312,7 +303,7 @@ async def test_email_check_does_starttls_and_auth_then_quits(ca: trustme.CA) -> 
 
 async def test_email_check_wrong_password_is_an_auth_error(ca: trustme.CA) -> None:
     """Refused credentials raise AuthError; the password is not in its text; nothing sent."""
-    server_ctx, client_ctx = _contexts(ca)
+    server_ctx, client_ctx = tls_contexts(ca)
     watcher = Watcher()
     with smtp_server(
         watcher,
@@ -341,7 +332,7 @@ async def test_email_check_nothing_listening_is_transient() -> None:
 
 async def test_email_check_untrusted_certificate_fails(ca: trustme.CA) -> None:
     """Certificates are verified as deliver verifies them: an unknown CA is refused."""
-    server_ctx, _ = _contexts(ca)
+    server_ctx, _ = tls_contexts(ca)
     with (
         smtp_server(Watcher(), tls_context=server_ctx) as port,
         pytest.raises(PermanentError, match=re.escape("TLS certificate of 127.0.0.1")),

@@ -3,7 +3,6 @@ from __future__ import annotations
 import base64
 import logging
 import re
-import ssl
 from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
@@ -14,7 +13,7 @@ from broadcast.channels import Email
 from broadcast.channels._email import _full_check, normalise_address
 from broadcast.testing import FakeClock, fast_retries
 
-from ..smtp_server import Recorder, authenticator, free_port, smtp_server
+from ..smtp_server import Recorder, authenticator, free_port, smtp_server, tls_contexts
 
 SENDER = "PSN Status <status@example.com>"
 PEOPLE = ["alex@example.com", "sam@example.org", "robin@example.net"]
@@ -320,17 +319,9 @@ def ca() -> trustme.CA:
     return trustme.CA()
 
 
-def _contexts(ca: trustme.CA) -> tuple[ssl.SSLContext, ssl.SSLContext]:
-    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("localhost", "127.0.0.1").configure_cert(server)
-    client = ssl.create_default_context()
-    ca.configure_trust(client)
-    return server, client
-
-
 async def test_starttls_with_verified_certificate_and_auth(ca: trustme.CA, update: Update) -> None:
     """STARTTLS is used with certificate verification on, and AUTH happens over TLS."""
-    server_ctx, client_ctx = _contexts(ca)
+    server_ctx, client_ctx = tls_contexts(ca)
     recorder = Recorder()
     with smtp_server(
         recorder,
@@ -359,7 +350,7 @@ async def test_wrong_password_is_an_auth_failure(
 ) -> None:
     """Rejected credentials fail permanently, once; the password is nowhere in logs or Report."""
     caplog.set_level(logging.DEBUG)
-    server_ctx, client_ctx = _contexts(ca)
+    server_ctx, client_ctx = tls_contexts(ca)
     with smtp_server(
         Recorder(),
         tls_context=server_ctx,
@@ -388,7 +379,7 @@ async def test_wrong_password_is_an_auth_failure(
 
 async def test_untrusted_certificate_is_refused(ca: trustme.CA, update: Update) -> None:
     """With verification on, a certificate from an unknown CA is a permanent failure."""
-    server_ctx, _ = _contexts(ca)
+    server_ctx, _ = tls_contexts(ca)
     with smtp_server(Recorder(), tls_context=server_ctx) as port:
         channel = Email("127.0.0.1", port, sender=SENDER, recipients=["alex@example.com"])
         receipt = await _send(channel, update)

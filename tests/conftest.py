@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -8,6 +9,7 @@ from typing import Any
 import pytest
 
 from broadcast import RetryPolicy, Update
+from broadcast.cli._common import TRANSPORTS
 from broadcast.testing import FakeClock, LoopbackServer
 
 T0 = datetime(2011, 4, 20, 22, 0, tzinfo=UTC)
@@ -19,6 +21,20 @@ SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 def _journal_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test's default journal is its own file, never ./broadcast.db."""
     monkeypatch.setenv("BROADCAST_JOURNAL", str(tmp_path / "broadcast.db"))
+
+
+@pytest.fixture(autouse=True)
+def _restore_loggers() -> Iterator[None]:
+    """The command configures loggers for its process; give each test the old ones back."""
+    names = ("broadcast", *TRANSPORTS)
+    saved = {
+        n: (lg.handlers[:], lg.level, lg.propagate) for n in names if (lg := logging.getLogger(n))
+    }
+    yield
+    for name, (handlers, level, propagate) in saved.items():
+        logger = logging.getLogger(name)
+        logger.handlers[:], logger.propagate = handlers, propagate
+        logger.setLevel(level)
 
 
 @pytest.fixture

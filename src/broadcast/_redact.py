@@ -6,12 +6,13 @@ text we do not control (a third-party channel's exception, a transport error).
 
 from __future__ import annotations
 
+import logging
 import re
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from ._errors import ChannelError
 
-__all__ = ["describe", "redact", "safe_origin"]
+__all__ = ["describe", "mask_known", "redact", "register_secret", "safe_origin"]
 
 MASK = "***"
 
@@ -37,11 +38,63 @@ _PATTERNS = (
 )
 
 
+_known: set[str] = set()
+"""Secret values registered by channels: masked by ``redact`` and in libraries' logs."""
+_longest_first: list[str] = []
+_GUARDED = ("httpx", "httpcore", "aiohttp", "aiosmtplib", "oauthlib")
+"""Loggers of the libraries broadcast drives: httpx logs every request's full URL, and
+oauthlib logs the OAuth 1.0a parameters at DEBUG."""
+_SHORTEST = 6
+"""Shorter values are not registered: masking them would garble unrelated text."""
+
+
+def register_secret(*values: str | None) -> None:
+    """Mask these values (and their URL-encoded forms) in the transport libraries' logs.
+
+    A last line of defence for what broadcast does not word itself: httpx logs each
+    request's URL at INFO, and a chat-style webhook URL carries its token in the path.
+    """
+    new = {form for v in values if v and len(v) >= _SHORTEST for form in (v, quote(v, safe=""))}
+    if not new - _known:
+        return
+    _known.update(new)
+    _longest_first[:] = sorted(_known, key=len, reverse=True)
+    # A logger's filters see only its own records, not its children's: guard each one.
+    names = [n for n in logging.root.manager.loggerDict if n.split(".")[0] in _GUARDED]
+    for name in {*_GUARDED, *names}:
+        logging.getLogger(name).addFilter(_MASKING)  # addFilter ignores a repeat
+
+
+def mask_known(text: str) -> str:
+    """``text`` with every registered secret replaced by ``***``."""
+    for secret in _longest_first:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text
+
+
+class _MaskKnown(logging.Filter):
+    """Rewrites a record whose message contains a registered secret."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = redact(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+_MASKING = _MaskKnown()
+
+
 def redact(text: str) -> str:
-    """Mask credentials in URLs, bearer tokens, webhook secrets and key=value secrets."""
+    """Mask credentials: in URLs, bearer tokens, webhook secrets, key=value pairs.
+
+    Also every value a channel registered with ``register_secret``.
+    """
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
-    return text
+    return mask_known(text)
 
 
 def safe_origin(url: str) -> str:

@@ -6,15 +6,17 @@ ran at a fifth of its rate at 1 (see benchmarks/sms_fanout.py). aiohttp's pool d
 not. Users and tests still see ``httpx.AsyncClient``, ``httpx.Response`` and httpx's
 exceptions; respx mocks it with ``respx.mock(using="httpx")``.
 
-Only what broadcast needs: HTTP/1.1, bodies read whole (API answers are small), no
-proxies of its own (httpx mounts its proxy transports ahead of this one), redirects
-left to httpx (which broadcast never follows). aiohttp's errors become httpx's
-(``_ERRORS``), so ``post`` classifies and words them as it does httpcore's.
+Only what broadcast needs: HTTP/1.1, bodies streamed (``request`` in ``_http`` reads at
+most ``MAX_RESPONSE_BYTES`` and hangs up on a longer answer), no proxies of its own
+(httpx mounts its proxy transports ahead of this one), redirects left to httpx (which
+broadcast never follows). aiohttp's errors become httpx's (``_ERRORS``), so ``post``
+classifies and words them as it does httpcore's.
 """
 
 from __future__ import annotations
 
 import ssl
+from collections.abc import AsyncIterator
 from functools import lru_cache
 
 import aiohttp
@@ -49,6 +51,33 @@ def _translate(exc: Exception) -> httpx.TransportError | None:
                 text = str(exc)
             return ours(text or type(exc).__name__)
     return None
+
+
+_CHUNK = 65_536
+"""Most bytes handed on per read: bounds what one gzip chunk can inflate to at once."""
+
+
+class _Body(httpx.AsyncByteStream):
+    """An aiohttp response body as httpx's stream; closing it frees the connection."""
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._response.content.iter_chunked(_CHUNK):
+                yield chunk
+        except aiohttp.ClientError as exc:
+            if (translated := _translate(exc)) is None:
+                raise
+            raise translated from exc
+
+    async def aclose(self) -> None:
+        """Back to the pool if the body was read to its end, else hang up."""
+        if self._response.content.is_eof():
+            self._response.release()
+        else:
+            self._response.close()
 
 
 @lru_cache(maxsize=16)
@@ -89,20 +118,19 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return self._session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        """Send ``request`` and read the whole answer."""
+        """Send ``request``; the answer's body streams (httpx reads it, or the caller)."""
         session = self._session if self._session is not None else self._open()
         timeout = request.extensions.get("timeout", {})
         body = await request.aread()
         try:
-            async with session.request(
+            response = await session.request(
                 request.method,
                 str(request.url),
                 headers=request.headers.multi_items(),
                 data=body or None,
                 allow_redirects=False,
                 timeout=_timeout(timeout.get("connect"), timeout.get("read"), timeout.get("pool")),
-            ) as response:
-                content = await response.read()
+            )
         except aiohttp.ClientError as exc:
             if (translated := _translate(exc)) is None:
                 raise
@@ -110,7 +138,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return httpx.Response(
             response.status,
             headers=response.raw_headers,
-            content=content,
+            stream=_Body(response),
             request=request,
             extensions={
                 "http_version": b"HTTP/1.1",

@@ -26,6 +26,7 @@ from pydantic import SecretStr
 from .._channel import Delivery
 from .._errors import AuthError, ChannelError, PermanentError, TransientError
 from .._journal import Journal
+from .._redact import register_secret
 from .._retry import RetryPolicy
 from .._update import Update
 from ._email_message import EmailTemplate, render_email
@@ -167,6 +168,7 @@ class Email:
         self._recipients = recipients
         self._username = username
         self._password = SecretStr(password) if isinstance(password, str) else password
+        register_secret(self._password.get_secret_value() if self._password else None)
         self._tls: TLS = tls
         self._pool_size = pool_size
         self._reply_to = reply_to

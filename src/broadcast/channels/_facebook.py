@@ -25,6 +25,7 @@ from pydantic import SecretStr
 from .._channel import Delivery
 from .._errors import AlreadyDelivered, AuthError, ChannelError, PermanentError, TransientError
 from .._journal import Journal
+from .._redact import register_secret
 from .._threads import ThreadSlot, ThreadStore, post_part
 from .._update import Update
 from ..text import next_update_phrase, signature, status_tag
@@ -223,6 +224,7 @@ class FacebookPage:
         self._proof = (
             SecretStr(appsecret_proof(token.get_secret_value(), secret)) if secret else None
         )
+        register_secret(token.get_secret_value(), secret)
         self._api = f"{base_url.rstrip('/')}/{api_version}"
         self._follow_up = follow_up
         self._threads = ThreadSlot(threads)

@@ -22,6 +22,7 @@ from .._version import __version__
 
 __all__ = [
     "CONNECT_TIMEOUT",
+    "MAX_RESPONSE_BYTES",
     "ClientSlot",
     "check_response",
     "get",
@@ -34,6 +35,9 @@ __all__ = [
 
 _MAX_DETAIL = 200
 CONNECT_TIMEOUT = 5.0
+MAX_RESPONSE_BYTES = 1_048_576
+"""Most bytes of an answer ``request`` reads (after content decoding); API answers are
+small, and an endpoint sending more is hung up on rather than held in memory."""
 
 
 def new_client() -> httpx.AsyncClient:
@@ -214,19 +218,28 @@ async def request(
     The status is not judged here: ``post`` and ``get`` pass the answer to
     ``check_response``. ``timeout`` bounds the attempt in seconds (connecting gets at
     most ``CONNECT_TIMEOUT`` of it). Redirects are never followed, whatever the client says.
+    An answer longer than ``MAX_RESPONSE_BYTES`` is not read: ``PermanentError``.
     """
+    built = client.build_request(
+        method,
+        url,
+        params=params,
+        content=content,
+        data=data,
+        headers=headers,
+        timeout=_attempt_timeout(timeout) if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+    )
     try:
-        return await client.request(
-            method,
-            url,
-            params=params,
-            content=content,
-            data=data,
-            headers=headers,
+        response = await client.send(
+            built,
             auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
-            timeout=_attempt_timeout(timeout) if timeout is not None else httpx.USE_CLIENT_DEFAULT,
             follow_redirects=False,
+            stream=True,
         )
+        try:
+            return await _read_capped(response)
+        finally:
+            await response.aclose()
     except httpx.TimeoutException as exc:
         where = safe_origin(str(url))
         raise TransientError(f"{type(exc).__name__} talking to {where}") from exc
@@ -234,6 +247,52 @@ async def request(
         where = safe_origin(str(url))
         detail = f": {exc}" if str(exc) else ""
         raise TransientError(redact(f"{type(exc).__name__} talking to {where}{detail}")) from exc
+
+
+async def _read_capped(response: httpx.Response) -> httpx.Response:
+    """``response`` with its body read, or ``PermanentError`` past ``MAX_RESPONSE_BYTES``.
+
+    A plain body with a Content-Length within the cap is read as httpx reads it: the
+    length bounds it. A declared length over the cap fails before anything is read
+    (HEAD aside: its Content-Length describes a body never sent). Any other body
+    (chunked, or compressed, which can inflate far past its length) is counted as it
+    is decoded and reading stops one chunk past the cap. A provider sending that much
+    will not send less on retry, hence permanent.
+    """
+    headers = response.headers
+    declared = headers.get("content-length", "")
+    length = int(declared) if declared.isdigit() else None
+    if response.request.method == "HEAD" or (
+        length is not None and length <= MAX_RESPONSE_BYTES and "content-encoding" not in headers
+    ):
+        await response.aread()
+        return response
+    chunks: list[bytes] = []
+    size = length if length is not None and length > MAX_RESPONSE_BYTES else 0
+    if size <= MAX_RESPONSE_BYTES:
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > MAX_RESPONSE_BYTES:
+                break
+            chunks.append(chunk)
+    if size > MAX_RESPONSE_BYTES:
+        where = safe_origin(str(response.request.url))
+        raise PermanentError(
+            f"response from {where} larger than {MAX_RESPONSE_BYTES // 1_048_576} MiB; not read",
+            code=response.status_code,
+        )
+    if "content-encoding" in headers:  # decoded already: the answer handed on must not say so
+        headers = httpx.Headers(
+            [(k, v) for k, v in headers.raw if k.lower() != b"content-encoding"]
+        )
+    return httpx.Response(
+        response.status_code,
+        headers=headers,
+        content=b"".join(chunks),
+        request=response.request,
+        extensions=response.extensions,
+        default_encoding=response.default_encoding,
+    )
 
 
 async def post(

@@ -12,6 +12,8 @@ import httpx
 from oauthlib.oauth1 import SIGNATURE_HMAC_SHA1, Client
 from pydantic import SecretStr
 
+from .._redact import register_secret
+
 __all__ = ["OAuth1"]
 
 _FORM = "application/x-www-form-urlencoded"
@@ -33,6 +35,7 @@ class OAuth1(httpx.Auth):
         self._consumer_key = SecretStr(consumer_key)
         self._consumer_secret = consumer_secret
         self._access_token = SecretStr(access_token)
+        register_secret(consumer_key, access_token)  # oauthlib logs both at DEBUG
         self._access_token_secret = access_token_secret
         self._nonce = nonce  # pinned only by tests
         self._timestamp = timestamp

@@ -25,7 +25,7 @@ from pydantic import SecretStr
 from .._channel import Delivery
 from .._errors import AuthError, ChannelError, PermanentError, TransientError
 from .._journal import Journal, RecipientLog
-from .._redact import safe_origin
+from .._redact import register_secret, safe_origin
 from .._retry import RetryPolicy, retry_after_from_headers
 from .._update import Update
 from ..text import SmsText, render_sms
@@ -150,6 +150,7 @@ class TwilioSMS:
         token = auth_token if isinstance(auth_token, SecretStr) else SecretStr(auth_token)
         if not token.get_secret_value():
             raise ValueError("auth_token is empty")
+        register_secret(token.get_secret_value())
         if (from_ is None) == (messaging_service_sid is None):
             raise ValueError("give exactly one of from_ or messaging_service_sid")
         if concurrency < 1 or max_segments < 1:

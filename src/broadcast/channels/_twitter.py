@@ -22,7 +22,7 @@ from pydantic import SecretStr
 from .._channel import Delivery
 from .._errors import AlreadyDelivered, ChannelError, PermanentError
 from .._journal import Journal
-from .._redact import safe_origin
+from .._redact import register_secret, safe_origin
 from .._threads import ThreadSlot, ThreadStore, post_part
 from .._update import Update
 from ..text import (
@@ -258,7 +258,9 @@ def _progress(posted: list[str], total: int) -> str:
 
 
 def _secret(value: str | SecretStr | None) -> SecretStr:
-    return value if isinstance(value, SecretStr) else SecretStr(value or "")
+    secret = value if isinstance(value, SecretStr) else SecretStr(value or "")
+    register_secret(secret.get_secret_value())
+    return secret
 
 
 class _Bearer(httpx.Auth):

@@ -26,7 +26,7 @@ import httpx
 from pydantic import SecretBytes, SecretStr
 
 from .._channel import Delivery
-from .._redact import safe_origin
+from .._redact import register_secret, safe_origin
 from .._update import Update
 from ._http import ClientSlot, check_response, post, request
 
@@ -116,6 +116,7 @@ class Webhook:
         self._origin = safe_origin(url)
         # The whole URL is a secret: chat-style webhooks carry their token in the path.
         self._url = SecretStr(url)
+        register_secret(parts.path if len(parts.path) > 1 else None, parts.query, parts.password)
         self._auth = (
             httpx.BasicAuth(parts.username or "", parts.password or "")
             if parts.username is not None or parts.password is not None

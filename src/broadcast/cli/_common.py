@@ -127,12 +127,21 @@ class _Masking(logging.Formatter):
         return self._settings.mask(super().formatException(ei))
 
 
+TRANSPORTS = ("httpx", "httpcore", "aiohttp", "aiosmtplib", "oauthlib")
+"""Libraries whose own logs ``--debug`` shows too (every request, every SMTP step)."""
+
+
 def setup_logging(settings: Settings) -> None:
-    """Broadcast's log on stderr: warnings, ``-v`` info, ``--debug`` (``-vv``) debug; masked."""
+    """Logs on stderr, masked: warnings; ``-v`` info; ``--debug`` (``-vv``) debug.
+
+    ``--debug`` shows the transport libraries' own debug logs as well.
+    """
     level = {0: logging.WARNING, 1: logging.INFO}.get(settings.verbose, logging.DEBUG)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_Masking(settings))
-    logger = logging.getLogger("broadcast")
-    logger.handlers[:] = [handler]
-    logger.setLevel(level)
-    logger.propagate = False
+    names = ("broadcast", *TRANSPORTS) if level == logging.DEBUG else ("broadcast",)
+    for name in names:
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(level)
+        logger.propagate = False

@@ -40,6 +40,17 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def _literal(text: str) -> str:
+    """``text`` for a header that the email package must not read RFC 2047 words from.
+
+    Setting a header parses its value, decoding any ``=?charset?q?...?=`` in it: a title
+    holding ``=?utf-8?q?x=0D=0ABcc=3A_...?=`` would otherwise come out as a raw CRLF and
+    a ``Bcc:`` line. An invisible word joiner after each ``=`` of ``=?`` leaves nothing to
+    decode; the header is then sent encoded and reads as the title.
+    """
+    return text.replace("=?", "=\u2060?")
+
+
 def thread_root(incident: str, domain: str) -> str:
     """The Message-ID every update of ``incident`` replies to."""
     return f"<incident.{incident}@{domain}>"
@@ -157,7 +168,7 @@ def render_email(
     root = thread_root(update.incident, domain)
     msg = EmailMessage(policy=SMTP)
     msg["From"] = sender
-    msg["Subject"] = subject
+    msg["Subject"] = _literal(subject)
     msg["Date"] = format_datetime(update.created_at)
     msg["In-Reply-To"] = root
     msg["References"] = root

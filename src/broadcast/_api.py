@@ -19,7 +19,7 @@ from ._config import broadcaster_from_env
 from ._config_load import load_config
 from ._env import Env
 from ._journal import Journal
-from ._preview import Preview, example_channels, render_previews
+from ._preview import Preview, channels_to_preview, render_previews
 from ._progress import ProgressCallback
 from ._report import Report
 from ._update import Update
@@ -166,7 +166,7 @@ def preview(
     update = make_update(update_or_text, **fields)
     if channels is None:
         loaded = load_config(config, env_file=env_file, require_secrets=False, allow_empty=True)
-        channels = loaded.select(to=to) if loaded.channels else example_channels()
+        channels = channels_to_preview(loaded, to)
     return render_previews(channels, update)
 
 

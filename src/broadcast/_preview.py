@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._channel import Channel
 from ._redact import describe
 
-__all__ = ["Preview", "example_channels", "render_previews"]
+if TYPE_CHECKING:
+    from ._config_load import Config
+
+__all__ = ["Preview", "channels_to_preview", "example_channels", "render_previews"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,13 @@ def render_previews(channels: Sequence[Channel[Any]], update: Any) -> list[Previ
         else:
             previews.append(Preview(channel.name, kind, text))
     return previews
+
+
+def channels_to_preview(
+    config: Config, to: Collection[str] | str | None = None
+) -> list[Channel[Any]]:
+    """The configured channels with one of the tags ``to``; else one example of each type."""
+    return config.select(to=to) if config.channels else example_channels()
 
 
 def example_channels() -> list[Channel[Any]]:

@@ -9,7 +9,7 @@ total)`` and is made at most every ``EVERY`` recipients (and once at the end).
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "ProgressCallback",
     "progress_reporter",
     "reporting",
+    "silent",
     "stop_reporting",
 ]
 
@@ -44,14 +45,14 @@ ProgressCallback = Callable[[Progress], None]
 _current: ContextVar[ProgressCallback | None] = ContextVar("broadcast_progress", default=None)
 
 
-def reporting(callback: ProgressCallback | None) -> object:
-    """Make ``callback`` the current one; returns the token for ``_current.reset``."""
+def reporting(callback: ProgressCallback | None) -> Token[ProgressCallback | None]:
+    """Make ``callback`` the current one; returns the token for ``stop_reporting``."""
     return _current.set(callback)
 
 
-def stop_reporting(token: object) -> None:
+def stop_reporting(token: Token[ProgressCallback | None]) -> None:
     """Undo ``reporting``."""
-    _current.reset(token)  # type: ignore[arg-type]  # the token came from _current.set
+    _current.reset(token)
 
 
 class _Reporter:
@@ -75,11 +76,11 @@ class _Reporter:
             self._callback = None
 
 
-def _silent(done: int, failed: int, *, finished: bool = False) -> None:
+def silent(done: int, failed: int, *, finished: bool = False) -> None:
     """The reporter when nobody is watching."""
 
 
 def progress_reporter(channel: str, total: int | None) -> Callable[..., None]:
     """A ``report(done, failed, finished=False)`` function for one fan-out."""
     callback = _current.get()
-    return _silent if callback is None else _Reporter(callback, channel, total)
+    return silent if callback is None else _Reporter(callback, channel, total)

@@ -6,6 +6,7 @@ text we do not control (a third-party channel's exception, a transport error).
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
 from urllib.parse import quote, urlsplit
@@ -49,12 +50,12 @@ _SHORTEST = 6
 
 
 def register_secret(*values: str | None) -> None:
-    """Mask these values (and their URL-encoded forms) in the transport libraries' logs.
+    """Mask these values (plain, URL-encoded and base64) in ``redact`` and libraries' logs.
 
     A last line of defence for what broadcast does not word itself: httpx logs each
     request's URL at INFO, and a chat-style webhook URL carries its token in the path.
     """
-    new = {form for v in values if v and len(v) >= _SHORTEST for form in (v, quote(v, safe=""))}
+    new = {form for v in values if v and len(v) >= _SHORTEST for form in _forms(v)}
     if not new - _known:
         return
     _known.update(new)
@@ -63,6 +64,10 @@ def register_secret(*values: str | None) -> None:
     names = [n for n in logging.root.manager.loggerDict if n.split(".")[0] in _GUARDED]
     for name in {*_GUARDED, *names}:
         logging.getLogger(name).addFilter(_MASKING)  # addFilter ignores a repeat
+
+
+def _forms(value: str) -> tuple[str, str, str]:
+    return value, quote(value, safe=""), base64.b64encode(value.encode()).decode()
 
 
 def mask_known(text: str) -> str:

@@ -50,6 +50,13 @@ class Receipt:
     rejected: tuple[Rejection, ...] = ()
     """Fan-out channels: recipients that did not, with the provider's code and reason."""
 
+    def summary(self) -> str:
+        """The provider ids when delivered (with the recipient count), else the reason."""
+        if self.outcome is not Outcome.DELIVERED:
+            return self.reason or ""
+        said = ", ".join(self.ids[:3])
+        return f"{self.accepted} recipients; {said}" if self.accepted is not None else said
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {
@@ -136,10 +143,9 @@ class Report:
         header = ("channel", "outcome", "attempts", "time", "ids / reason")
         rows = [header]
         for r in self.receipts:
-            said = ", ".join(r.ids[:3]) if r.outcome is Outcome.DELIVERED else (r.reason or "")
-            if r.accepted is not None and r.outcome is Outcome.DELIVERED:
-                said = f"{r.accepted} recipients; {said}"
-            rows.append((r.channel, r.outcome.value, str(r.attempts), f"{r.elapsed:.2f}s", said))
+            rows.append(
+                (r.channel, r.outcome.value, str(r.attempts), f"{r.elapsed:.2f}s", r.summary())
+            )
         widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
         lines = [
             "  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True))

@@ -28,7 +28,7 @@ from typing import Protocol
 from .._channel import Delivery, Rejection
 from .._errors import AuthError, ChannelError, JournalError
 from .._journal import RecipientLog
-from .._progress import progress_reporter
+from .._progress import progress_reporter, silent
 from .._redact import describe
 from .._retry import RetryPolicy
 from ._recipients import Normalise, RecipientSource, stream
@@ -66,7 +66,7 @@ class _Tally:
     """Delivered by an earlier run (counted in ``accepted`` too)."""
     resent: int = 0
     """Left pending by a run that stopped: sent again, maybe a second time."""
-    report: Callable[..., None] = field(default=lambda *_, **__: None)
+    report: Callable[..., None] = silent
     """Progress for a live display (``broadcast._progress``)."""
 
     def accept(self, provider_id: str) -> None:

@@ -8,14 +8,14 @@ from dataclasses import asdict
 
 import click
 
-from ._common import EXIT_FAILED, EXIT_OK, Settings, guarded, pass_settings
+from ._common import EXIT_FAILED, EXIT_OK, Settings, guarded, only_option, pass_settings, to_option
 
 __all__ = ["check"]
 
 
 @click.command()
-@click.option("--only", metavar="NAMES", help="Only these channels, by name.")
-@click.option("--to", metavar="TAGS", help="Only channels with one of these tags.")
+@only_option
+@to_option
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @click.option("--timeout", default=20.0, show_default=True, help="Seconds per probe.")
 @pass_settings

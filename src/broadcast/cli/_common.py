@@ -12,8 +12,8 @@ import logging
 import os
 import sys
 import traceback
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -21,7 +21,17 @@ import click
 if TYPE_CHECKING:
     from .._config_load import Config
 
-__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "Settings", "fail", "guarded", "pass_settings"]
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "Settings",
+    "fail",
+    "guarded",
+    "only_option",
+    "pass_settings",
+    "to_option",
+]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -35,12 +45,11 @@ class Settings:
     config: str | None = None
     env_file: str = ".env"
     verbose: int = 0
-    secrets: set[str] = field(default_factory=set)
-    """Credential values to mask in anything printed or logged."""
 
     def load(self, *, require_secrets: bool = True, allow_empty: bool = False) -> Config:
-        """The configuration; its credentials join the set masked in output."""
+        """The configuration; its credentials are masked in everything printed from now on."""
         from .._config_load import load_config  # noqa: PLC0415 - keep --help fast
+        from .._redact import register_secret  # noqa: PLC0415
 
         config = load_config(
             self.config,
@@ -48,31 +57,24 @@ class Settings:
             require_secrets=require_secrets,
             allow_empty=allow_empty,
         )
-        self.secrets |= config.secrets
+        register_secret(*config.secrets)
         return config
 
-    def mask(self, text: str) -> str:
-        """``text`` with every known credential (and its encoded forms) masked."""
+    @staticmethod
+    def mask(text: str) -> str:
+        """``text`` with every configured credential (and its encoded forms) masked."""
         from .._redact import redact  # noqa: PLC0415
 
-        return redact(mask_values(text, self.secrets))
+        return redact(text)
 
 
 pass_settings = click.make_pass_decorator(Settings, ensure=True)
-
-
-def mask_values(text: str, secrets: Iterable[str]) -> str:
-    """Replace each secret, plain, URL-encoded or base64-encoded, with ``***``."""
-    import base64  # noqa: PLC0415
-    from urllib.parse import quote  # noqa: PLC0415
-
-    for secret in sorted(secrets, key=len, reverse=True):
-        if len(secret) < 4:
-            continue
-        forms = {secret, quote(secret, safe=""), base64.b64encode(secret.encode()).decode()}
-        for form in forms:
-            text = text.replace(form, "***")
-    return text
+only_option = click.option(
+    "--only", metavar="NAMES", help="Only these channels, by name: --only twitter,email."
+)
+to_option = click.option(
+    "--to", metavar="TAGS", help="Only channels with one of these tags: --to affected."
+)
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> click.exceptions.Exit:
@@ -116,15 +118,10 @@ def guarded(command: F) -> F:
 
 
 class _Masking(logging.Formatter):
-    def __init__(self, settings: Settings) -> None:
-        super().__init__("%(levelname)s %(name)s: %(message)s")
-        self._settings = settings
+    """Every line, traceback included, through ``redact`` (which knows the credentials)."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return self._settings.mask(super().format(record))
-
-    def formatException(self, ei: Any) -> str:
-        return self._settings.mask(super().formatException(ei))
+        return Settings.mask(super().format(record))
 
 
 TRANSPORTS = ("httpx", "httpcore", "aiohttp", "aiosmtplib", "oauthlib")
@@ -138,7 +135,7 @@ def setup_logging(settings: Settings) -> None:
     """
     level = {0: logging.WARNING, 1: logging.INFO}.get(settings.verbose, logging.DEBUG)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_Masking(settings))
+    handler.setFormatter(_Masking("%(levelname)s %(name)s: %(message)s"))
     names = ("broadcast", *TRANSPORTS) if level == logging.DEBUG else ("broadcast",)
     for name in names:
         logger = logging.getLogger(name)

@@ -28,7 +28,6 @@ FLAGS = {
     "url": "--url",
     "author": "--author",
     "next_update_at": "--next-update",
-    "created_at": "--created-at",
 }
 """Each Update field and the flag (or argument) that sets it, for error messages."""
 STATUSES = ("investigating", "identified", "monitoring", "resolved")

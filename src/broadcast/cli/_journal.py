@@ -16,24 +16,31 @@ from ._common import EXIT_FAILED, EXIT_OK, Settings, fail, guarded, pass_setting
 if TYPE_CHECKING:
     from .._journal_sqlite import SQLiteJournal
 
-__all__ = ["history", "overdue", "settle"]
+__all__ = ["existing_journal", "history", "overdue", "settle", "use_journal"]
 
 T = TypeVar("T")
 _json = click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 
 
-def _journal(settings: Settings) -> SQLiteJournal | None:
-    """The configured journal; None when it does not exist yet (nothing was sent)."""
+def existing_journal(path: str | None) -> SQLiteJournal | None:
+    """The journal at ``path`` (``BROADCAST_JOURNAL``); None if it is off or not made yet."""
     from .._journal_sqlite import default_journal  # noqa: PLC0415 - keep --help fast
 
-    path = settings.load(require_secrets=False, allow_empty=True).env.get("BROADCAST_JOURNAL")
     if path == "off":
-        raise fail("the journal is off (BROADCAST_JOURNAL=off): there is nothing to read")
+        return None
     journal = default_journal(path)
     return journal if journal.path.exists() else None
 
 
-def _use(journal: SQLiteJournal, work: Callable[[SQLiteJournal], Awaitable[T]]) -> T:
+def _journal(settings: Settings) -> SQLiteJournal | None:
+    """The configured journal; None when it does not exist yet (nothing was sent)."""
+    path = settings.load(require_secrets=False, allow_empty=True).env.get("BROADCAST_JOURNAL")
+    if path == "off":
+        raise fail("the journal is off (BROADCAST_JOURNAL=off): there is nothing to read")
+    return existing_journal(path)
+
+
+def use_journal(journal: SQLiteJournal, work: Callable[[SQLiteJournal], Awaitable[T]]) -> T:
     async def run() -> T:
         await journal.open()
         try:
@@ -67,7 +74,7 @@ def history(settings: Settings, /, incident: str | None, *, as_json: bool) -> No
         click.echo("No journal yet: nothing has been sent from here.")
         return
     if incident is None:
-        incidents = _use(journal, lambda j: j.incidents())
+        incidents = use_journal(journal, lambda j: j.incidents())
         if as_json:
             click.echo(_dump([asdict(i) for i in incidents]))
             return
@@ -77,7 +84,7 @@ def history(settings: Settings, /, incident: str | None, *, as_json: bool) -> No
                 f"{_when(i.last_update_at)}; next promised {_when(i.next_update_at)}  {i.title}"
             )
         return
-    updates = _use(journal, lambda j: j.history(incident))
+    updates = use_journal(journal, lambda j: j.history(incident))
     if not updates:
         raise fail(f"no incident {incident!r} in {journal.path}; `broadcast history` lists them")
     if as_json:
@@ -106,7 +113,7 @@ def overdue(settings: Settings, /, *, as_json: bool) -> None:
     from .._journal import overdue as find_overdue  # noqa: PLC0415 - keep --help fast
 
     journal = _journal(settings)
-    late = [] if journal is None else _use(journal, find_overdue)
+    late = [] if journal is None else use_journal(journal, find_overdue)
     if as_json:
         rows = [{**asdict(o), "overdue_by": o.overdue_by.total_seconds()} for o in late]
         click.echo(_dump(rows))
@@ -146,7 +153,7 @@ def settle(
     journal = _journal(settings)
     if journal is None:
         raise fail("no journal yet: there is nothing to settle")
-    _use(journal, lambda j: j.settle(update_key, channel, part=part, post_id=post_id))
+    use_journal(journal, lambda j: j.settle(update_key, channel, part=part, post_id=post_id))
     what = f"part {part} of " if part is not None else ""
     verdict = f"recorded as posted ({post_id})" if post_id else "will be sent by the next run"
     click.echo(f"Settled {what}{channel} for update {update_key}: {verdict}.")

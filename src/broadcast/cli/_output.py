@@ -43,17 +43,10 @@ def print_report(report: Report, mask: Callable[[str], str]) -> None:
         table = Table("channel", "outcome", "attempts", "time", "ids / reason")
         colours = {"delivered": "green", "partial": "yellow", "failed": "red", "skipped": "cyan"}
         for r in report.receipts:
-            said = ", ".join(r.ids[:3]) if r.outcome == "delivered" else (r.reason or "")
-            if r.accepted is not None:
-                said = f"{r.accepted} reached; {said}" if said else f"{r.accepted} reached"
             colour = colours.get(r.outcome.value, "")
+            outcome = f"[{colour}]{r.outcome.value}[/]"
             table.add_row(
-                r.channel,
-                f"[{colour}]{r.outcome.value}[/]",
-                str(r.attempts),
-                f"{r.elapsed:.2f}s",
-                mask(said),
-                style=None,
+                r.channel, outcome, str(r.attempts), f"{r.elapsed:.2f}s", mask(r.summary())
             )
         Console(highlight=False).print(table)
     else:

@@ -9,21 +9,23 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ._common import EXIT_FAILED, Settings, fail, guarded, pass_settings
+from ._common import (
+    EXIT_FAILED,
+    Settings,
+    fail,
+    guarded,
+    only_option,
+    pass_settings,
+    to_option,
+)
 from ._inputs import build_update, update_options
+from ._journal import existing_journal, use_journal
 from ._output import ProgressDisplay, exit_code, print_previews, print_report
 
 if TYPE_CHECKING:
     from .._update import Update
 
 __all__ = ["preview", "send"]
-
-_only = click.option(
-    "--only", metavar="NAMES", help="Only these channels, by name: --only twitter,email."
-)
-_to = click.option(
-    "--to", metavar="TAGS", help="Only channels with one of these tags: --to affected."
-)
 
 
 def _interactive() -> bool:
@@ -32,8 +34,8 @@ def _interactive() -> bool:
 
 @click.command()
 @update_options
-@_only
-@_to
+@only_option
+@to_option
 @click.option("--dry-run", is_flag=True, help="Render every channel and send nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the Report as JSON on stdout.")
 @click.option("--yes", "-y", is_flag=True, help="Send without asking (never asked off a terminal).")
@@ -62,7 +64,7 @@ def send(
     config = settings.load()
     channels = config.select(only=only, to=to)
     if fields.get("next_update") and not (no_journal or dry_run):
-        update = asyncio.run(_as_before(update, config.env.get("BROADCAST_JOURNAL")))
+        update = _as_before(update, config.env.get("BROADCAST_JOURNAL"))
     if not (yes or dry_run or as_json) and _interactive():
         from .._preview import render_previews  # noqa: PLC0415 - keep --help fast
 
@@ -85,7 +87,7 @@ def send(
     raise click.exceptions.Exit(exit_code(report))
 
 
-async def _as_before(update: Update, path: str | None) -> Update:
+def _as_before(update: Update, path: str | None) -> Update:
     """The same command run again: keep the first run's next-update time, hence its key.
 
     ``--next-update 1h`` means a different moment a minute later, which would make a
@@ -93,18 +95,11 @@ async def _as_before(update: Update, path: str | None) -> Update:
     the incident's latest update in the journal differs only by that time, reuse it.
     """
     from .._api import make_update  # noqa: PLC0415 - keep --help fast
-    from .._journal_sqlite import default_journal  # noqa: PLC0415
 
-    if path == "off":
+    journal = existing_journal(path)
+    if journal is None:
         return update
-    journal = default_journal(path)
-    if not journal.path.exists():
-        return update
-    await journal.open()
-    try:
-        timeline = await journal.history(update.incident)
-    finally:
-        await journal.aclose()
+    timeline = use_journal(journal, lambda j: j.history(update.incident))
     last = timeline[-1] if timeline else None
     if last is None or last.next_update_at is None or last.key == update.key:
         return update
@@ -121,7 +116,7 @@ async def _as_before(update: Update, path: str | None) -> Update:
 
 @click.command()
 @update_options
-@_to
+@to_option
 @click.option("--json", "as_json", is_flag=True, help="Print the renderings as JSON.")
 @pass_settings
 @guarded
@@ -132,12 +127,11 @@ def preview(settings: Settings, /, *, to: str | None, as_json: bool, **fields: A
     Facebook post, the webhook JSON. With no channel configured, it shows every
     built-in channel with example settings.
     """
-    from .._preview import example_channels, render_previews  # noqa: PLC0415
+    from .._preview import channels_to_preview, render_previews  # noqa: PLC0415
 
     update = build_update(**fields)
     config = settings.load(require_secrets=False, allow_empty=True)
-    channels = config.select(to=to) if config.channels else example_channels()
-    previews = render_previews(channels, update)
+    previews = render_previews(channels_to_preview(config, to), update)
     if as_json:
         rows = [
             {"channel": p.channel, "kind": p.kind, "text": p.text, "error": p.error}

@@ -141,6 +141,29 @@ async def test_a_resend_texts_only_who_is_missing_and_not_who_refused(
     assert third["sms"].rejected[0].recipient == STOPPED
 
 
+async def test_a_re_run_re_sends_who_a_killed_run_left_pending_and_counts_them(
+    server: LoopbackServer, journal: SQLiteJournal, make_update: Any
+) -> None:
+    """A pending row from a dead run is sent again and counted in resent_after_stop."""
+    update = make_update()
+    pending, delivered, fresh = "+14155550101", "+14155550102", "+14155550104"
+    crashed = SQLiteJournal(journal.path)
+    crashed.owner = _dead_owner()
+    await crashed.record_update(update)
+    await crashed.claim(update, "sms")
+    log = crashed.recipients(update.key, "sms")
+    log.sending(pending)  # ...sent, and the process dies before the answer
+    await log.delivered(delivered, "SM0")
+    await log.flush()
+    await crashed.aclose()
+    server._responder = _twilio_reply
+    receipt = (await _send([_sms(server, [pending, delivered, fresh])], update, journal))["sms"]
+    assert sorted(_texted(server)) == [pending, fresh]
+    assert receipt.accepted == 3
+    assert receipt.details["already_delivered"] == 1
+    assert receipt.details["resent_after_stop"] == 1
+
+
 async def test_a_live_holder_makes_a_second_sender_skip(
     server: LoopbackServer, journal: SQLiteJournal, make_update: Any, tmp_path: Path
 ) -> None:

@@ -74,3 +74,12 @@ def make_update() -> Callable[..., Update]:
 @pytest.fixture
 def update(make_update: Callable[..., Update]) -> Update:
     return make_update()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print the fault matrix (issue 9) when it ran in this session."""
+    from .fault_matrix import TABLE, markdown  # noqa: PLC0415 - only when it ran
+
+    if TABLE:
+        terminalreporter.section("fault matrix: every channel by every fault")
+        terminalreporter.write_line(markdown(TABLE))

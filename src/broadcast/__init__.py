@@ -64,6 +64,7 @@ if TYPE_CHECKING:
         JournalError,
         PermanentError,
         TransientError,
+        Unconfirmed,
     )
     from ._journal import (
         ChannelRecord,
@@ -137,6 +138,7 @@ __all__ = [
     "ThreadState",
     "ThreadStore",
     "TransientError",
+    "Unconfirmed",
     "Update",
     "UpdateRecord",
     "UsesHTTPClient",
@@ -185,6 +187,7 @@ _WHERE = {
     "JournalError": "._errors",
     "PermanentError": "._errors",
     "TransientError": "._errors",
+    "Unconfirmed": "._errors",
     "ChannelRecord": "._journal",
     "Claim": "._journal",
     "IncidentState": "._journal",

@@ -86,6 +86,16 @@ class TransientError(ChannelError):
         self.retry_after = retry_after
 
 
+class Unconfirmed(TransientError):
+    """The request went out but no whole answer came back: it may have been acted on.
+
+    Raised when the wait for an answer timed out, or the answer broke off after it
+    began. A post is retried (X and Graph refuse a repeated text as a duplicate, and a
+    webhook receiver takes a repeated ``webhook-id`` once); a fan-out does not send
+    to that recipient again in the same run, which could text or mail them twice.
+    """
+
+
 class PermanentError(ChannelError):
     """A failure that retrying cannot fix."""
 

@@ -6,13 +6,15 @@ real socket, so the whole client stack (httpx, TLS off, keep-alive) is exercised
 
 from __future__ import annotations
 
+import socket
+import struct
 import sys
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Self
+from typing import Literal, Self
 
 __all__ = ["LoopbackServer", "RecordedRequest", "Reply"]
 
@@ -31,12 +33,20 @@ class RecordedRequest:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """What to answer. ``hang=True`` never answers (until the server stops)."""
+    """What to answer, and how.
+
+    ``delay`` waits that many seconds first. ``hang=True`` never answers (until the
+    server stops). ``reset="now"`` answers nothing and resets the connection (TCP RST);
+    ``reset="mid-answer"`` sends the status line, the headers and half the body, then
+    resets.
+    """
 
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     hang: bool = False
+    delay: float = 0.0
+    reset: Literal["", "now", "mid-answer"] = ""
 
 
 Responder = Callable[[RecordedRequest], Reply]
@@ -120,16 +130,32 @@ class LoopbackServer:
                     body=body,
                 )
                 reply = server._answer(request)
-                if reply.hang:
-                    server._release.wait(_HANG_LIMIT)
-                    self.close_connection = True
+                if reply.hang or reply.delay:
+                    # Released early when the server stops, so nothing outlives it.
+                    server._release.wait(_HANG_LIMIT if reply.hang else reply.delay)
+                    if reply.hang:
+                        self.close_connection = True
+                        return
+                if reply.reset == "now":
+                    self._reset()
                     return
                 self.send_response(reply.status)
                 for name, value in _with_defaults(reply):
                     self.send_header(name, value)
                 self.end_headers()
-                if self.command != "HEAD":  # a HEAD answer has headers only
+                if reply.reset == "mid-answer":
+                    self.wfile.write(reply.body[: len(reply.body) // 2])
+                    self.wfile.flush()
+                    self._reset()
+                elif self.command != "HEAD":  # a HEAD answer has headers only
                     self.wfile.write(reply.body)
+
+            def _reset(self) -> None:
+                """Close with SO_LINGER 0, so the peer gets a reset rather than an end."""
+                linger = struct.pack("ii", 1, 0)
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+                self.connection.close()
+                self.close_connection = True
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle  # http.server's names
 

@@ -6,6 +6,9 @@
 * ``fast_retries()`` is that policy, ready made.
 * ``LoopbackServer`` is a real HTTP server on 127.0.0.1 that records requests and
   answers from a script, for exercising HTTP channels end to end.
+* ``ChaosServer`` answers like X, Graph, Twilio or a webhook receiver and misbehaves on
+  cue (``Fault``: delays, 5xx, throttling, resets, hangs, bad bodies, redirects);
+  ``ChaosSMTP`` does the same for SMTP (``SmtpFault``), on aiosmtpd.
 """
 
 from __future__ import annotations
@@ -15,16 +18,22 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ._channel import Delivery
+from ._chaos import ChaosServer, Fault
+from ._chaos_smtp import ChaosSMTP, SmtpFault
 from ._loopback import LoopbackServer, RecordedRequest, Reply
 from ._retry import RetryPolicy
 from ._update import Update
 
 __all__ = [
+    "ChaosSMTP",
+    "ChaosServer",
     "FakeClock",
+    "Fault",
     "LoopbackServer",
     "RecordedRequest",
     "RecordingChannel",
     "Reply",
+    "SmtpFault",
     "Text",
     "fast_retries",
 ]

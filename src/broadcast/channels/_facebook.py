@@ -26,6 +26,7 @@ from .._channel import Delivery
 from .._errors import AlreadyDelivered, AuthError, ChannelError, PermanentError, TransientError
 from .._journal import Journal
 from .._redact import register_secret
+from .._retry import retry_after_from_headers
 from .._threads import ThreadSlot, ThreadStore, post_part
 from .._update import Update
 from ..text import next_update_phrase, signature, status_tag
@@ -89,7 +90,10 @@ def graph_errors(response: httpx.Response) -> ChannelError | None:  # noqa: PLR0
     if code == 506:
         return AlreadyDelivered(f"Facebook refused it as a duplicate post{trace}")
     if code in _TRANSIENT_CODES:
-        return TransientError(text, code=code, retry_after=_regain_after(response))
+        wait = _regain_after(response)
+        if wait is None:  # Graph says when in its usage header; honour Retry-After if sent
+            wait = retry_after_from_headers(response.headers, now=time.time())
+        return TransientError(text, code=code, retry_after=wait)
     if code == 10 or 200 <= code <= 299:
         return AuthError(f"{text} (the Page token lacks a permission)", code=code)
     if code == 368:

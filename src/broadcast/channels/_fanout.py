@@ -8,6 +8,10 @@ RetryPolicy. What the engine guarantees:
 * credentials refused (``AuthError``) stop everything at once;
 * a connection that stays broken through the retries stops everything: the server is
   gone, and every later recipient would wait the same;
+* a send that went out but got no whole answer (``Unconfirmed``: a read timeout, an
+  answer cut off) may have arrived, so that recipient is not sent to again in this run;
+  it is listed as not confirmed (a re-run tries them again), and as many of those in a
+  row as there are workers (at least ``UNANSWERED_IN_A_ROW``) stop everything;
 * ``max_duration`` stops it too; in every early stop the counts so far are returned.
 
 With a ``RecipientLog`` (from the journal) each recipient is marked pending, then
@@ -21,12 +25,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence, Sized
+from collections.abc import Callable, Sequence, Sized
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from .._channel import Delivery, Rejection
-from .._errors import AuthError, ChannelError, JournalError
+from .._errors import AuthError, ChannelError, JournalError, Unconfirmed
 from .._journal import RecipientLog
 from .._progress import progress_reporter, silent
 from .._redact import describe
@@ -41,6 +45,8 @@ SAMPLE_IDS = 10
 """Provider ids kept in the Receipt: a sample, not one per recipient."""
 RESUME_CHUNK = 500
 """On a re-run, recipients are looked up in the journal this many at a time."""
+UNANSWERED_IN_A_ROW = 3
+"""Fewest unanswered sends in a row that stop a fan-out (else one per worker)."""
 _STOP = None
 
 
@@ -68,9 +74,13 @@ class _Tally:
     """Left pending by a run that stopped: sent again, maybe a second time."""
     report: Callable[..., None] = silent
     """Progress for a live display (``broadcast._progress``)."""
+    stop_after: int = UNANSWERED_IN_A_ROW
+    unconfirmed_in_a_row: int = 0
+    """Sends in a row that went out unanswered; ``stop_after`` of them stop the run."""
 
     def accept(self, provider_id: str) -> None:
         self.accepted += 1
+        self.unconfirmed_in_a_row = 0
         if len(self.ids) < SAMPLE_IDS:
             self.ids.append(provider_id)
         self.report(self.accepted, len(self.rejected))
@@ -78,6 +88,10 @@ class _Tally:
 
 class _Stop(Exception):
     """Stop the whole fan-out; the message says why."""
+
+
+class _NotResent(ChannelError):
+    """An ``Unconfirmed`` send, kept from being retried: it may have arrived."""
 
 
 @dataclass
@@ -96,7 +110,7 @@ class FanOut:
         self, workers: Sequence[Worker], *, details: dict[str, object] | None = None
     ) -> Delivery:
         """Send to every recipient with ``workers``; the Delivery counts who got it."""
-        tally = _Tally()
+        tally = _Tally(stop_after=max(len(workers), UNANSWERED_IN_A_ROW))
         total = len(self.recipients) if isinstance(self.recipients, Sized) else None
         tally.report = progress_reporter(self.name, total)
         queue: asyncio.Queue[str | None] = asyncio.Queue(
@@ -214,7 +228,12 @@ class FanOut:
                 raise asyncio.CancelledError
 
     async def _send_one(self, worker: Worker, recipient: str, tally: _Tally) -> None:
-        send: Callable[[], Awaitable[str]] = lambda: worker.send(recipient)  # noqa: E731
+        async def send() -> str:
+            try:
+                return await worker.send(recipient)
+            except Unconfirmed as exc:
+                raise _NotResent(f"{exc}; not sent again: it may have arrived") from exc
+
         ledger = self.ledger
         if ledger is not None:
             ledger.sending(recipient)
@@ -229,7 +248,13 @@ class FanOut:
                 raise _Stop(str(exc)) from None
             tally.rejected.append(Rejection(recipient, str(exc), exc.code))
             if ledger is not None:
-                ledger.failed(recipient, str(exc), exc.code, permanent=not exc.transient)
+                permanent = not exc.transient and not isinstance(exc, _NotResent)
+                ledger.failed(recipient, str(exc), exc.code, permanent=permanent)
+            if isinstance(exc, _NotResent):
+                tally.unconfirmed_in_a_row += 1
+                if tally.unconfirmed_in_a_row >= tally.stop_after:
+                    count = tally.unconfirmed_in_a_row
+                    raise _Stop(f"{count} sends in a row unanswered: {exc}") from None
             return
         tally.accept(provider_id)
         if ledger is not None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from .._errors import AuthError, ChannelError, PermanentError, TransientError
+from .._errors import AuthError, ChannelError, PermanentError, TransientError, Unconfirmed
 from .._redact import redact, safe_origin
 from .._retry import TRANSIENT_STATUS, retry_after_from_headers
 from .._version import __version__
@@ -115,7 +115,8 @@ def json_field(response: httpx.Response, *path: str) -> str:
         value = str(value)
     if not isinstance(value, str) or not value:
         raise PermanentError(
-            f"HTTP {response.status_code} from {where} without {'.'.join(path)} in its answer"
+            f"HTTP {response.status_code} from {where} without {'.'.join(path)} in its answer "
+            "(it may have been acted on, so it is not sent again)"
         )
     return value
 
@@ -215,6 +216,10 @@ async def request(
 ) -> httpx.Response:
     """Send one request and return whatever answer came; network failures are transient.
 
+    A failure before the request could be answered is a ``TransientError``. One after
+    it went out (no answer in time, or an answer that broke off) is ``Unconfirmed``:
+    the provider may have acted on it.
+
     The status is not judged here: ``post`` and ``get`` pass the answer to
     ``check_response``. ``timeout`` bounds the attempt in seconds (connecting gets at
     most ``CONNECT_TIMEOUT`` of it). Redirects are never followed, whatever the client says.
@@ -236,17 +241,30 @@ async def request(
             follow_redirects=False,
             stream=True,
         )
-        try:
-            return await _read_capped(response)
-        finally:
-            await response.aclose()
-    except httpx.TimeoutException as exc:
+    except httpx.ReadTimeout as exc:
         where = safe_origin(str(url))
-        raise TransientError(f"{type(exc).__name__} talking to {where}") from exc
+        raise Unconfirmed(f"ReadTimeout talking to {where}") from exc
+    except httpx.TransportError as exc:
+        raise _transport_error(exc, url) from exc
+    try:
+        return await _read_capped(response)
     except httpx.TransportError as exc:
         where = safe_origin(str(url))
-        detail = f": {exc}" if str(exc) else ""
-        raise TransientError(redact(f"{type(exc).__name__} talking to {where}{detail}")) from exc
+        raise Unconfirmed(
+            f"the answer from {where} broke off after HTTP {response.status_code} "
+            f"({type(exc).__name__})"
+        ) from exc
+    finally:
+        await response.aclose()
+
+
+def _transport_error(exc: httpx.TransportError, url: str | httpx.URL) -> TransientError:
+    """A failure before any answer: the request may not have gone out; worth a retry."""
+    where = safe_origin(str(url))
+    if isinstance(exc, httpx.TimeoutException):
+        return TransientError(f"{type(exc).__name__} talking to {where}")
+    detail = f": {exc}" if str(exc) else ""
+    return TransientError(redact(f"{type(exc).__name__} talking to {where}{detail}"))
 
 
 async def _read_capped(response: httpx.Response) -> httpx.Response:

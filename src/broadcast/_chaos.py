@@ -1,0 +1,406 @@
+"""A provider stand-in that misbehaves on cue, for fault-injection tests.
+
+``ChaosServer("x")`` is a real HTTP server on 127.0.0.1 that answers like X's
+``POST /2/tweets``; ``"graph"``, ``"twilio"`` and ``"webhook"`` answer like a Page
+feed, Twilio's Messages API and a Standard Webhooks receiver. ``script(...)`` gives
+the next requests a ``Fault`` each, in order; after the script, every request is
+answered as the provider would. Each request the provider *acted on* is kept in
+``accepted`` under its key (the post's text, the recipient, the ``webhook-id``), so a
+test can count duplicates. Like the real providers, X and Graph refuse a repeated
+text as a duplicate and a receiver takes a repeated ``webhook-id`` once
+(``dedupe=False`` turns that off, to see every repeat).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import format_datetime
+from types import TracebackType
+from typing import Any, Literal, Self
+from urllib.parse import parse_qs
+
+from ._loopback import LoopbackServer, RecordedRequest, Reply
+
+__all__ = ["ChaosServer", "Fault", "Provider"]
+
+Provider = Literal["x", "graph", "twilio", "webhook"]
+
+ACCOUNT_SID = "AC" + "c4a05" * 6 + "00"
+"""The Twilio account the stand-in serves (any auth is accepted)."""
+PAGE_ID = "546349135390552"
+"""The Facebook Page the stand-in serves."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """What goes wrong with one request. Build one with the class methods.
+
+    ``acted`` says whether the provider carried the request out (posted, texted)
+    before things went wrong: the case where a blind retry would post twice.
+    """
+
+    kind: str
+    acted: bool = False
+    status: int = 0
+    seconds: float = 0.0
+    retry_after: float | datetime | None = None
+    reset_in: float | None = None
+
+    @classmethod
+    def delay(cls, seconds: float) -> Fault:
+        """Carry the request out and answer normally, ``seconds`` late."""
+        return cls("delay", acted=True, seconds=seconds)
+
+    @classmethod
+    def error(cls, status: int = 503) -> Fault:
+        """Answer ``status`` (500, 503, ...) with the provider's error body."""
+        return cls(f"http {status}", status=status)
+
+    @classmethod
+    def throttle(
+        cls, *, retry_after: float | datetime | None = None, reset_in: float | None = None
+    ) -> Fault:
+        """The provider's rate-limit answer (429; Graph: 400 with code 4).
+
+        ``retry_after`` sends ``Retry-After`` as seconds or, for a datetime, an HTTP
+        date. ``reset_in`` sends the provider's reset header instead: X's epoch
+        ``x-rate-limit-reset``, Graph's ``estimated_time_to_regain_access`` (minutes),
+        or ``ratelimit-reset`` seconds elsewhere.
+        """
+        if isinstance(retry_after, datetime):
+            kind = "throttled, Retry-After date"
+        elif retry_after is not None:
+            kind = "throttled, Retry-After seconds"
+        else:
+            kind = "throttled, reset header" if reset_in is not None else "throttled"
+        return cls(kind, status=429, retry_after=retry_after, reset_in=reset_in)
+
+    @classmethod
+    def reset(cls, *, after_body: bool) -> Fault:
+        """Reset the connection.
+
+        ``after_body=False``: before the request is taken, so nothing happens and no
+        answer comes. ``after_body=True``: the request is carried out, then the
+        connection resets halfway through the answer.
+        """
+        if after_body:
+            return cls("reset after body", acted=True)
+        return cls("reset before body")
+
+    @classmethod
+    def hang(cls) -> Fault:
+        """Take the request and never answer (until the server stops)."""
+        return cls("hang")
+
+    @classmethod
+    def malformed(cls) -> Fault:
+        """Carry the request out, then answer 2xx with a body that is not JSON."""
+        return cls("malformed body", acted=True)
+
+    @classmethod
+    def missing_id(cls) -> Fault:
+        """Carry the request out, then answer 2xx with JSON lacking the id."""
+        return cls("2xx without id", acted=True)
+
+    @classmethod
+    def redirect(cls, status: int = 307) -> Fault:
+        """Answer a redirect to another path on the same server."""
+        return cls(f"redirect {status}", status=status)
+
+
+@dataclass
+class _Shape:
+    """How one provider answers: success, duplicate, errors, throttling."""
+
+    key: Callable[[RecordedRequest], str]
+    success: Callable[[RecordedRequest, int], Reply]
+    duplicate: Reply | None
+    error: Callable[[int], Reply]
+    throttled: Callable[[Fault], Reply]
+    no_id: bytes
+    malformed: bytes = b"<html><body>502 Bad Gateway</body></html>"
+    success_status: int = 200
+
+
+def _json(status: int, body: object, headers: dict[str, str] | None = None) -> Reply:
+    return Reply(status, json.dumps(body).encode(), dict(headers or {}))
+
+
+def _retry_headers(fault: Fault) -> dict[str, str]:
+    if isinstance(fault.retry_after, datetime):
+        return {"retry-after": format_datetime(fault.retry_after, usegmt=True)}
+    if fault.retry_after is not None:
+        return {"retry-after": f"{fault.retry_after:g}"}
+    return {}
+
+
+def _form(request: RecordedRequest) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(request.body.decode()).items()}
+
+
+def _x() -> _Shape:
+    def problem(status: int, title: str, detail: str | None = None) -> Reply:
+        body = {"title": title, "detail": detail or title, "type": "about:blank", "status": status}
+        return _json(status, body, {"content-type": "application/problem+json"})
+
+    def throttled(fault: Fault) -> Reply:
+        reply = problem(429, "Too Many Requests")
+        headers = {**reply.headers, **_retry_headers(fault), "x-rate-limit-remaining": "0"}
+        if fault.reset_in is not None:
+            headers["x-rate-limit-reset"] = str(int(time.time() + fault.reset_in))
+        return Reply(429, reply.body, headers)
+
+    def success(request: RecordedRequest, serial: int) -> Reply:
+        text = json.loads(request.body)["text"]
+        return _json(201, {"data": {"id": str(1_400_000_000_000_000_000 + serial), "text": text}})
+
+    titles = {500: "Internal Server Error", 503: "Service Unavailable"}
+    return _Shape(
+        key=lambda r: str(json.loads(r.body)["text"]),
+        success=success,
+        duplicate=problem(
+            403, "Forbidden", "You are not allowed to create a Tweet with duplicate content."
+        ),
+        error=lambda status: problem(status, titles.get(status, "Error")),
+        throttled=throttled,
+        no_id=json.dumps({"data": {"text": "posted"}}).encode(),
+        success_status=201,
+    )
+
+
+def _graph() -> _Shape:
+    def error(status: int, code: int, message: str, headers: dict[str, str] | None = None) -> Reply:
+        body = {"error": {"message": message, "type": "OAuthException", "code": code}}
+        body["error"]["fbtrace_id"] = "AchaosTrace1"
+        return _json(status, body, headers)
+
+    def throttled(fault: Fault) -> Reply:
+        headers = _retry_headers(fault)
+        if fault.reset_in is not None:
+            usage = {"call_count": 100, "estimated_time_to_regain_access": fault.reset_in / 60}
+            headers["x-business-use-case-usage"] = json.dumps({PAGE_ID: [usage]})
+        return error(400, 4, "(#4) Application request limit reached", headers)
+
+    def success(request: RecordedRequest, serial: int) -> Reply:
+        return _json(200, {"id": f"{PAGE_ID}_{1116689038356556 + serial}"})
+
+    messages = {
+        500: (1, "An unknown error has occurred."),
+        503: (2, "Service temporarily unavailable"),
+    }
+    return _Shape(
+        key=lambda r: _form(r).get("message", ""),
+        success=success,
+        duplicate=error(400, 506, "(#506) Duplicate status message"),
+        error=lambda status: error(status, *messages.get(status, (1, "An unknown error"))),
+        throttled=throttled,
+        no_id=json.dumps({"success": True}).encode(),
+    )
+
+
+def _twilio() -> _Shape:
+    def error(status: int, code: int, message: str, headers: dict[str, str] | None = None) -> Reply:
+        body = {
+            "code": code,
+            "message": message,
+            "more_info": f"https://www.twilio.com/docs/errors/{code}",
+            "status": status,
+        }
+        return _json(status, body, headers)
+
+    def success(request: RecordedRequest, serial: int) -> Reply:
+        form = _form(request)
+        body = {
+            "sid": f"SM{serial:032x}",
+            "status": "queued",
+            "to": form.get("To"),
+            "from": form.get("From"),
+            "body": form.get("Body"),
+            "num_segments": "1",
+            "error_code": None,
+            "error_message": None,
+        }
+        return _json(201, body)
+
+    def throttled(fault: Fault) -> Reply:
+        headers = _retry_headers(fault)
+        if fault.reset_in is not None:
+            headers["ratelimit-reset"] = f"{fault.reset_in:g}"
+        return error(429, 20429, "Too Many Requests", headers)
+
+    return _Shape(
+        key=lambda r: _form(r).get("To", ""),
+        success=success,
+        duplicate=None,  # Twilio texts a number as often as it is asked
+        error=lambda status: error(status, 20500, "Internal Server Error"),
+        throttled=throttled,
+        no_id=json.dumps({"status": "queued"}).encode(),
+        success_status=201,
+    )
+
+
+def _webhook() -> _Shape:
+    def throttled(fault: Fault) -> Reply:
+        headers = _retry_headers(fault)
+        if fault.reset_in is not None:
+            headers["ratelimit-reset"] = f"{fault.reset_in:g}"
+        return _json(429, {"message": "slow down"}, headers)
+
+    return _Shape(
+        key=lambda r: r.headers.get("webhook-id", ""),
+        success=lambda request, serial: _json(200, {"id": f"post-{serial}"}),
+        duplicate=_json(200, {"id": "already-taken"}),  # a receiver takes an id once
+        error=lambda status: _json(status, {"message": "receiver unavailable"}),
+        throttled=throttled,
+        no_id=b"",
+    )
+
+
+_SHAPES: dict[str, Callable[[], _Shape]] = {
+    "x": _x,
+    "graph": _graph,
+    "twilio": _twilio,
+    "webhook": _webhook,
+}
+
+
+@dataclass
+class _Log:
+    faults: list[Fault | None] = field(default_factory=list)
+    accepted: list[str] = field(default_factory=list)
+    duplicates_refused: int = 0
+
+
+class ChaosServer:
+    """``with ChaosServer("x") as x: x.script(Fault.hang()); ... x.channel(timeout=0.5)``.
+
+    ``url`` is the base URL to give the channel (``base_url=``; for the webhook, the
+    receiver's URL is ``hook_url``). ``received`` lists every request; ``accepted`` the
+    key of each one acted on; ``duplicates`` how many keys were acted on more than
+    once; ``duplicates_refused`` how many repeats the provider refused or absorbed.
+    """
+
+    def __init__(self, provider: Provider, *, dedupe: bool = True) -> None:
+        if provider not in _SHAPES:
+            raise ValueError(f"provider must be one of {', '.join(_SHAPES)}, got {provider!r}")
+        self.provider = provider
+        self._shape = _SHAPES[provider]()
+        self._dedupe = dedupe
+        self._script: list[Fault | None] = []
+        self._log = _Log()
+        self._lock = threading.Lock()
+        self._server = LoopbackServer(self._respond)
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>``: the channel's ``base_url``."""
+        return self._server.url
+
+    @property
+    def hook_url(self) -> str:
+        """The webhook receiver's URL."""
+        return f"{self._server.url}/hooks/incidents"
+
+    @property
+    def received(self) -> list[RecordedRequest]:
+        """Every request, in arrival order."""
+        return list(self._server.requests)
+
+    @property
+    def accepted(self) -> list[str]:
+        """The key of every request the provider acted on, in order."""
+        return list(self._log.accepted)
+
+    @property
+    def faults(self) -> list[Fault | None]:
+        """The fault each request met (``None``: answered normally), in order."""
+        return list(self._log.faults)
+
+    @property
+    def duplicates(self) -> int:
+        """Requests acted on beyond the first for the same key."""
+        return sum(n - 1 for n in Counter(self._log.accepted).values())
+
+    @property
+    def duplicates_refused(self) -> int:
+        """Repeats the provider refused as duplicates (or, a receiver, took once)."""
+        return self._log.duplicates_refused
+
+    def script(self, *faults: Fault | None) -> None:
+        """Give the next requests these faults in order (``None``: no fault)."""
+        self._script = list(faults)
+
+    def channel(self, **options: Any) -> Any:
+        """The real channel for this provider, pointed here with test credentials."""
+        from ._chaos_channels import channel_for  # noqa: PLC0415 - channels load lazily
+
+        return channel_for(self, **options)
+
+    def _respond(self, request: RecordedRequest) -> Reply:
+        with self._lock:
+            return self._answer(request)
+
+    def _answer(self, request: RecordedRequest) -> Reply:
+        fault = self._script.pop(0) if self._script else None
+        self._log.faults.append(fault)
+        if fault is None or fault.acted:
+            reply = self._act(request)
+            if reply.status >= 300 or fault is None:
+                return reply
+            return self._spoil(reply, fault)
+        return self._refuse(fault)
+
+    def _act(self, request: RecordedRequest) -> Reply:
+        key = self._shape.key(request)
+        if self._dedupe and key in self._log.accepted and self._shape.duplicate is not None:
+            self._log.duplicates_refused += 1
+            return self._shape.duplicate
+        self._log.accepted.append(key)
+        return self._shape.success(request, len(self._log.accepted))
+
+    def _spoil(self, reply: Reply, fault: Fault) -> Reply:
+        status = self._shape.success_status
+        if fault.kind == "delay":
+            return Reply(reply.status, reply.body, reply.headers, delay=fault.seconds)
+        if fault.kind == "reset after body":
+            return Reply(reply.status, reply.body, reply.headers, reset="mid-answer")
+        if fault.kind == "malformed body":
+            return Reply(status, self._shape.malformed, {"content-type": "text/html"})
+        return Reply(status, self._shape.no_id, {"content-type": "application/json"})
+
+    def _refuse(self, fault: Fault) -> Reply:
+        if fault.kind == "hang":
+            return Reply(hang=True)
+        if fault.kind == "reset before body":
+            return Reply(reset="now")
+        if fault.kind.startswith("redirect"):
+            return Reply(fault.status, headers={"location": f"{self.url}/moved"})
+        if fault.kind.startswith("throttled"):
+            return self._shape.throttled(fault)
+        return self._shape.error(fault.status)
+
+    def start(self) -> Self:
+        """Serve in a background thread."""
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        """Release anything hanging and shut down."""
+        self._server.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

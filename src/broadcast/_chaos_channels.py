@@ -1,0 +1,31 @@
+"""Real channels pointed at a ChaosServer, with the stand-in's test credentials."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ._chaos import ACCOUNT_SID, PAGE_ID
+
+if TYPE_CHECKING:
+    from ._chaos import ChaosServer
+
+__all__ = ["SUBSCRIBERS", "channel_for"]
+
+SUBSCRIBERS = ("+14155550101", "+14155550102", "+14155550103")
+"""Who a stand-in SMS channel texts unless given ``recipients=``."""
+
+
+def channel_for(server: ChaosServer, **options: Any) -> Any:
+    """The provider's channel at ``server``; ``options`` go to its constructor."""
+    from .channels import FacebookPage, TwilioSMS, Twitter, Webhook  # noqa: PLC0415
+
+    if server.provider == "x":
+        options.setdefault("bearer_token", "chaos-user-token")
+        return Twitter(base_url=server.url, **options)
+    if server.provider == "graph":
+        return FacebookPage(PAGE_ID, "chaos-page-token", base_url=server.url, **options)
+    if server.provider == "twilio":
+        options.setdefault("recipients", list(SUBSCRIBERS))
+        options.setdefault("from_", "+15017122661")
+        return TwilioSMS(ACCOUNT_SID, "chaos-auth-token", base_url=server.url, **options)
+    return Webhook(server.hook_url, **options)

@@ -1,0 +1,236 @@
+"""An SMTP server (aiosmtpd) on 127.0.0.1 that misbehaves on cue, for fault-injection tests.
+
+``ChaosSMTP().script(SmtpFault.reply(421, at="banner"), None, SmtpFault.drop_mid_data())``
+gives the next SMTP sessions (connections) a fault each, in order; later sessions
+behave. Every message the server accepted (answered 250 after DATA) is in
+``messages``, so a test can count duplicates per recipient. Needs ``aiosmtpd``
+(``pip install 'broadcast[demo]'``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Literal, Self
+
+__all__ = ["ChaosSMTP", "SmtpFault"]
+
+Stage = Literal["banner", "MAIL", "RCPT", "DATA"]
+
+_TEXT = {
+    421: "4.3.2 Service not available, closing transmission channel",
+    450: "4.2.1 Mailbox busy, try again later",
+    451: "4.3.0 Local error in processing, try again later",
+    452: "4.3.1 Insufficient system storage",
+    550: "5.1.1 Mailbox unavailable",
+    554: "5.7.1 Transaction failed",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpFault:
+    """What goes wrong in one SMTP session. Build one with the class methods."""
+
+    kind: str
+    stage: Stage = "banner"
+    code: int = 0
+    seconds: float = 0.0
+
+    @classmethod
+    def reply(cls, code: int, *, at: Stage) -> SmtpFault:
+        """Answer ``code`` at ``at`` (once per session); a 421 also closes the connection."""
+        return cls(f"{code} at {at}", stage=at, code=code)
+
+    @classmethod
+    def drop_mid_data(cls) -> SmtpFault:
+        """Take the message's data, then drop the connection before answering: not accepted."""
+        return cls("drop mid-DATA", stage="DATA")
+
+    @classmethod
+    def slow_banner(cls, seconds: float) -> SmtpFault:
+        """Greet ``seconds`` late."""
+        return cls(f"banner {seconds:g}s late", seconds=seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """One message the server answered 250 to."""
+
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    content: bytes
+
+
+@dataclass
+class _State:
+    script: list[SmtpFault | None] = field(default_factory=list)
+    armed: bool = False
+    sessions: list[SmtpFault | None] = field(default_factory=list)
+    messages: list[Accepted] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    live: set[asyncio.BaseTransport] = field(default_factory=set)
+    """Open connections (touched only on the server's loop), closed when it stops."""
+
+    def next_fault(self) -> SmtpFault | None:
+        with self.lock:
+            if not self.armed:
+                return None  # the controller's own start-up probe
+            fault = self.script.pop(0) if self.script else None
+            self.sessions.append(fault)
+            return fault
+
+
+class _Handler:
+    """aiosmtpd handler hooks: the session's fault at its stage, else accept."""
+
+    def __init__(self, state: _State) -> None:
+        self._state = state
+
+    @staticmethod
+    def _fault(server: Any, stage: Stage) -> SmtpFault | None:
+        fault: SmtpFault | None = getattr(server, "chaos_fault", None)
+        if fault is None or fault.stage != stage:
+            return None
+        server.chaos_fault = None  # once per session
+        return fault
+
+    @staticmethod
+    def _answer(server: Any, fault: SmtpFault) -> str:
+        if fault.code == 421:
+            asyncio.get_running_loop().call_soon(server.transport.close)
+        return f"{fault.code} {_TEXT.get(fault.code, 'Chaos')}"
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if (fault := self._fault(server, "MAIL")) is not None:
+            return self._answer(server, fault)
+        envelope.mail_from = address
+        return "250 OK"
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if (fault := self._fault(server, "RCPT")) is not None:
+            return self._answer(server, fault)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if (fault := self._fault(server, "DATA")) is not None:
+            if fault.kind == "drop mid-DATA":
+                server.transport.abort()
+                return "421 4.4.2 Connection dropped"  # written to nobody
+            return self._answer(server, fault)
+        accepted = Accepted(envelope.mail_from, tuple(envelope.rcpt_tos), envelope.content)
+        with self._state.lock:
+            self._state.messages.append(accepted)
+        return "250 OK"
+
+
+class ChaosSMTP:
+    """``with ChaosSMTP() as smtp: smtp.script(...); Email("127.0.0.1", smtp.port, ...)``."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller  # noqa: PLC0415 - optional dependency
+        from aiosmtpd.smtp import SMTP  # noqa: PLC0415
+
+        state = self._state = _State()
+
+        class _Session(SMTP):
+            """An SMTP session that greets late, or refuses to, when its fault says so."""
+
+            greeted = False
+            chaos_fault: SmtpFault | None = None
+
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                state.live.add(transport)
+                super().connection_made(transport)
+
+            def connection_lost(self, exc: Exception | None) -> None:
+                if self.transport is not None:
+                    state.live.discard(self.transport)
+                super().connection_lost(exc)
+
+            async def push(self, status: Any) -> None:
+                if not self.greeted:
+                    self.greeted = True
+                    self.chaos_fault = fault = state.next_fault()
+                    if fault is not None and fault.stage == "banner":
+                        self.chaos_fault = None
+                        if fault.seconds:
+                            await asyncio.sleep(fault.seconds)
+                        elif fault.code:
+                            await super().push(f"{fault.code} {_TEXT.get(fault.code, 'Chaos')}")
+                            if self.transport is not None:
+                                self.transport.close()
+                            return
+                await super().push(status)
+
+        class _Controller(Controller):
+            def factory(self) -> SMTP:
+                return _Session(self.handler, **self.SMTP_kwargs)
+
+        self.port = _free_port()
+        self._controller = _Controller(_Handler(state), hostname="127.0.0.1", port=self.port)
+
+    @property
+    def messages(self) -> list[Accepted]:
+        """Every message accepted, in order."""
+        with self._state.lock:
+            return list(self._state.messages)
+
+    @property
+    def sessions(self) -> list[SmtpFault | None]:
+        """The fault each session met (``None``: it behaved), in order."""
+        with self._state.lock:
+            return list(self._state.sessions)
+
+    @property
+    def duplicates(self) -> int:
+        """Deliveries beyond the first to the same recipient."""
+        counts = Counter(r for m in self.messages for r in m.rcpt_tos)
+        return sum(n - 1 for n in counts.values())
+
+    def script(self, *faults: SmtpFault | None) -> None:
+        """Give the next sessions these faults in order (``None``: no fault)."""
+        with self._state.lock:
+            self._state.script = list(faults)
+
+    def start(self) -> Self:
+        """Serve in aiosmtpd's background thread."""
+        self._controller.start()
+        with self._state.lock:
+            self._state.armed = True
+        return self
+
+    def stop(self) -> None:
+        """Hang up on every client still connected (a late banner, say), then shut down."""
+
+        async def hang_up() -> None:
+            for transport in list(self._state.live):
+                transport.close()
+
+        asyncio.run_coroutine_threadsafe(hang_up(), self._controller.loop).result(timeout=5)
+        self._controller.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -86,9 +86,14 @@ async def test_webhook_refuses_a_certificate_from_an_untrusted_ca(
 ) -> None:
     """The default client verifies TLS: an unknown CA fails the send, naming the certificate."""
     server, _ = tls_server
-    receipt = await _send(Webhook(server.url), update)
+    channel = Webhook(server.url)
+    async with Broadcaster([channel], journal=None, retry=fast_retries(attempts=3)) as b:
+        receipt = (await b.send(update))[channel.name]
     assert receipt.outcome is Outcome.FAILED
+    assert receipt.attempts == 1  # it will not verify next time either: not retried
     assert receipt.reason is not None
+    assert receipt.reason.startswith("TLS certificate of https://127.0.0.1:")
+    assert " not trusted: unable to get local issuer certificate" in receipt.reason
     assert "certificate" in receipt.reason.lower()
     assert server.requests == 0
 

@@ -8,6 +8,7 @@ channels (X, Graph, Twilio) may first look at their own error bodies and fall ba
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from functools import lru_cache
@@ -258,13 +259,35 @@ async def request(
         await response.aclose()
 
 
-def _transport_error(exc: httpx.TransportError, url: str | httpx.URL) -> TransientError:
-    """A failure before any answer: the request may not have gone out; worth a retry."""
+def _transport_error(exc: httpx.TransportError, url: str | httpx.URL) -> ChannelError:
+    """A failure before any answer: the request may not have gone out; worth a retry.
+
+    A certificate that does not verify is the exception: it will not verify next time.
+    """
     where = safe_origin(str(url))
+    if (refused := _certificate_error(exc)) is not None:
+        return PermanentError(
+            redact(f"TLS certificate of {where} not trusted: {refused} (nothing was sent)")
+        )
     if isinstance(exc, httpx.TimeoutException):
         return TransientError(f"{type(exc).__name__} talking to {where}")
     detail = f": {exc}" if str(exc) else ""
     return TransientError(redact(f"{type(exc).__name__} talking to {where}{detail}"))
+
+
+def _certificate_error(exc: BaseException) -> str | None:
+    """The verification failure behind ``exc`` (through its causes), if there is one."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # a chain, not a cycle: a few links at most
+        if seen is None:
+            return None
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            inner = getattr(seen, "certificate_error", None)  # aiohttp wraps the original
+            if isinstance(inner, ssl.SSLCertVerificationError):
+                seen = inner
+            return str(getattr(seen, "verify_message", None) or seen)
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 async def _read_capped(response: httpx.Response) -> httpx.Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -9,8 +10,8 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
-from broadcast import Broadcaster, RetryPolicy, SQLiteJournal, Update
-from broadcast.testing import ChaosServer, ChaosSMTP, FakeClock, Fault, SmtpFault
+from broadcast import Broadcaster, Receipt, RetryPolicy, SQLiteJournal, Update
+from broadcast.testing import ChaosServer, ChaosSMTP, FakeClock, Fault, SmtpFault, fast_retries
 
 
 async def _post_text(client: httpx.AsyncClient, server: ChaosServer, text: str) -> httpx.Response:
@@ -139,3 +140,42 @@ async def test_smtp_faults_go_one_per_session(update: Update) -> None:
         "b@example.com",
     ]
     assert (receipt.outcome.value, receipt.accepted) == ("delivered", 2)
+
+
+async def test_a_thread_part_whose_answer_was_lost_is_settled_then_finished(
+    tmp_path: Path,
+) -> None:
+    """X took part 2 but the answer broke off: no part twice, and settling finishes it."""
+    long_update = Update(
+        title="PlayStation Network is down",
+        body=" ".join(["Sign-in, online play and the Store are unavailable."] * 12),
+        incident="psn-2011-04",
+        url="https://status.example.com/psn",
+        author="Head of Network Operations",
+    )
+    journal = tmp_path / "journal.db"
+    with ChaosServer("x") as x:
+        x.script(None, Fault.reset(after_body=True))
+
+        async def send() -> Receipt:
+            channel = x.channel(timeout=1.0)
+            retry = fast_retries(3)
+            async with Broadcaster([channel], journal=SQLiteJournal(journal), retry=retry) as b:
+                return (await b.send(long_update)).receipts[0]
+
+        first = await send()
+        assert first.outcome.value == "failed"
+        assert "part 2 of 3 is up but its answer was lost" in (first.reason or "")
+        assert f"broadcast settle {long_update.key} twitter --part 1 --post-id ID" in (
+            first.reason or ""
+        )
+        part_two = str(1_400_000_000_000_000_000 + 2)  # the stand-in's id for its 2nd post
+        settling = SQLiteJournal(journal)
+        await settling.settle(long_update.key, "twitter", part=1, post_id=part_two)
+        await settling.aclose()
+        second = await send()
+    assert second.outcome.value == "delivered"
+    assert x.duplicates == 0
+    assert len(x.accepted) == 3
+    last = json.loads(x.received[-1].body)  # part 3, replying to the settled part 2
+    assert last["reply"]["in_reply_to_tweet_id"] == part_two

@@ -20,7 +20,7 @@ import httpx
 from pydantic import SecretStr
 
 from .._channel import Delivery
-from .._errors import AlreadyDelivered, ChannelError, PermanentError
+from .._errors import AlreadyDelivered, ChannelError, PermanentError, Unconfirmed
 from .._journal import Journal
 from .._redact import register_secret, safe_origin
 from .._threads import ThreadSlot, ThreadStore, post_part
@@ -163,6 +163,8 @@ class Twitter:
         self._timeout = timeout
         self._http = ClientSlot(client)
         self._clock = clock
+        self._unanswered: set[tuple[str, int]] = set()
+        """Parts (update key, index) whose POST went out and got no answer in this run."""
 
     def __repr__(self) -> str:
         kind = "bearer" if isinstance(self._auth, _Bearer) else "oauth1"
@@ -200,6 +202,14 @@ class Twitter:
             except AlreadyDelivered:
                 if total == 1:
                     raise
+                if (key, index) in self._unanswered:
+                    raise PermanentError(
+                        f"part {index + 1} of {total} is up but its answer was lost (X refused "
+                        "the retry as a duplicate), so the thread cannot go on from it; find "
+                        f"its id on the account, run: broadcast settle {key} {self.name} "
+                        f"--part {index} --post-id ID, then send again to post the rest "
+                        f"(posted before it: {', '.join(posted) or 'none'})"
+                    ) from None
                 if index == 0:
                     raise PermanentError(
                         f"X refused part 1 of {total} as a duplicate, and this process has no "
@@ -210,6 +220,8 @@ class Twitter:
                     f"the thread stops after {_progress(posted, total)}"
                 ) from None
             except ChannelError as exc:
+                if isinstance(exc, Unconfirmed):
+                    self._unanswered.add((key, index))
                 if total > 1:
                     exc.args = (f"{exc}; posted {_progress(posted, total)}",)
                 raise

@@ -157,17 +157,8 @@ async def http_cell(provider: str, fault_name: str, update: Update) -> tuple[Row
         if provider == "twilio":
             options |= {"concurrency": 1, "retry": _policy(clock), "rate": 1_000_000}
         receipt, arrival = await _send(update, server.channel(**options), clock, bystander)
-        row = Row(
-            channel=HTTP_CHANNELS[provider],
-            fault=fault_name,
-            outcome=_outcome(receipt),
-            requests=len(server.received),
-            acted=len(server.accepted),
-            duplicates=server.duplicates,
-            waits=_waits(clock),
-            reason=_reason(receipt),
-        )
-    return row, arrival
+        seen = (len(server.received), len(server.accepted), server.duplicates)
+    return _row(HTTP_CHANNELS[provider], fault_name, receipt, clock, seen), arrival
 
 
 async def smtp_cell(fault_name: str, update: Update) -> tuple[Row, float]:
@@ -187,17 +178,25 @@ async def smtp_cell(fault_name: str, update: Update) -> tuple[Row, float]:
             retry=_policy(clock),
         )
         receipt, arrival = await _send(update, email, clock, bystander)
-        row = Row(
-            channel="email",
-            fault=fault_name,
-            outcome=_outcome(receipt),
-            requests=len(smtp.sessions),
-            acted=len(smtp.messages),
-            duplicates=smtp.duplicates,
-            waits=_waits(clock),
-            reason=_reason(receipt),
-        )
-    return row, arrival
+        seen = (len(smtp.sessions), len(smtp.messages), smtp.duplicates)
+    return _row("email", fault_name, receipt, clock, seen), arrival
+
+
+def _row(
+    channel: str, fault: str, receipt: Any, clock: FakeClock, seen: tuple[int, int, int]
+) -> Row:
+    """A cell's row: ``seen`` is (requests or sessions, acted on, duplicates)."""
+    requests, acted, duplicates = seen
+    return Row(
+        channel=channel,
+        fault=fault,
+        outcome=_outcome(receipt),
+        requests=requests,
+        acted=acted,
+        duplicates=duplicates,
+        waits=_waits(clock),
+        reason=_reason(receipt),
+    )
 
 
 def _outcome(receipt: Any) -> str:

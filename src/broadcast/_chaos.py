@@ -21,11 +21,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime
-from types import TracebackType
 from typing import Any, Literal, Self
 from urllib.parse import parse_qs
 
-from ._loopback import LoopbackServer, RecordedRequest, Reply
+from ._loopback import LoopbackServer, RecordedRequest, Reply, Served
 
 __all__ = ["ChaosServer", "Fault", "Provider"]
 
@@ -277,7 +276,7 @@ class _Log:
     duplicates_refused: int = 0
 
 
-class ChaosServer:
+class ChaosServer(Served):
     """``with ChaosServer("x") as x: x.script(Fault.hang()); ... x.channel(timeout=0.5)``.
 
     ``url`` is the base URL to give the channel (``base_url=``; for the webhook, the
@@ -393,14 +392,3 @@ class ChaosServer:
     def stop(self) -> None:
         """Release anything hanging and shut down."""
         self._server.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

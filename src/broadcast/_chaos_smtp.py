@@ -14,8 +14,9 @@ import socket
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any, Literal, Self
+
+from ._loopback import Served
 
 __all__ = ["ChaosSMTP", "SmtpFault"]
 
@@ -132,7 +133,7 @@ class _Handler:
         return "250 OK"
 
 
-class ChaosSMTP:
+class ChaosSMTP(Served):
     """``with ChaosSMTP() as smtp: smtp.script(...); Email("127.0.0.1", smtp.port, ...)``."""
 
     def __init__(self) -> None:
@@ -217,17 +218,6 @@ class ChaosSMTP:
 
         asyncio.run_coroutine_threadsafe(hang_up(), self._controller.loop).result(timeout=5)
         self._controller.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def _free_port() -> int:

@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Literal, Self
 
-__all__ = ["LoopbackServer", "RecordedRequest", "Reply"]
+__all__ = ["LoopbackServer", "RecordedRequest", "Reply", "Served"]
 
 _HANG_LIMIT = 60.0
 
@@ -52,7 +52,30 @@ class Reply:
 Responder = Callable[[RecordedRequest], Reply]
 
 
-class LoopbackServer:
+class Served:
+    """A server used as ``with server: ...``: ``start()`` on entry, ``stop()`` on exit."""
+
+    def start(self) -> Self:
+        """Start serving."""
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """Stop serving."""
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class LoopbackServer(Served):
     """``with LoopbackServer() as server: ... server.url ... server.requests``.
 
     Replies come from ``script(...)`` in order (the last one repeats), or from a
@@ -102,17 +125,6 @@ class LoopbackServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         server = self

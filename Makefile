@@ -5,6 +5,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# `make bench` has its own venv: it adds Apprise (the comparison), which must never be
+# installed beside broadcast for the tests or the demo.
+BENCH_VENV  := .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed
 
 .PHONY: demo test lint typecheck unit docs bench clean
 
@@ -13,6 +17,12 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
+
+$(BENCH_STAMP): pyproject.toml benchmarks/requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "broadcast needs Python >= 3.11; set PYTHON=python3.11 (or newer)")'
+	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]' -r benchmarks/requirements.txt
+	@touch $(BENCH_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/broadcast demo
@@ -32,8 +42,10 @@ unit: $(STAMP)
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site
 
-bench: $(STAMP)
-	$(BIN)/python benchmarks/webhook_overhead.py
+# Every script in benchmarks/, about 11 minutes; writes benchmarks/RESULTS.md.
+# `make bench BENCH_ARGS=--quick` is a smoke run of a couple of minutes (report in /tmp).
+bench: $(BENCH_STAMP)
+	$(BENCH_VENV)/bin/python benchmarks/run_all.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) site .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -rf $(VENV) $(BENCH_VENV) site .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -45,8 +45,9 @@ Which sink (``--sink``)
 
     Unless ``--memory-recipients 0``, a fresh process (so the runs above do not inflate
     it) then sends one update to that many recipients from a generator through the
-    library and reports its peak RSS (``ru_maxrss``): PASS under 150 MB. Finally the
-    library's per-recipient steps are timed alone (pure, no I/O).
+    library and reports its peak RSS (``VmHWM``, see ``_common.high_water_kb``): PASS
+    under 150 MB. Finally the library's per-recipient steps are timed alone (pure, no
+    I/O).
 
 How to run
     .venv/bin/python benchmarks/email_throughput.py [-n 10000] [-p 8] [--rounds 5]

@@ -47,7 +47,8 @@ What is measured
 
     Unless ``--memory-recipients 0``, a fresh process (so the runs above do not inflate
     it) then sends one update to that many recipients from a generator through the
-    library and reports its peak RSS (``ru_maxrss``): PASS under 200 MB.
+    library and reports its peak RSS (``VmHWM``, see ``_common.high_water_kb``): PASS
+    under 200 MB.
 
     ``--profile VARIANT`` instead runs the library once under cProfile and prints where
     the time per message goes, by package and by function.

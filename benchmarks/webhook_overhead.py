@@ -2,7 +2,8 @@
 
 What is measured
     A fast HTTP/1.1 keep-alive sink runs in a separate process on 127.0.0.1 and answers
-    every POST with ``200 OK`` and an empty body. Two workloads then POST to it, N
+    every POST with ``200 OK`` and an empty body (it counts them; ``vs_apprise.py``
+    asks it for the count with ``Sink.stats()``). Two workloads then POST to it, N
     requests each at concurrency C, alternating (baseline, library, baseline, ...) for a
     few rounds so that machine noise hits both alike:
 
@@ -46,6 +47,7 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import functools
 import gc
 import statistics
 import sys
@@ -81,7 +83,14 @@ _MICRO_CALLS = 2000
 # --- the sink (runs in a child process) ---------------------------------------------
 
 
-async def _serve_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+@dataclass
+class _Count:
+    requests: int = 0
+
+
+async def _serve_connection(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, count: _Count
+) -> None:
     """Answer every request on one keep-alive connection until the client closes it."""
     try:
         while True:
@@ -94,6 +103,7 @@ async def _serve_connection(reader: asyncio.StreamReader, writer: asyncio.Stream
                     break
             if length:
                 await reader.readexactly(length)
+            count.requests += 1
             writer.write(_RESPONSE)
             await writer.drain()
     except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
@@ -103,13 +113,27 @@ async def _serve_connection(reader: asyncio.StreamReader, writer: asyncio.Stream
 
 
 async def _sink_main(conn: Connection) -> None:
+    count = _Count()
     server = await asyncio.start_server(
-        _serve_connection, HOST, 0, limit=_MAX_HEADER_BYTES, backlog=256
+        functools.partial(_serve_connection, count=count),
+        HOST,
+        0,
+        limit=_MAX_HEADER_BYTES,
+        backlog=256,
     )
-    conn.send(server.sockets[0].getsockname()[1])
+    loop = asyncio.get_running_loop()
     stop = asyncio.Event()
-    # The parent closing its end of the pipe (or dying) makes ours readable: time to stop.
-    asyncio.get_running_loop().add_reader(conn.fileno(), stop.set)
+
+    def command() -> None:
+        try:
+            if conn.recv() == "stats":
+                conn.send((count.requests, time.process_time()))
+        except (EOFError, OSError):  # the parent closed its end (or died): time to stop
+            loop.remove_reader(conn.fileno())
+            stop.set()
+
+    loop.add_reader(conn.fileno(), command)
+    conn.send(server.sockets[0].getsockname()[1])
     async with server:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=_SINK_LIFETIME)
@@ -129,6 +153,18 @@ class Sink(SinkProcess):
     def url(self) -> str:
         """Where the Webhook posts."""
         return f"http://{HOST}:{self.port}/hook"
+
+    def stats(self) -> SinkStats:
+        """Ask the sink for its count and CPU time (a blocking round trip on the pipe)."""
+        return SinkStats(*self.ask("stats"))
+
+
+@dataclass(frozen=True)
+class SinkStats:
+    """Requests the sink has answered, and CPU seconds its process has used, so far."""
+
+    requests: int
+    cpu: float
 
 
 # --- workloads ----------------------------------------------------------------------

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from broadcast import SQLiteJournal, Update, make_update
+from broadcast import Outcome, Receipt, Rejection, Report, SQLiteJournal, Update, make_update
 from broadcast._progress import Progress
 from broadcast.cli import main
 from broadcast.cli._inputs import parse_when
-from broadcast.cli._output import ProgressDisplay
+from broadcast.cli._output import ProgressDisplay, exit_code
 from broadcast.testing import LoopbackServer
 
 from .conftest import SECRET
@@ -394,3 +394,18 @@ def test_rerun_with_a_relative_next_update_is_the_same_update(
     changed = run("send", *FLAGS, "--next-update", "1h", "--json", f"{BODY} More.", env=env)
     assert json.loads(changed.stdout)["update_key"] != json.loads(first.stdout)["update_key"]
     assert len(server.requests) == 2
+
+
+@pytest.mark.parametrize(
+    ("rejection", "code"),
+    [
+        (Rejection("+14155550199", "Twilio 21610: unsubscribed recipient", 21610), 0),
+        (Rejection("+14155550101", "ReadTimeout talking to ...; not sent again", None), 1),
+    ],
+)
+def test_a_partial_fan_out_fails_only_on_a_miss_the_provider_did_not_answer(
+    rejection: Rejection, code: int
+) -> None:
+    """A STOP reply is the channel's job done; an unanswered send needs another run."""
+    sms = Receipt("sms", Outcome.PARTIAL, attempts=1, accepted=2, rejected=(rejection,))
+    assert exit_code(Report("key", "psn-2011-04", (sms,))) == code

@@ -29,9 +29,12 @@ def exit_code(report: Report) -> int:
 
     A fan-out whose only misses are recipients the provider refused (invalid numbers,
     a STOP reply, a 550) still exits 0: the channel did its job; the table lists them.
+    A miss with no provider code is a send that went unanswered: exit 1, so a hook
+    knows to run again (the journal then tries only them).
     """
     stopped = any(r.details.get("stopped_early") for r in report.partial)
-    return 1 if report.failed or stopped else 0
+    unanswered = any(x.code is None for r in report.partial for x in r.rejected)
+    return 1 if report.failed or stopped or unanswered else 0
 
 
 def print_report(report: Report, mask: Callable[[str], str]) -> None:

@@ -95,6 +95,8 @@ async def test_unanswered_sends_in_a_row_stop_the_fan_out(update: Update) -> Non
     assert receipt.details["stopped_early"] is True
     assert "3 sends in a row unanswered" in (receipt.reason or "")
     assert [r.recipient for r in receipt.rejected] == people[:3]
+    assert all(r.unanswered for r in receipt.rejected)
+    assert receipt.to_dict()["rejected"][0]["unanswered"] is True
 
 
 async def test_a_re_run_sends_again_to_a_recipient_left_unconfirmed(

@@ -400,7 +400,8 @@ def test_rerun_with_a_relative_next_update_is_the_same_update(
     ("rejection", "code"),
     [
         (Rejection("+14155550199", "Twilio 21610: unsubscribed recipient", 21610), 0),
-        (Rejection("+14155550101", "ReadTimeout talking to ...; not sent again", None), 1),
+        (Rejection("+14155550102", "invalid: not a phone number"), 0),
+        (Rejection("+14155550101", "ReadTimeout ...; not sent again", unanswered=True), 1),
     ],
 )
 def test_a_partial_fan_out_fails_only_on_a_miss_the_provider_did_not_answer(

@@ -94,10 +94,14 @@ class Rejection:
     reason: str
     code: int | str | None = None
     """The provider's code: an SMTP reply code, a Twilio error code, ..."""
+    unanswered: bool = False
+    """The send went out and no answer came: it may have arrived. Not sent again in the
+    same run; a re-run with the journal tries again."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {"recipient": self.recipient, "code": self.code, "reason": self.reason}
+        data = {"recipient": self.recipient, "code": self.code, "reason": self.reason}
+        return data | {"unanswered": True} if self.unanswered else data
 
 
 @dataclass(frozen=True, slots=True)

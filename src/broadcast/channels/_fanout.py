@@ -246,11 +246,12 @@ class FanOut:
                 # Retries ran out on the connection itself, not on a provider's answer.
                 tally.rejected.append(Rejection(recipient, f"not sent: {exc}"))
                 raise _Stop(str(exc)) from None
-            tally.rejected.append(Rejection(recipient, str(exc), exc.code))
+            unanswered = isinstance(exc, _NotResent)
+            tally.rejected.append(Rejection(recipient, str(exc), exc.code, unanswered))
             if ledger is not None:
-                permanent = not exc.transient and not isinstance(exc, _NotResent)
+                permanent = not exc.transient and not unanswered
                 ledger.failed(recipient, str(exc), exc.code, permanent=permanent)
-            if isinstance(exc, _NotResent):
+            if unanswered:
                 tally.unconfirmed_in_a_row += 1
                 if tally.unconfirmed_in_a_row >= tally.stop_after:
                     count = tally.unconfirmed_in_a_row

@@ -29,11 +29,11 @@ def exit_code(report: Report) -> int:
 
     A fan-out whose only misses are recipients the provider refused (invalid numbers,
     a STOP reply, a 550) still exits 0: the channel did its job; the table lists them.
-    A miss with no provider code is a send that went unanswered: exit 1, so a hook
-    knows to run again (the journal then tries only them).
+    A send that went unanswered (``Rejection.unanswered``) exits 1, so a hook knows to
+    run again (the journal then tries only those recipients).
     """
     stopped = any(r.details.get("stopped_early") for r in report.partial)
-    unanswered = any(x.code is None for r in report.partial for x in r.rejected)
+    unanswered = any(x.unanswered for r in report.partial for x in r.rejected)
     return 1 if report.failed or stopped or unanswered else 0
 
 

@@ -9,6 +9,7 @@ to the child processes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import multiprocessing
 import os
@@ -113,6 +114,35 @@ class SinkProcess:
     def _stop(self) -> None:
         self._conn.close()
         stop_child(self._process, self._stop_wait)
+
+
+async def serve_until_closed(
+    conn: Connection,
+    server: asyncio.Server,
+    stats: Callable[[], tuple[object, ...]],
+    lifetime: float,
+) -> None:
+    """Serve a sink's ``server`` in its child process until the parent lets go.
+
+    Sends the port on ``conn``, answers each "stats" with ``stats()``, and stops when the
+    parent closes its end (or after ``lifetime`` seconds).
+    """
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+
+    def command() -> None:
+        try:
+            if conn.recv() == "stats":
+                conn.send(stats())
+        except (EOFError, OSError):  # the parent closed its end (or died): time to stop
+            loop.remove_reader(conn.fileno())
+            stop.set()
+
+    loop.add_reader(conn.fileno(), command)
+    conn.send(server.sockets[0].getsockname()[1])
+    async with server:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=lifetime)
 
 
 def stop_child(process: multiprocessing.process.BaseProcess, wait: float) -> None:

@@ -22,13 +22,16 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
-from _common import HOST, SinkProcess  # a sibling module, as the scripts import this one
+from _common import (  # a sibling module, as the scripts import this one
+    HOST,
+    SinkProcess,
+    serve_until_closed,
+)
 
 import broadcast
 from broadcast.channels import TwilioSMS
@@ -125,21 +128,8 @@ async def _serve(conn: Connection, auth_header: str) -> None:
     counts = _Counts(b"\r\nauthorization: " + auth_header.lower().encode("ascii"))
     loop = asyncio.get_running_loop()
     server = await loop.create_server(lambda: _Session(counts), HOST, 0, backlog=1024)
-    stop = asyncio.Event()
-
-    def command() -> None:
-        try:
-            if conn.recv() == "stats":
-                conn.send((counts.accepted, counts.refused, time.process_time()))
-        except (EOFError, OSError):  # the parent closed its end (or died): time to stop
-            loop.remove_reader(conn.fileno())
-            stop.set()
-
-    loop.add_reader(conn.fileno(), command)
-    conn.send(server.sockets[0].getsockname()[1])
-    async with server:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=LIFETIME)
+    stats = lambda: (counts.accepted, counts.refused, time.process_time())  # noqa: E731
+    await serve_until_closed(conn, server, stats, LIFETIME)
 
 
 def _sink_process(conn: Connection, auth_header: str) -> None:

@@ -46,7 +46,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import contextlib
 import functools
 import gc
 import statistics
@@ -66,6 +65,7 @@ from _common import (  # a sibling module: this runs as a script
     rate_header,
     rate_medians,
     rate_row,
+    serve_until_closed,
     update,
 )
 
@@ -121,22 +121,8 @@ async def _sink_main(conn: Connection) -> None:
         limit=_MAX_HEADER_BYTES,
         backlog=256,
     )
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-
-    def command() -> None:
-        try:
-            if conn.recv() == "stats":
-                conn.send((count.requests, time.process_time()))
-        except (EOFError, OSError):  # the parent closed its end (or died): time to stop
-            loop.remove_reader(conn.fileno())
-            stop.set()
-
-    loop.add_reader(conn.fileno(), command)
-    conn.send(server.sockets[0].getsockname()[1])
-    async with server:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=_SINK_LIFETIME)
+    stats = lambda: (count.requests, time.process_time())  # noqa: E731
+    await serve_until_closed(conn, server, stats, _SINK_LIFETIME)
 
 
 def _sink_process(conn: Connection) -> None:

@@ -49,6 +49,7 @@ def http_faults() -> dict[str, Fault]:
         "reset before body": Fault.reset(after_body=False),
         "reset after body": Fault.reset(after_body=True),
         "hang past timeout": Fault.hang(),
+        "trickle past timeout": Fault.trickle(TIMEOUT / 4),
         "malformed body": Fault.malformed(),
         "2xx without id": Fault.missing_id(),
         "redirect 307": Fault.redirect(307),

@@ -359,12 +359,12 @@ async def test_broken_preview_fails_the_dry_run_alone(update: Update, retry: Ret
 
     async with Broadcaster([Broken("broken"), RecordingChannel("ok")], retry=retry) as b:
         report = await b.send(update, dry_run=True)
-    assert report["broken"].reason == "render failed: UnicodeError: cannot show"
+    assert report["broken"].reason == "preview failed: UnicodeError: cannot show"
     assert report["ok"].outcome is Outcome.SKIPPED
 
 
 async def test_channel_max_duration_sets_its_timeout(update: Update, retry: RetryPolicy) -> None:
-    """A channel's own max_duration replaces the Broadcaster default; timeouts= beats both."""
+    """A fan-out's own max_duration replaces fan_out_timeout; timeouts= beats both."""
 
     class Bounded(RecordingChannel):
         max_duration: float | None = 0.05
@@ -376,10 +376,11 @@ async def test_channel_max_duration_sets_its_timeout(update: Update, retry: Retr
         [Bounded("own"), Unbounded("fan-out"), Bounded("told"), RecordingChannel("plain")],
         retry=retry,
         timeout=99,
+        fan_out_timeout=600,
         timeouts={"told": 7},
     )
     own, fan_out, told, plain = broadcaster.channels
-    assert broadcaster._timeout_for(own) == 0.05 + MAX_DURATION_GRACE
-    assert broadcaster._timeout_for(fan_out) is None
-    assert broadcaster._timeout_for(told) == 7
-    assert broadcaster._timeout_for(plain) == 99
+    assert broadcaster._limits_for(own) == (0.05, 0.05 + MAX_DURATION_GRACE)
+    assert broadcaster._limits_for(fan_out) == (600, 600 + MAX_DURATION_GRACE)
+    assert broadcaster._limits_for(told) == (7, 7 + MAX_DURATION_GRACE)
+    assert broadcaster._limits_for(plain) == (99, 99)

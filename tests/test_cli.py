@@ -96,7 +96,7 @@ def test_failed_channel_exits_1(here: Path, server: LoopbackServer) -> None:
     result = run("send", *FLAGS, BODY, env=hook_env(server))
     assert result.exit_code == 1
     assert "webhook  failed" in result.output
-    assert "Not everything was delivered: webhook" in result.output
+    assert "Not everyone was reached: webhook" in result.output
 
 
 def test_resend_is_skipped_by_the_journal(here: Path, server: LoopbackServer) -> None:
@@ -399,14 +399,15 @@ def test_rerun_with_a_relative_next_update_is_the_same_update(
 @pytest.mark.parametrize(
     ("rejection", "code"),
     [
-        (Rejection("+14155550199", "Twilio 21610: unsubscribed recipient", 21610), 0),
-        (Rejection("+14155550102", "invalid: not a phone number"), 0),
+        (Rejection("+14155550199", "Twilio 21610: unsubscribed", 21610, permanent=True), 0),
+        (Rejection("+14155550102", "invalid: not a phone number", permanent=True), 0),
         (Rejection("+14155550101", "ReadTimeout ...; not sent again", unanswered=True), 1),
+        (Rejection("+14155550103", "HTTP 503 ...; gave up after 4 attempts", 503), 1),
     ],
 )
 def test_a_partial_fan_out_fails_only_on_a_miss_the_provider_did_not_answer(
     rejection: Rejection, code: int
 ) -> None:
-    """A STOP reply is the channel's job done; an unanswered send needs another run."""
+    """A STOP reply is the channel's job done; an unanswered or 503'd send needs another run."""
     sms = Receipt("sms", Outcome.PARTIAL, attempts=1, accepted=2, rejected=(rejection,))
     assert exit_code(Report("key", "psn-2011-04", (sms,))) == code

@@ -62,11 +62,12 @@ ASTRAL = st.one_of(
     st.characters(min_codepoint=0x10000, max_codepoint=0x10FFFF),  # anything astral
 )
 PRIVATE_USE = st.sampled_from(["\ue000", "\uf8ff", "\U000f0000", "\U0010fffd"])
-BIDI = st.sampled_from(
-    [chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C)]
-)
+# The direction marks an Update accepts (embeddings, overrides and isolates are refused:
+# see test_bidi_controls_are_refused).
+BIDI = st.sampled_from(["\u200e", "\u200f", "\u061c"])
+BIDI_CONTROL = st.sampled_from([chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))])
 ZERO_WIDTH = st.sampled_from(["\u200b", "\u200c", "\u200d", "\ufeff", "\u2060", "\u00ad"])
-RTL = st.sampled_from(["שלום עולם", "مرحبا بالعالم", "\u200f(؟)", "\u202eevil.exe\u202c", "עִבְרִית"])
+RTL = st.sampled_from(["שלום עולם", "مرحبا بالعالم", "\u200f(؟)", "evil\u200f.exe", "עִבְרִית"])
 INJECTION = st.sampled_from(
     [
         "<script>alert(1)</script>",
@@ -456,7 +457,7 @@ def error_field(fields: dict[str, Any]) -> str:
 def valid_fields(draw: st.DrawFn) -> dict[str, Any]:
     fields = draw(update_fields())
     # Start from fields that are valid, so the one broken afterwards is the only fault.
-    fields["title"] = draw(st.sampled_from(["PSN is down", "障害 😀 <b>", "\u202eevil"]))
+    fields["title"] = draw(st.sampled_from(["PSN is down", "障害 😀 <b>", "\u200fevil"]))
     fields["body"] = "We are investigating."
     fields["author"] = None
     fields["url"] = None
@@ -480,6 +481,36 @@ def test_one_line_fields_refuse_controls_and_line_breaks(
     fields: dict[str, Any], name: str, value: str
 ) -> None:
     """A control character or any line break (CR, LF, CRLF, U+2028) in a one-line field fails."""
+    assert error_field({**fields, name: value}) == name
+
+
+@QUICK
+@given(
+    valid_fields(),
+    st.sampled_from(["title", "author", "body"]),
+    spliced(line(3), st.one_of(BIDI_CONTROL, st.sampled_from(["\ud83d", "\udc00", "\uffff"]))),
+)
+def test_bidi_controls_lone_surrogates_and_noncharacters_are_refused(
+    fields: dict[str, Any], name: str, value: str
+) -> None:
+    """A bidi override or isolate, half a surrogate pair or a noncharacter fails, naming the field."""
+    assert error_field({**fields, name: value}) == name
+
+
+@QUICK
+@given(
+    valid_fields(),
+    st.sampled_from(["title", "author", "body"]),
+    st.lists(
+        st.one_of(ZERO_WIDTH, BIDI, st.sampled_from([" ", "\u3164", "\u2800", "\u0301", "\u00a0"])),
+        min_size=1,
+        max_size=8,
+    ).map("".join),
+)
+def test_text_with_nothing_visible_is_refused(
+    fields: dict[str, Any], name: str, value: str
+) -> None:
+    """Only spaces, zero-width, direction marks, fillers or lone accents: refused, naming the field."""
     assert error_field({**fields, name: value}) == name
 
 

@@ -167,13 +167,13 @@ async def test_a_re_run_re_sends_who_a_killed_run_left_pending_and_counts_them(
 async def test_a_live_holder_makes_a_second_sender_skip(
     server: LoopbackServer, journal: SQLiteJournal, make_update: Any, tmp_path: Path
 ) -> None:
-    """While another live process holds the lease, the channel is skipped, not sent."""
+    """While another live process holds the lease, the channel is busy: not sent, not ok."""
     other = SQLiteJournal(journal.path)
     claim = await other.claim(make_update(), "webhook")
     assert claim.status == "claimed"
     receipts = await _send([Webhook(server.url)], make_update(), journal)
     await other.aclose()
-    assert receipts["webhook"].outcome is Outcome.SKIPPED
+    assert receipts["webhook"].outcome is Outcome.BUSY
     assert "being sent by another process" in str(receipts["webhook"].reason)
     assert server.requests == []
 

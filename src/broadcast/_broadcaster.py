@@ -6,7 +6,6 @@ import asyncio
 import dataclasses
 import enum
 import logging
-import traceback
 from collections.abc import Callable, Collection, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Self
@@ -14,14 +13,16 @@ from typing import Any, Self
 import httpx
 
 from ._channel import Channel, Delivery, UsesHTTPClient
-from ._errors import AlreadyDelivered, ChannelError, JournalError, PermanentError
+from ._errors import AlreadyDelivered, JournalError, PermanentError
 from ._journal import Journal, UsesJournal
 from ._journal_run import journaled
 from ._journal_sqlite import default_journal
+from ._outcome import STOP_GRACE, Failure, delivered_fields, failure_fields, safe_traceback
 from ._progress import ProgressCallback, reporting, stop_reporting
-from ._redact import describe, redact
+from ._redact import describe
 from ._report import Outcome, Receipt, Report
-from ._retry import RetryPolicy, is_transient
+from ._retry import RetryPolicy
+from ._scope import SendScope, entered, stoppable_sleep
 from ._update import Update
 from .channels._http import new_client
 
@@ -31,8 +32,11 @@ log = logging.getLogger("broadcast")
 
 DEFAULT_TIMEOUT = 180.0
 """Seconds one channel may take in all, retries included, before it is given up."""
+DEFAULT_FAN_OUT_TIMEOUT = 3600.0
+"""Seconds a fan-out channel (email, SMS) may take; it stops starting sends a little
+before, drains what is in flight, and reports the rest as not sent."""
 MAX_DURATION_GRACE = 5.0
-"""Seconds past a channel's own ``max_duration`` before the Broadcaster cuts it off."""
+"""Seconds past a fan-out's own deadline before the Broadcaster cuts it off."""
 
 
 class _Default(enum.Enum):
@@ -47,13 +51,8 @@ class _Superseded(PermanentError):
     """A later resolution of the incident went out while this update was retrying."""
 
 
-def safe_traceback(exc: BaseException) -> str:
-    """The traceback of a channel's bug, for the log, with secrets masked.
-
-    Logged as text rather than with ``exc_info`` so the redaction cannot be bypassed
-    by a handler that formats the exception itself.
-    """
-    return redact("".join(traceback.format_exception(exc)).rstrip())
+class _Stopped(PermanentError):
+    """The send was asked to stop (a signal) before this attempt began."""
 
 
 class Broadcaster:
@@ -61,10 +60,14 @@ class Broadcaster:
 
     ``async with Broadcaster([Webhook(url, secret=s)]) as b: report = await b.send(u)``
 
-    Each channel runs in its own task under its own timeout: ``timeouts[name]``; else,
-    for a channel with a ``max_duration`` attribute (one that stops itself), that plus
-    a grace, or no limit when it is ``None``; else ``timeout``. A failing, slow or
-    crashing channel never delays, cancels or hides another. Transient failures are
+    Every channel is rendered before any sends, so a render that fails sends nothing
+    anywhere. Each channel then runs in its own task under its own deadline:
+    ``timeouts[name]``; else, for a fan-out channel (one with a ``max_duration``
+    attribute), its ``max_duration`` or ``fan_out_timeout`` (an hour); else ``timeout``.
+    A fan-out sees its deadline, stops starting sends before it and reports the rest as
+    not sent; ``MAX_DURATION_GRACE`` later it is cut off whatever happens. A failing,
+    slow or crashing channel never delays, cancels or hides another. ``stop()`` (what
+    the command does on SIGTERM or Ctrl-C) ends a send early but in order. Transient failures are
     retried per ``retry``. The Broadcaster owns the HTTP client it gives to channels
     that talk HTTP, and closes it with the channels.
 
@@ -82,6 +85,7 @@ class Broadcaster:
         *,
         retry: RetryPolicy | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        fan_out_timeout: float = DEFAULT_FAN_OUT_TIMEOUT,
         timeouts: Mapping[str, float] | None = None,
         http_client: httpx.AsyncClient | None = None,
         journal: Journal | _Default | None = DEFAULT_JOURNAL,
@@ -97,6 +101,9 @@ class Broadcaster:
             raise ValueError(f"timeouts= names unknown channels: {', '.join(unknown)}")
         self._retry = retry or RetryPolicy()
         self._timeout = timeout
+        self._fan_out_timeout = fan_out_timeout
+        self._scopes: set[SendScope] = set()
+        self._stop_reason: str | None = None
         self._http = http_client
         self._owns_http = http_client is None
         self._owns_journal = journal is DEFAULT_JOURNAL
@@ -166,6 +173,21 @@ class Broadcaster:
             except JournalError as exc:
                 log.error("closing the journal failed: %s", exc)
 
+    def stop(self, reason: str = "asked to stop") -> None:
+        """End the sends under way early, in order: what a signal handler calls.
+
+        No new send or retry starts; a fan-out drains what is in flight and reports the
+        rest as not sent; posts in flight get ``STOP_GRACE`` seconds to be answered.
+        ``send()`` then returns its Report as usual. Safe to call from a signal handler
+        installed with ``loop.add_signal_handler``.
+        """
+        self._stop_reason = reason
+        loop = asyncio.get_running_loop()
+        for scope in list(self._scopes):
+            scope.request_stop(reason)
+            if scope.deadline is None or scope.deadline > loop.time() + STOP_GRACE:
+                scope.deadline = loop.time() + STOP_GRACE
+
     async def send(
         self,
         update: Update,
@@ -182,6 +204,7 @@ class Broadcaster:
         with a ``Progress`` every few dozen recipients of a fan-out (email, SMS), for
         a live display; it must be quick and is dropped if it raises. Raises
         ``JournalError``, before anything is sent, if the journal cannot be used.
+        Every selected channel is rendered before the first one sends.
         """
         if not isinstance(update, Update):
             raise TypeError(f"send() takes a broadcast.Update, not {type(update).__name__}")
@@ -190,11 +213,12 @@ class Broadcaster:
         if self._journal is not None and not dry_run:
             await self._journal.open()
             await self._journal.record_update(update)
+        rendered = {c.name: self._render(c, update) for c in self._channels if c.name in selected}
         watching = reporting(progress)  # the channel tasks copy it with their context
         tasks = [
             asyncio.create_task(
-                self._run(channel, update, dry_run=dry_run)
-                if channel.name in selected
+                self._run(channel, update, rendered[channel.name], dry_run=dry_run)
+                if channel.name in rendered
                 else self._unselected(channel),
                 name=f"broadcast:{channel.name}",
             )
@@ -211,6 +235,7 @@ class Broadcaster:
             incident=update.incident,
             receipts=tuple(receipts),
             dry_run=dry_run,
+            stopped=self._stop_reason,
         )
 
     def _select(self, only: Collection[str] | str | None) -> set[str]:
@@ -228,7 +253,20 @@ class Broadcaster:
     async def _unselected(self, channel: Channel[Any]) -> Receipt:
         return Receipt(channel.name, Outcome.SKIPPED, reason="not selected by only=")
 
-    async def _run(self, channel: Channel[Any], update: Update, *, dry_run: bool) -> Receipt:
+    @staticmethod
+    def _render(channel: Channel[Any], update: Update) -> Any | Receipt:
+        """What ``channel`` would send, or the failed Receipt saying why it cannot render."""
+        try:
+            return channel.render(update)
+        except Exception as exc:  # noqa: BLE001 - a channel's bug stays in its Receipt
+            log.error("%s: render failed: %s", channel.name, safe_traceback(exc))
+            return Receipt(channel.name, Outcome.FAILED, reason=f"render failed: {describe(exc)}")
+
+    async def _run(
+        self, channel: Channel[Any], update: Update, rendered: Any, *, dry_run: bool
+    ) -> Receipt:
+        if isinstance(rendered, Receipt):
+            return rendered
         clock = self._retry.clock
         start = clock()
         attempts = 0
@@ -238,14 +276,14 @@ class Broadcaster:
                 channel.name, outcome, attempts=attempts, elapsed=clock() - start, **kwargs
             )
 
-        try:
-            rendered = channel.render(update)
-            preview = _preview(rendered) if dry_run else None
-        except (Exception, asyncio.CancelledError) as exc:  # noqa: BLE001 - a channel's bug stays in its Receipt
-            log.error("%s: render failed: %s", channel.name, safe_traceback(exc))
-            return receipt(Outcome.FAILED, reason=f"render failed: {describe(exc)}")
         if dry_run:
+            try:
+                preview = _preview(rendered)
+            except Exception as exc:  # noqa: BLE001 - a channel's bug stays in its Receipt
+                return receipt(Outcome.FAILED, reason=f"preview failed: {describe(exc)}")
             return receipt(Outcome.SKIPPED, reason="dry run", preview=preview)
+        if self._stop_reason is not None:
+            return receipt(Outcome.FAILED, reason=f"not sent: {self._stop_reason}")
         if self._journal is None:
             return await self._deliver(channel, update, rendered, receipt)
 
@@ -266,12 +304,18 @@ class Broadcaster:
         receipt: Callable[..., Receipt],
         journal: Journal | None = None,
     ) -> Receipt:
-        timeout = self._timeout_for(channel)
+        limit, backstop = self._limits_for(channel)
+        loop = asyncio.get_running_loop()
+        scope = SendScope(deadline=None if limit is None else loop.time() + limit, limit=limit)
+        sleep = stoppable_sleep(self._retry.sleep, scope.stop)
+        retry = dataclasses.replace(self._retry, sleep=sleep)
         attempts = 0
         last_error: BaseException | None = None
 
         async def attempt() -> Delivery:
             nonlocal attempts, last_error
+            if scope.stop.is_set():
+                raise _Stopped(f"not sent: {scope.reason}")
             attempts += 1
             try:
                 if (
@@ -294,10 +338,16 @@ class Broadcaster:
             result: Receipt = receipt(outcome, **kwargs)
             return dataclasses.replace(result, attempts=attempts)
 
-        timer = asyncio.timeout(timeout)
+        timer = asyncio.timeout_at(None if backstop is None else loop.time() + backstop)
+        self._scopes.add(scope)
         try:
-            async with timer:
-                delivery = await self._retry.call(attempt, label=channel.name)
+            with entered(scope):
+                async with timer:
+                    follow = asyncio.create_task(_follow(scope, timer))
+                    try:
+                        delivery = await retry.call(attempt, label=channel.name)
+                    finally:
+                        follow.cancel()
         except asyncio.CancelledError as exc:
             if _being_cancelled():
                 raise  # send() itself was cancelled: let it go
@@ -310,84 +360,42 @@ class Broadcaster:
             details = {"superseded": True} if isinstance(exc, _Superseded) else {}
             return done(Outcome.SKIPPED, reason=describe(exc), ids=ids, details=details)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a Receipt
-            reason = self._failure_reason(exc, timer.expired(), timeout, attempts, last_error)
-            crashed = not timer.expired() and not isinstance(exc, ChannelError)
-            if crashed and not is_transient(exc):
-                log.error("%s: deliver crashed: %s", channel.name, safe_traceback(exc))
-            else:
-                log.error("%s: failed: %s", channel.name, reason)
-            unknown = (
-                timer.expired()
-                or not isinstance(exc, ChannelError)
-                or (exc.transient and exc.code is None)
-            )
-            details = {"outcome_unknown": True} if unknown else {}
-            return done(Outcome.FAILED, reason=reason, details=details)
+            failure = Failure(exc, last_error, attempts, timer.expired(), backstop, scope)
+            return done(Outcome.FAILED, **failure_fields(channel.name, failure))
+        finally:
+            self._scopes.discard(scope)
 
-        ids = tuple(str(i) for i in delivery.ids)
-        outcome, summary = _fan_out_outcome(delivery)
-        log_level = logging.INFO if outcome is Outcome.DELIVERED else logging.ERROR
-        log.log(log_level, "%s: %s after %d attempt(s)", channel.name, summary or outcome, attempts)
-        return done(
-            outcome,
-            ids=ids,
-            details=dict(delivery.details),
-            reason=summary,
-            accepted=delivery.accepted,
-            rejected=tuple(delivery.rejected),
-        )
+        outcome, fields = delivered_fields(channel.name, delivery, attempts)
+        return done(outcome, **fields)
 
-    def _timeout_for(self, channel: Channel[Any]) -> float | None:
-        """``timeouts[name]``, else the channel's own ``max_duration``, else ``timeout``."""
+    def _limits_for(self, channel: Channel[Any]) -> tuple[float | None, float | None]:
+        """The channel's deadline, and when the Broadcaster cuts it off (seconds from now).
+
+        A post: ``timeouts[name]`` or ``timeout``, both the same. A fan-out (a channel
+        with ``max_duration``): ``timeouts[name]``, its ``max_duration`` or
+        ``fan_out_timeout``; it stops itself by then, and is cut off
+        ``MAX_DURATION_GRACE`` later.
+        """
+        if not hasattr(channel, "max_duration"):
+            limit = self._timeouts.get(channel.name, self._timeout)
+            return limit, limit
+        own = channel.max_duration
         if channel.name in self._timeouts:
-            return self._timeouts[channel.name]
-        if hasattr(channel, "max_duration"):
-            own = channel.max_duration
-            # The channel stops itself (and reports what it did); ours is a backstop.
-            return float(own) + MAX_DURATION_GRACE if isinstance(own, int | float) else None
-        return self._timeout
-
-    @staticmethod
-    def _failure_reason(
-        exc: BaseException,
-        timed_out: bool,
-        timeout: float | None,
-        attempts: int,
-        last_error: BaseException | None,
-    ) -> str:
-        if timed_out:
-            reason = f"timed out after {timeout:g}s"
-            if last_error is not None:
-                reason += f" ({attempts} attempts; last error: {describe(last_error)})"
-            return reason
-        reason = describe(exc)
-        if is_transient(exc):
-            noun = "attempt" if attempts == 1 else "attempts"
-            reason = f"{reason}; gave up after {attempts} {noun}"
-            wait = getattr(exc, "retry_after", None)
-            if isinstance(wait, int | float) and wait > 0:
-                reason += f" (the provider asked to wait {wait:g}s, past the retry deadline)"
-        return reason
+            limit = self._timeouts[channel.name]
+        elif isinstance(own, int | float):
+            limit = float(own)
+        else:
+            limit = self._fan_out_timeout
+        return limit, limit + MAX_DURATION_GRACE
 
 
-def _fan_out_outcome(delivery: Delivery) -> tuple[Outcome, str | None]:
-    """Delivered, partial or failed, from who the provider accepted and rejected."""
-    note = f"; {redact(delivery.note)}" if delivery.note else ""
-    accepted = delivery.accepted or 0
-    if not delivery.rejected and not delivery.incomplete:
-        return Outcome.DELIVERED, (redact(delivery.note) if delivery.note else None)
-    outcome = Outcome.PARTIAL if accepted else Outcome.FAILED
-    if not delivery.rejected:
-        return outcome, f"stopped after {accepted} recipients{note}"
-    first = delivery.rejected[0]
-    example = redact(f"first: {first.recipient}: {first.reason}")
-    rejected = len(delivery.rejected)
-    if delivery.incomplete:
-        return outcome, f"{accepted} reached, {rejected} rejected ({example}){note}"
-    if not accepted:
-        return outcome, f"all {rejected} recipients rejected ({example}){note}"
-    total = rejected + accepted
-    return outcome, f"{rejected} of {total} recipients not reached ({example}){note}"
+async def _follow(scope: SendScope, timer: asyncio.Timeout) -> None:
+    """Bring the cut-off forward when ``stop()`` shortens the scope's deadline."""
+    await scope.stop.wait()
+    if scope.deadline is not None:
+        when = timer.when()
+        if when is None or when > scope.deadline:
+            timer.reschedule(scope.deadline)
 
 
 def _being_cancelled() -> bool:

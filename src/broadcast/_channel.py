@@ -97,10 +97,14 @@ class Rejection:
     unanswered: bool = False
     """The send went out and no answer came: it may have arrived. Not sent again in the
     same run; a re-run with the journal tries again."""
+    permanent: bool = False
+    """Refused for a reason no retry fixes (an invalid number, a STOP, a 550): a re-run
+    skips it, and it does not make the command exit 1. Anything else is worth a re-run."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        data = {"recipient": self.recipient, "code": self.code, "reason": self.reason}
+        data: dict[str, Any] = {"recipient": self.recipient, "code": self.code}
+        data |= {"reason": self.reason, "permanent": self.permanent}
         return data | {"unanswered": True} if self.unanswered else data
 
 

@@ -93,6 +93,15 @@ class Fault:
         return cls("reset before body")
 
     @classmethod
+    def trickle(cls, seconds_per_byte: float = 1.0) -> Fault:
+        """Carry the request out, then send the answer one byte every ``seconds_per_byte``.
+
+        A slow-loris provider: each byte comes before a read timeout would fire, so
+        only a deadline on the whole exchange ends the wait.
+        """
+        return cls("trickle", acted=True, seconds=seconds_per_byte)
+
+    @classmethod
     def hang(cls) -> Fault:
         """Take the request and never answer (until the server stops)."""
         return cls("hang")
@@ -369,6 +378,8 @@ class ChaosServer(Served):
             return Reply(reply.status, reply.body, reply.headers, delay=fault.seconds)
         if fault.kind == "reset after body":
             return Reply(reply.status, reply.body, reply.headers, reset="mid-answer")
+        if fault.kind == "trickle":
+            return Reply(reply.status, reply.body, reply.headers, trickle=fault.seconds)
         if fault.kind == "malformed body":
             return Reply(status, self._shape.malformed, {"content-type": "text/html"})
         return Reply(status, self._shape.no_id, {"content-type": "application/json"})

@@ -10,8 +10,12 @@ The tree::
      ├── DeliveryError              Report.raise_for_failures(): channels failed or partial;
      │                              carries the Report and lists each failed channel
      └── ChannelError               raised by a channel's deliver() to say why it failed
-          ├── TransientError        worth retrying: timeouts, resets, 408/425/429/5xx;
-          │                         may carry the provider's retry_after (seconds)
+          ├── TransientError        the provider answered "try later" (408/425/429/5xx);
+          │    │                    retried; may carry the provider's retry_after (seconds)
+          │    ├── NotSent          nothing went out (refused, reset before the request
+          │    │                    was written): always safe to retry
+          │    └── Unconfirmed      the request went out and no whole answer came back:
+          │                         it may have been acted on
           └── PermanentError        never retried: bad auth, validation, other 4xx
                ├── AuthError        the provider rejected the credentials
                ├── AlreadyDelivered the provider already has it (a duplicate post);
@@ -21,6 +25,12 @@ The tree::
 
 Bad input to ``Update`` raises ``pydantic.ValidationError`` (naming the field) and is
 not part of this tree: it happens before anything is sent.
+
+The three transient kinds are the channel contract for "what happened to the request":
+a third-party channel raises ``NotSent`` when it knows nothing left the process,
+``Unconfirmed`` when it sent and heard nothing, and ``TransientError`` when the
+provider said to try again. A fan-out retries the first and the last, and never
+sends the second again in the same run.
 
 Messages never contain secrets: channels build them from status codes and provider
 error text, never from request headers or URLs with credentials.
@@ -65,9 +75,13 @@ class ChannelError(BroadcastError):
 
     transient: bool = False
 
-    def __init__(self, reason: str, *, code: int | str | None = None) -> None:
+    def __init__(
+        self, reason: str, *, code: int | str | None = None, ids: tuple[str, ...] = ()
+    ) -> None:
         super().__init__(reason)
         self.code = code
+        self.ids = ids
+        """Provider ids of what did go out before the failure (thread parts posted)."""
 
 
 class TransientError(ChannelError):
@@ -84,6 +98,14 @@ class TransientError(ChannelError):
     ) -> None:
         super().__init__(reason, code=code)
         self.retry_after = retry_after
+
+
+class NotSent(TransientError):
+    """Nothing went out: the connection was refused, or failed before the request was written.
+
+    Always safe to retry, on a post and in a fan-out alike: the provider cannot have
+    acted on a request it never received.
+    """
 
 
 class Unconfirmed(TransientError):
@@ -118,8 +140,7 @@ class AlreadyDelivered(PermanentError):
     def __init__(
         self, reason: str, *, ids: tuple[str, ...] = (), code: int | str | None = None
     ) -> None:
-        super().__init__(reason, code=code)
-        self.ids = ids
+        super().__init__(reason, code=code, ids=ids)
 
 
 class InDoubt(PermanentError):

@@ -100,8 +100,11 @@ def _claim_receipt(channel: Channel[Any], claim: Claim) -> Receipt | None:
         reason = f"superseded: the incident was resolved by {claim.by}"
         return Receipt(name, Outcome.SKIPPED, reason=reason)
     if claim.status == "busy":
-        reason = f"being sent by another process ({claim.holder}); not sent twice"
-        return Receipt(name, Outcome.SKIPPED, reason=reason)
+        reason = (
+            f"being sent by another process ({claim.holder}); not sent twice here. "
+            "Run again later: once that process ends or its lease expires, a run takes over"
+        )
+        return Receipt(name, Outcome.BUSY, reason=reason)
     if claim.in_doubt and not resumes_itself(channel):
         reason = (
             "in doubt: a run that stopped was sending this and may or may not have got "
@@ -114,7 +117,8 @@ def _claim_receipt(channel: Channel[Any], claim: Claim) -> Receipt | None:
 
 
 def _level(receipt: Receipt) -> int:
-    return logging.ERROR if receipt.outcome is Outcome.FAILED else logging.INFO
+    quiet = receipt.outcome not in {Outcome.FAILED, Outcome.BUSY}
+    return logging.INFO if quiet else logging.ERROR
 
 
 def _state(receipt: Receipt) -> SendState:

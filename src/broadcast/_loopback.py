@@ -36,7 +36,8 @@ class Reply:
     """What to answer, and how.
 
     ``delay`` waits that many seconds first. ``hang=True`` never answers (until the
-    server stops). ``reset="now"`` answers nothing and resets the connection (TCP RST);
+    server stops). ``trickle`` sends the answer one byte at a time, that many seconds
+    apart (a slow-loris server: never idle long enough for a read timeout). ``reset="now"`` answers nothing and resets the connection (TCP RST);
     ``reset="mid-answer"`` sends the status line, the headers and half the body, then
     resets.
     """
@@ -47,6 +48,7 @@ class Reply:
     hang: bool = False
     delay: float = 0.0
     reset: Literal["", "now", "mid-answer"] = ""
+    trickle: float = 0.0
 
 
 Responder = Callable[[RecordedRequest], Reply]
@@ -151,6 +153,9 @@ class LoopbackServer(Served):
                 if reply.reset == "now":
                     self._reset()
                     return
+                if reply.trickle:
+                    self._trickle(reply)
+                    return
                 self.send_response(reply.status)
                 for name, value in _with_defaults(reply):
                     self.send_header(name, value)
@@ -161,6 +166,20 @@ class LoopbackServer(Served):
                     self._reset()
                 elif self.command != "HEAD":  # a HEAD answer has headers only
                     self.wfile.write(reply.body)
+
+            def _trickle(self, reply: Reply) -> None:
+                """The whole answer, status line included, one byte per ``trickle`` seconds."""
+                head = f"HTTP/1.1 {reply.status} OK\r\n"
+                head += "".join(f"{k}: {v}\r\n" for k, v in _with_defaults(reply)) + "\r\n"
+                for byte in head.encode("latin-1") + reply.body:
+                    if server._release.wait(reply.trickle):
+                        break  # the server is stopping
+                    try:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                    except OSError:  # the client gave up
+                        break
+                self.close_connection = True
 
             def _reset(self) -> None:
                 """Close with SO_LINGER 0, so the peer gets a reset rather than an end."""

@@ -26,6 +26,10 @@ class Outcome(StrEnum):
     SKIPPED = "skipped"
     """Nothing new was sent, on purpose: a dry run, a channel not selected by ``only=``,
     or the provider (or the thread store) already has this update."""
+    BUSY = "busy"
+    """Another process holds this channel's send of this update (the journal's lease):
+    nothing was sent here, and it is not known yet whether that process will finish.
+    Run again later; once its lease expires, the run takes over."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,11 +86,37 @@ class Report:
     incident: str
     receipts: tuple[Receipt, ...]
     dry_run: bool = False
+    stopped: str | None = None
+    """Why the send was ended early (``Broadcaster.stop``: a signal), else None."""
 
     @property
     def ok(self) -> bool:
         """True when every channel delivered in full (or was skipped on purpose)."""
-        return not self.failed and not self.partial
+        return not self.failed and not self.partial and not self.busy
+
+    @property
+    def reached_everyone(self) -> bool:
+        """True when nobody the send was meant to reach is still waiting for it.
+
+        Every channel delivered, had it already, or was skipped on purpose, and every
+        recipient a fan-out missed was refused for a reason no retry fixes (an invalid
+        number, a STOP, a 550). False after a transient failure, an unanswered send,
+        an early stop, or while another process holds a channel (``busy``). The
+        command exits 0 exactly when this is True.
+        """
+        if self.failed or self.busy or self.stopped:
+            return False
+        for receipt in self.partial:
+            if receipt.details.get("stopped_early"):
+                return False
+            if any(not r.permanent for r in receipt.rejected):
+                return False
+        return True
+
+    @property
+    def busy(self) -> tuple[Receipt, ...]:
+        """Receipts of the channels another process is sending this update on."""
+        return self._with(Outcome.BUSY)
 
     @property
     def failed(self) -> tuple[Receipt, ...]:
@@ -135,6 +165,8 @@ class Report:
             "incident": self.incident,
             "dry_run": self.dry_run,
             "ok": self.ok,
+            "reached_everyone": self.reached_everyone,
+            "stopped": self.stopped,
             "receipts": [r.to_dict() for r in self.receipts],
         }
 
@@ -160,7 +192,8 @@ class Report:
         verdict = ", ".join(counts) or "no channels"
         mode = " (dry run: nothing sent)" if self.dry_run else ""
         title = f"Report for incident {self.incident}, update {self.update_key[:12]}{mode}"
-        return "\n".join([title, *lines, f"-> {verdict}"]).rstrip()
+        stopped = [f"Stopped early: {self.stopped}."] if self.stopped else []
+        return "\n".join([title, *lines, f"-> {verdict}", *stopped]).rstrip()
 
     def __str__(self) -> str:
         return self.to_text()

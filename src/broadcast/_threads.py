@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from ._errors import ChannelError
+from ._errors import ChannelError, Unconfirmed
 
 __all__ = ["MemoryThreads", "ThreadSlot", "ThreadState", "ThreadStore", "post_part"]
 
@@ -132,15 +132,15 @@ async def post_part(
 ) -> str:
     """Post one part in two steps: noted as pending, then recorded with its id.
 
-    When the provider answered with an error (a ``ChannelError`` with a code), the part
-    is not up and the pending note is dropped; an error without an answer (a timeout, a
-    reset) leaves it, so a later run knows the part is in doubt.
+    When the part is known not to be up (the provider answered with an error, or
+    nothing was sent), the pending note is dropped; a request that went out unanswered
+    (``Unconfirmed``) leaves it, so a later run knows the part is in doubt.
     """
     await store.start_part(channel, update_key, index)
     try:
         post_id = await send()
     except ChannelError as exc:
-        if exc.code is not None:
+        if not isinstance(exc, Unconfirmed):
             await store.abandon_part(channel, update_key, index)
         raise
     await store.record_part(channel, incident, update_key, index, post_id)

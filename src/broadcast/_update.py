@@ -46,7 +46,39 @@ def _bad_control(text: str, *, allow_newlines: bool) -> str | None:
     return None
 
 
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+"""Embeddings, overrides and isolates: they can make a public post read differently
+than it was written ("Trojan Source"). The marks U+200E/U+200F are allowed."""
+_HIDDEN = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf", "Mn", "Me"})
+"""Categories that show nothing by themselves: spaces, controls, formatting, marks."""
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+"""Letters and symbols that render as nothing (Hangul fillers, the blank Braille cell)."""
+
+
+def _valid_unicode(text: str) -> str:
+    """``text`` unless it holds a lone surrogate, a noncharacter or a bidi control."""
+    for ch in text:
+        point = ord(ch)
+        if 0xD800 <= point <= 0xDFFF:
+            raise ValueError(
+                f"must be valid Unicode text: found a lone surrogate U+{point:04X} "
+                "(half of a character, e.g. an emoji cut in two)"
+            )
+        if 0xFDD0 <= point <= 0xFDEF or point & 0xFFFE == 0xFFFE:
+            raise ValueError(f"must not contain the noncharacter U+{point:04X}")
+        if ch in _BIDI_CONTROLS:
+            raise ValueError(
+                f"must not contain the bidirectional control U+{point:04X} "
+                f"({unicodedata.name(ch)}): it can make a public post read differently "
+                "than it was written; remove it"
+            )
+    return text
+
+
 def _clean(text: str, *, allow_newlines: bool) -> str:
+    # U+FEFF is a byte-order mark pasted along with the text, or a deprecated
+    # zero-width space: invisible either way, and X treats it as invalid.
+    text = _valid_unicode(text).replace("\ufeff", "")
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n")).strip()
     if not text:
         raise ValueError("must not be empty or blank")
@@ -54,6 +86,10 @@ def _clean(text: str, *, allow_newlines: bool) -> str:
     if bad is not None:
         what = "control characters" if allow_newlines else "line breaks or control characters"
         raise ValueError(f"must not contain {what} (found {bad!r})")
+    if all(ch in _BLANK_LETTERS or unicodedata.category(ch) in _HIDDEN for ch in text):
+        raise ValueError(
+            "has no visible characters (only spaces, zero-width or formatting characters)"
+        )
     return text
 
 
@@ -82,7 +118,7 @@ def _incident(text: str) -> str:
 
 
 def _http_url(text: str) -> str:
-    text = text.strip()
+    text = _valid_unicode(text).strip()
     if _bad_control(text, allow_newlines=False) is not None or any(c.isspace() for c in text):
         raise ValueError("must not contain spaces or control characters")
     parts = urlsplit(text)

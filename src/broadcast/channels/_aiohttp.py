@@ -18,6 +18,8 @@ from __future__ import annotations
 import ssl
 from collections.abc import AsyncIterator
 from functools import lru_cache
+from types import SimpleNamespace
+from typing import Any
 
 import aiohttp
 import httpx
@@ -80,6 +82,22 @@ class _Body(httpx.AsyncByteStream):
             self._response.close()
 
 
+async def _headers_sent(
+    _session: aiohttp.ClientSession, context: SimpleNamespace, _params: object
+) -> None:
+    """Aiohttp wrote the request's headers: from now on the provider may act on it."""
+    progress: Any = context.trace_request_ctx
+    if progress is not None:
+        progress.written = True
+
+
+def _tracing() -> aiohttp.TraceConfig:
+    trace = aiohttp.TraceConfig()
+    trace.on_request_headers_sent.append(_headers_sent)
+    trace.freeze()
+    return trace
+
+
 @lru_cache(maxsize=16)
 def _timeout(
     connect: float | None, read: float | None, pool: float | None
@@ -114,6 +132,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             cookie_jar=aiohttp.DummyCookieJar(),
             auto_decompress=False,
             trust_env=False,
+            trace_configs=[_tracing()],
         )
         return self._session
 
@@ -121,6 +140,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         """Send ``request``; the answer's body streams (httpx reads it, or the caller)."""
         session = self._session if self._session is not None else self._open()
         timeout = request.extensions.get("timeout", {})
+        # ``broadcast.progress`` (a ``_http.SendProgress``): told when the request is
+        # written, so a failure before that is known to have sent nothing.
+        progress = request.extensions.get("broadcast.progress")
+        if progress is not None:
+            progress.tracked = True
         body = await request.aread()
         try:
             response = await session.request(
@@ -130,6 +154,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 data=body or None,
                 allow_redirects=False,
                 timeout=_timeout(timeout.get("connect"), timeout.get("read"), timeout.get("pool")),
+                trace_request_ctx=progress,
             )
         except aiohttp.ClientError as exc:
             if (translated := _translate(exc)) is None:

@@ -8,6 +8,7 @@ channels (X, Graph, Twilio) may first look at their own error bodies and fall ba
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 import time
 from collections.abc import Callable, Mapping
@@ -16,7 +17,14 @@ from typing import Any
 
 import httpx
 
-from .._errors import AuthError, ChannelError, PermanentError, TransientError, Unconfirmed
+from .._errors import (
+    AuthError,
+    ChannelError,
+    NotSent,
+    PermanentError,
+    TransientError,
+    Unconfirmed,
+)
 from .._redact import redact, safe_origin
 from .._retry import TRANSIENT_STATUS, retry_after_from_headers
 from .._version import __version__
@@ -24,7 +32,9 @@ from .._version import __version__
 __all__ = [
     "CONNECT_TIMEOUT",
     "MAX_RESPONSE_BYTES",
+    "PROGRESS",
     "ClientSlot",
+    "SendProgress",
     "check_response",
     "get",
     "json_field",
@@ -199,8 +209,38 @@ def check_response(
 
 @lru_cache(maxsize=16)
 def _attempt_timeout(seconds: float) -> httpx.Timeout:
-    """One attempt's timeout; connecting gets at most ``CONNECT_TIMEOUT`` of it."""
-    return httpx.Timeout(seconds, connect=min(seconds, CONNECT_TIMEOUT))
+    """One attempt's timeout; connecting gets at most ``CONNECT_TIMEOUT`` of it.
+
+    No read timeout: ``request`` bounds the whole exchange by ``seconds`` itself.
+    """
+    return httpx.Timeout(seconds, connect=min(seconds, CONNECT_TIMEOUT), read=None)
+
+
+class SendProgress:
+    """How far one request got, set by a transport that can tell (``AiohttpTransport``).
+
+    ``tracked`` says the transport keeps it up to date; ``written`` that the request's
+    headers were handed to the connection, after which the provider may act on it.
+    """
+
+    __slots__ = ("tracked", "written")
+
+    def __init__(self) -> None:
+        self.tracked = False
+        self.written = False
+
+
+PROGRESS = "broadcast.progress"
+"""The request extension under which ``request`` hands the transport a ``SendProgress``."""
+_BEFORE_WRITING = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.UnsupportedProtocol,
+    httpx.WriteError,
+    httpx.WriteTimeout,
+)
+"""Failures that leave no whole request at the provider: nothing can have been acted on."""
 
 
 async def request(
@@ -217,15 +257,20 @@ async def request(
 ) -> httpx.Response:
     """Send one request and return whatever answer came; network failures are transient.
 
-    A failure before the request could be answered is a ``TransientError``. One after
-    it went out (no answer in time, or an answer that broke off) is ``Unconfirmed``:
-    the provider may have acted on it.
+    ``timeout`` bounds the **whole exchange** in seconds, from asking for a connection
+    to the last byte of the answer (a server trickling one byte at a time cannot stretch
+    it); connecting gets at most ``CONNECT_TIMEOUT`` of it. Without ``timeout`` the
+    client's read timeout is the bound (15 s for the client broadcast makes).
+
+    A failure before the request was written is ``NotSent`` (nothing went out: always
+    safe to retry). One after it went out (no whole answer in time, a reset, an answer
+    that broke off) is ``Unconfirmed``: the provider may have acted on it.
 
     The status is not judged here: ``post`` and ``get`` pass the answer to
-    ``check_response``. ``timeout`` bounds the attempt in seconds (connecting gets at
-    most ``CONNECT_TIMEOUT`` of it). Redirects are never followed, whatever the client says.
+    ``check_response``. Redirects are never followed, whatever the client says.
     An answer longer than ``MAX_RESPONSE_BYTES`` is not read: ``PermanentError``.
     """
+    progress = SendProgress()
     built = client.build_request(
         method,
         url,
@@ -234,45 +279,66 @@ async def request(
         data=data,
         headers=headers,
         timeout=_attempt_timeout(timeout) if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+        extensions={PROGRESS: progress},
     )
+    deadline = timeout if timeout is not None else _client_deadline(client)
+    answered = False
+    timer = asyncio.timeout(deadline)
     try:
-        response = await client.send(
-            built,
-            auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
-            follow_redirects=False,
-            stream=True,
-        )
-    except httpx.ReadTimeout as exc:
+        async with timer:
+            try:
+                response = await client.send(
+                    built,
+                    auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
+                    follow_redirects=False,
+                    stream=True,
+                )
+            except httpx.TransportError as exc:
+                raise _transport_error(exc, url, progress) from exc
+            answered = True
+            try:
+                return await _read_capped(response)
+            except httpx.TransportError as exc:
+                where = safe_origin(str(url))
+                raise Unconfirmed(
+                    f"the answer from {where} broke off after HTTP {response.status_code} "
+                    f"({type(exc).__name__})"
+                ) from exc
+            finally:
+                await response.aclose()
+    except TimeoutError as exc:
+        if not timer.expired():
+            raise
         where = safe_origin(str(url))
-        raise Unconfirmed(f"ReadTimeout talking to {where}") from exc
-    except httpx.TransportError as exc:
-        raise _transport_error(exc, url) from exc
-    try:
-        return await _read_capped(response)
-    except httpx.TransportError as exc:
-        where = safe_origin(str(url))
-        raise Unconfirmed(
-            f"the answer from {where} broke off after HTTP {response.status_code} "
-            f"({type(exc).__name__})"
-        ) from exc
-    finally:
-        await response.aclose()
+        if progress.tracked and not progress.written:
+            raise NotSent(f"could not send to {where} within {deadline:g}s") from exc
+        said = "its answer did not end" if answered else "no answer came"
+        raise Unconfirmed(f"{said} within {deadline:g}s from {where}") from exc
 
 
-def _transport_error(exc: httpx.TransportError, url: str | httpx.URL) -> ChannelError:
-    """A failure before any answer: the request may not have gone out; worth a retry.
+def _client_deadline(client: httpx.AsyncClient) -> float:
+    """The client's read timeout as a whole-exchange bound (15 s if it sets none)."""
+    read = client.timeout.read
+    return float(read) if read else 15.0
 
-    A certificate that does not verify is the exception: it will not verify next time.
+
+def _transport_error(
+    exc: httpx.TransportError, url: str | httpx.URL, progress: SendProgress
+) -> ChannelError:
+    """A failure before any answer: ``NotSent`` if nothing went out, else ``Unconfirmed``.
+
+    A certificate that does not verify is permanent: it will not verify next time.
     """
     where = safe_origin(str(url))
     if (refused := _certificate_error(exc)) is not None:
         return PermanentError(
             redact(f"TLS certificate of {where} not trusted: {refused} (nothing was sent)")
         )
-    if isinstance(exc, httpx.TimeoutException):
-        return TransientError(f"{type(exc).__name__} talking to {where}")
-    detail = f": {exc}" if str(exc) else ""
-    return TransientError(redact(f"{type(exc).__name__} talking to {where}{detail}"))
+    detail = "" if isinstance(exc, httpx.TimeoutException) or not str(exc) else f": {exc}"
+    text = redact(f"{type(exc).__name__} talking to {where}{detail}")
+    if isinstance(exc, _BEFORE_WRITING) or (progress.tracked and not progress.written):
+        return NotSent(f"{text} (nothing was sent)")
+    return Unconfirmed(text)
 
 
 def _certificate_error(exc: BaseException) -> str | None:

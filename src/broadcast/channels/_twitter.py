@@ -208,22 +208,26 @@ class Twitter:
                         "the retry as a duplicate), so the thread cannot go on from it; find "
                         f"its id on the account, run: broadcast settle {key} {self.name} "
                         f"--part {index} --post-id ID, then send again to post the rest "
-                        f"(posted before it: {', '.join(posted) or 'none'})"
+                        f"(posted before it: {', '.join(posted) or 'none'})",
+                        ids=tuple(posted),
                     ) from None
                 if index == 0:
                     raise PermanentError(
                         f"X refused part 1 of {total} as a duplicate, and this process has no "
-                        "record of the thread (was it started elsewhere?); the rest is not posted"
+                        "record of the thread (was it started elsewhere?); the rest is not posted",
+                        ids=tuple(posted),
                     ) from None
                 raise PermanentError(
                     f"X refused part {index + 1} of {total} as a duplicate; "
-                    f"the thread stops after {_progress(posted, total)}"
+                    f"the thread stops after {_progress(posted, total)}",
+                    ids=tuple(posted),
                 ) from None
             except ChannelError as exc:
                 if isinstance(exc, Unconfirmed):
                     self._unanswered.add((key, index))
                 if total > 1:
                     exc.args = (f"{exc}; posted {_progress(posted, total)}",)
+                exc.ids = tuple(posted)  # what is up stays in the Receipt
                 raise
             posted.append(post_id)
             reply_to = post_id

@@ -22,8 +22,10 @@ if TYPE_CHECKING:
     from .._config_load import Config
 
 __all__ = [
+    "EXIT_BUSY",
     "EXIT_FAILED",
     "EXIT_OK",
+    "EXIT_SIGNALLED",
     "EXIT_USAGE",
     "Settings",
     "fail",
@@ -33,7 +35,9 @@ __all__ = [
     "to_option",
 ]
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
+EXIT_SIGNALLED = 128
+"""Plus the signal's number: 130 after Ctrl-C (SIGINT), 143 after SIGTERM."""
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -25,16 +26,20 @@ def _is_terminal(stream: TextIO) -> bool:
 
 
 def exit_code(report: Report) -> int:
-    """0 when every channel delivered (or had it already); 1 when one failed or stopped.
+    """0 when everyone was reached (``Report.reached_everyone``); 3 busy; 1 otherwise.
 
-    A fan-out whose only misses are recipients the provider refused (invalid numbers,
-    a STOP reply, a 550) still exits 0: the channel did its job; the table lists them.
-    A send that went unanswered (``Rejection.unanswered``) exits 1, so a hook knows to
-    run again (the journal then tries only those recipients).
+    A fan-out whose only misses are recipients refused for good (invalid numbers, a
+    STOP reply, a 550) still exits 0: the table lists them. A recipient left after a
+    transient failure, an unanswered send or an early stop exits 1, so a hook knows to
+    run again (the journal then tries only those). When the only thing missing is a
+    channel another process is sending (``busy``), the exit is 3: run again later.
     """
-    stopped = any(r.details.get("stopped_early") for r in report.partial)
-    unanswered = any(x.unanswered for r in report.partial for x in r.rejected)
-    return 1 if report.failed or stopped or unanswered else 0
+    if report.reached_everyone:
+        return 0
+    others = tuple(r for r in report.receipts if r not in report.busy)
+    if report.busy and dataclasses.replace(report, receipts=others).reached_everyone:
+        return 3
+    return 1
 
 
 def print_report(report: Report, mask: Callable[[str], str]) -> None:
@@ -44,7 +49,13 @@ def print_report(report: Report, mask: Callable[[str], str]) -> None:
         from rich.table import Table  # noqa: PLC0415
 
         table = Table("channel", "outcome", "attempts", "time", "ids / reason")
-        colours = {"delivered": "green", "partial": "yellow", "failed": "red", "skipped": "cyan"}
+        colours = {
+            "delivered": "green",
+            "partial": "yellow",
+            "failed": "red",
+            "skipped": "cyan",
+            "busy": "magenta",
+        }
         for r in report.receipts:
             colour = colours.get(r.outcome.value, "")
             outcome = f"[{colour}]{r.outcome.value}[/]"
@@ -56,9 +67,13 @@ def print_report(report: Report, mask: Callable[[str], str]) -> None:
         click.echo(mask(report.to_text()))
     if report.dry_run:
         click.echo("Dry run: nothing was sent.")
-    elif exit_code(report):
-        names = ", ".join(r.channel for r in (*report.failed, *report.partial))
-        click.echo(f"Not everything was delivered: {names}. Re-run the same command to retry.")
+    elif (code := exit_code(report)) == 3:
+        names = ", ".join(r.channel for r in report.busy)
+        click.echo(f"Another process is sending this update on {names}. Run again later.")
+    elif code:
+        missed = (*report.failed, *report.partial, *report.busy)
+        names = ", ".join(r.channel for r in missed)
+        click.echo(f"Not everyone was reached: {names}. Re-run the same command to retry.")
 
 
 def print_previews(previews: Sequence[Preview], mask: Callable[[str], str]) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +13,7 @@ import click
 
 from ._common import (
     EXIT_FAILED,
+    EXIT_SIGNALLED,
     Settings,
     fail,
     guarded,
@@ -57,8 +60,12 @@ def send(
     """Send an update to every configured channel (or those picked by --only / --to).
 
     In a terminal it shows what each channel will say and asks first; in CI it never
-    asks. Exit status: 0 delivered (or already delivered), 1 some channel failed,
-    2 a usage, configuration or input error (nothing was sent).
+    asks. Exit status: 0 everyone reached (or already reached, or refused for good),
+    1 someone was missed (run again), 2 a usage, configuration, input or journal error
+    (nothing was sent), 3 another process is sending this update (run again later),
+    130 / 143 stopped by Ctrl-C / SIGTERM (the Report says what was not sent).
+    On SIGTERM or a first Ctrl-C no new send starts, sends in flight get a few seconds,
+    and the Report is printed; a second Ctrl-C aborts at once.
     """
     update = build_update(**fields)
     config = settings.load()
@@ -74,8 +81,10 @@ def send(
             raise fail("not sent: nothing was sent", EXIT_FAILED)
     broadcaster = config.broadcaster(only=only, to=to, journal=None if no_journal else "config")
 
+    received: list[int] = []
+
     async def run() -> Any:
-        with ProgressDisplay() as display:
+        with _signals(broadcaster, received), ProgressDisplay() as display:
             async with broadcaster:
                 return await broadcaster.send(update, dry_run=dry_run, progress=display)
 
@@ -84,7 +93,51 @@ def send(
         click.echo(settings.mask(json.dumps(report.to_dict(), indent=2, ensure_ascii=False)))
     else:
         print_report(report, settings.mask)
-    raise click.exceptions.Exit(exit_code(report))
+    code = EXIT_SIGNALLED + received[0] if received else exit_code(report)
+    raise click.exceptions.Exit(code)
+
+
+class _signals:
+    """SIGTERM or a first Ctrl-C stop the send in order; a second Ctrl-C aborts at once."""
+
+    def __init__(self, broadcaster: Any, received: list[int]) -> None:
+        self._broadcaster = broadcaster
+        self._received = received
+        self._installed: list[int] = []
+
+    def __enter__(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, self._on_signal, sig)
+            except (NotImplementedError, RuntimeError):  # not the main thread, or Windows
+                continue
+            self._installed.append(sig)
+
+    def __exit__(self, *exc: object) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in self._installed:
+            loop.remove_signal_handler(sig)
+
+    def _on_signal(self, sig: int) -> None:
+        name = signal.Signals(sig).name
+        if self._received and sig == signal.SIGINT:
+            print(
+                "Aborted by a second Ctrl-C: sends in flight may show as in doubt in the "
+                "journal; `broadcast send` again resumes.",
+                file=sys.stderr,
+                flush=True,
+            )
+            os._exit(EXIT_SIGNALLED + sig)
+        if not self._received:
+            self._received.append(sig)
+            print(
+                f"{name}: stopping: no new sends; those in flight get a few seconds "
+                "(Ctrl-C again to abort at once)",
+                file=sys.stderr,
+                flush=True,
+            )
+            self._broadcaster.stop(f"stopped by {name}")
 
 
 def _as_before(update: Update, path: str | None) -> Update:

@@ -25,6 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
+from ._redact import redact
+
 if TYPE_CHECKING:
     import httpx
 
@@ -99,8 +101,8 @@ class Rejection:
     same run; a re-run with the journal tries again."""
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        data = {"recipient": self.recipient, "code": self.code, "reason": self.reason}
+        """JSON-ready form; the reason masked, as any channel's could quote a provider."""
+        data = {"recipient": self.recipient, "code": self.code, "reason": redact(self.reason)}
         return data | {"unanswered": True} if self.unanswered else data
 
 

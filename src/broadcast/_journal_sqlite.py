@@ -25,6 +25,7 @@ from ._journal import Claim, IncidentState, RecipientLog, SendState, UpdateRecor
 from ._journal_batch import BatchWriter, SQLiteRecipients
 from ._journal_check import safe_error
 from ._lease import new_owner
+from ._redact import redact
 from ._threads import ThreadState
 
 if TYPE_CHECKING:
@@ -166,7 +167,8 @@ class SQLiteJournal:
         """Store the outcome and release the lease."""
         await self._writer.drain()
         rejected = len(receipt.rejected) if receipt.accepted is not None else None
-        outcome = (state, json.dumps(list(receipt.ids)), receipt.reason, receipt.attempts)
+        reason = redact(receipt.reason) if receipt.reason else None
+        outcome = (state, json.dumps(list(receipt.ids)), reason, receipt.attempts)
         args = (*outcome, receipt.accepted, rejected, self._clock(), *_held(claim))
         statement = (
             "UPDATE sends SET state = ?, ids = ?, reason = ?, attempts = ?, accepted = ?, "
@@ -181,7 +183,8 @@ class SQLiteJournal:
         The next run finds it ``in_doubt``; ``receipt`` (if any) says what happened.
         """
         await self._writer.drain()
-        said = (receipt.reason, receipt.attempts) if receipt is not None else (None, 0)
+        reason = redact(receipt.reason) if receipt and receipt.reason else None
+        said = (reason, receipt.attempts) if receipt is not None else (None, 0)
         statement = (
             "UPDATE sends SET lease_until = NULL, reason = ?, attempts = ?, finished_at = ? "
             "WHERE update_key = ? AND channel = ? AND owner = ?"

@@ -251,3 +251,31 @@ def test_the_partial_check_leaves_the_recipients_pages_unread(here: Path) -> Non
     with pytest.raises(JournalError, match="is damaged"):
         check_integrity(conn, path)
     conn.close()
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        ("DROP TABLE threads", "has another layout: it has no threads"),
+        ("DROP TABLE threads; CREATE VIEW threads AS SELECT 1", "threads is a view, not a table"),
+        (
+            "DROP TABLE threads; CREATE TABLE threads (channel TEXT NOT NULL, incident TEXT "
+            "NOT NULL, first_post TEXT NOT NULL, last_post INTEGER NOT NULL, "
+            "PRIMARY KEY (channel, incident)) WITHOUT ROWID",
+            "column last_post is of another type",
+        ),
+        ("ALTER TABLE sends ADD COLUMN note TEXT", "sends has columns this broadcast does not"),
+        ("PRAGMA user_version = -1", "says it is schema -1, which no broadcast writes"),
+    ],
+    ids=["no-table", "view", "column-type", "extra-column", "odd-version"],
+)
+def test_each_layout_difference_is_named(here: Path, change: str, said: str) -> None:
+    """The error says what differs: a table, its kind, a column's type, an extra column."""
+    path = here / "broadcast.db"
+    real_journal(path)
+    conn = sqlite3.connect(path)
+    conn.executescript(change)
+    conn.close()
+    with pytest.raises(JournalError, match=said) as caught:
+        connect(path).close()
+    assert "by hand or by another program" in str(caught.value) or "schema -1" in said

@@ -117,6 +117,12 @@ BENCHES = (
         "SMS fan-out with the SQLite delivery journal against without it; re-run, resume",
         quick=("-n", "500", "--rounds", "1"),
     ),
+    Bench(
+        "journal_open.py",
+        "the journal's checks at open (schema, layout, quick_check) for 100,000 and 1,000,000",
+        quick=("--rows", "20000", "--repeat", "3"),
+        markdown=True,
+    ),
 )
 
 

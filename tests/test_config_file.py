@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
 
 from broadcast import ConfigError, SQLiteJournal, load_config
 from broadcast._config import KNOWN_VARIABLES
-from broadcast._config_file import KEYS
+from broadcast._config_file import KEYS, SECRET_KEYS
 from broadcast.channels import Email, FacebookPage, TwilioSMS, Twitter, Webhook
 
 from .conftest import SECRET
@@ -254,3 +255,99 @@ def test_configuration_page_documents_every_key_and_variable() -> None:
         row = next(line for line in page.splitlines() if line.startswith(f"| `{kind}` |"))
         assert all(f"`{key}`" in row for key in keys), kind
     assert [v for v in sorted(KNOWN_VARIABLES) if f"`{v}`" not in page] == []
+
+
+# --- secrets in configuration errors ------------------------------------------------
+
+SECRET_FIELDS = sorted(
+    (kind, key)
+    for kind, keys in KEYS.items()
+    for key in keys
+    if key in SECRET_KEYS or (kind, key) == ("webhook", "url")
+)
+
+
+@pytest.fixture
+def canary(request: pytest.FixtureRequest) -> str:
+    """A credential no other test used: masking registered elsewhere cannot hide a leak."""
+    return "CANARY" + hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:16]
+
+
+@pytest.mark.parametrize(("kind", "key"), SECRET_FIELDS)
+@pytest.mark.parametrize("shape", ['["{c}"]', '{{ value = "{c}" }}', '[["{c}", 1]]', '["${{C}}"]'])
+def test_a_secret_of_the_wrong_type_is_named_never_quoted(
+    tmp_path: Path, kind: str, key: str, shape: str, canary: str
+) -> None:
+    """`auth_token = ["..."]`: the error names file, table, key and type, not the value."""
+    path = write(tmp_path, f'[channels.c]\ntype = "{kind}"\n{key} = {shape.format(c=canary)}\n')
+    with pytest.raises(ConfigError) as info:
+        load(path, {"C": canary})
+    message = str(info.value)
+    assert f"[channels.c]: {key} must be text or a number, got a " in message
+    assert canary[:10] not in message
+    assert "C}" not in message
+
+
+SMS = f'account_sid = "{SID}"\nfrom = "+15005550006"\nrecipients = ["+14155550101"]\n'
+MAIL = 'host = "127.0.0.1"\nsender = "a@example.com"\nrecipients = ["b@example.com"]\n'
+
+
+@pytest.mark.parametrize(
+    ("kind", "table"),
+    [
+        ("sms", SMS + 'auth_token = "${TOKEN}"\nrate = "${TOKEN}"'),
+        ("sms", SMS + 'rate = "${TOKEN}"\nauth_token = "${TOKEN}"'),
+        ("email", MAIL + 'username = "u"\npassword = "${TOKEN}"\ntls = "${TOKEN}"'),
+        ("facebook", 'page_id = "123"\npage_token = "${TOKEN}"\napi_version = "${TOKEN}"'),
+        (
+            "webhook",
+            'url = "https://h.example.com/${TOKEN}"\ntimeout = "https://h.example.com/${TOKEN}"',
+        ),
+    ],
+)
+def test_a_secret_pasted_into_another_key_is_masked_in_its_error(
+    tmp_path: Path, kind: str, table: str, canary: str
+) -> None:
+    """A token also written into a checked key by mistake is masked in that key's error."""
+    path = write(tmp_path, f'[channels.c]\ntype = "{kind}"\n{table}\n')
+    with pytest.raises(ConfigError) as info:
+        load(path, {"TOKEN": canary})
+    assert "[channels.c]" in str(info.value)
+    assert "***" in str(info.value)
+    assert canary[:10] not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [
+        {
+            "BROADCAST_TWILIO_ACCOUNT_SID": SID,
+            "BROADCAST_TWILIO_AUTH_TOKEN": "{canary}",
+            "BROADCAST_TWILIO_FROM": "+15005550006",
+            "BROADCAST_SMS_RECIPIENTS": "+14155550101",
+            "BROADCAST_SMS_CONCURRENCY": "{canary}",
+        },
+        {
+            "BROADCAST_SMTP_HOST": "127.0.0.1",
+            "BROADCAST_SMTP_PASSWORD": "{canary}",
+            "BROADCAST_SMTP_SENDER": "a@example.com",
+            "BROADCAST_SMTP_RECIPIENTS": "b@example.com",
+            "BROADCAST_SMTP_PORT": "{canary}",
+        },
+        {"BROADCAST_TWITTER_BEARER_TOKEN": "{canary}", "BROADCAST_RETRY_ATTEMPTS": "{canary}"},
+        {"BROADCAST_WEBHOOK_URL": "https://h.example.com/h", "BROADCAST_TIMEOUT": "{canary}"},
+    ],
+    ids=["sms", "email", "x-settings", "not-a-secret"],
+)
+def test_a_secret_variable_is_masked_before_the_variables_are_read(
+    variables: dict[str, str], canary: str
+) -> None:
+    """Credentials are masked before parsing: one pasted into another variable is too."""
+    environ = {k: v.format(canary=canary) for k, v in variables.items()}
+    with pytest.raises(ConfigError) as info:
+        load_config(env_file=None, environ=environ).broadcaster()
+    if "BROADCAST_TIMEOUT" in variables:  # not a credential anywhere: shown, to be fixed
+        assert canary in str(info.value)
+        return
+    assert "***" in str(info.value)
+    assert canary[:10] not in str(info.value)

@@ -2,79 +2,46 @@
 
 Each channel runs a success path and a failure path through the Broadcaster with DEBUG
 logging on for every logger, then through the ``broadcast`` command with ``--debug``
-and ``--json``. Everything a person or a log could see (log records, reprs, the Report
-as text and JSON, exception tracebacks, CLI output) is searched for each canary, plain,
-URL-encoded, and base64 of the user:password pairs that travel as Basic or SMTP auth.
+and ``--json``. Then the providers turn hostile: they echo the credentials they were
+sent (``tests/echoing.py``), as sent, as base64 without the word Basic at each of the
+three offsets within a base64 group, URL-safe, decoded, in the error body or in a
+header; the SMTP server quotes the AUTH line in its 535, for user names of each length
+modulo 3. Everything a person or a log could see (log records, reprs, the Report as
+text and JSON, exception tracebacks, the journal's rows and raw file, CLI output) is
+searched for each canary: plain, URL-encoded, every stable base64 fragment of it in
+both alphabets, and any long enough piece of those (a secret cut in half still leaks).
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import logging
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
-from broadcast import Broadcaster, DeliveryError, Update
+from broadcast import Broadcaster, DeliveryError, SQLiteJournal, Update
 from broadcast.channels import Email, FacebookPage, TwilioSMS, Twitter, Webhook
 from broadcast.cli import main
 from broadcast.testing import LoopbackServer, RecordedRequest, Reply, fast_retries
 
+from .canaries import (
+    CANARIES,
+    SID,
+    SMTP_USERS,
+    assert_clean,
+    journal_texts,
+    own_logs,
+    report_texts,
+)
+from .echoing import FORMS, EchoingAuth, EchoingProviders, Where
 from .smtp_server import Recorder, authenticator, smtp_server
-
-SID = "AC" + "5" * 32
-CANARIES = {
-    "hook_path": "CANARYhookpath7781",
-    "hook_user": "CANARYhookuser",
-    "hook_pass": "CANARYhookpass5521",
-    "hook_secret": "whsec_Q0FOQVJZd2Vib29rc2VjcmV0a2V5MTIzNDU2",
-    "smtp_user": "CANARYsmtpuser",
-    "smtp_pass": "CANARYsmtppass9931",
-    "x_ck": "CANARYconsumerkey001",
-    "x_cs": "CANARYconsumersecret002",
-    "x_at": "CANARYaccesstoken003",
-    "x_ats": "CANARYaccesstokensecret004",
-    "x_bearer": "CANARYbearer005xyz",
-    "fb_token": "EAACANARYpagetoken0000000006",
-    "fb_secret": "CANARYappsecret007",
-    "twilio_token": "CANARYtwiliotoken008",
-}
-PAIRS = [
-    ("hook_user", "hook_pass"),
-    ("smtp_user", "smtp_pass"),
-]
-USERNAMES = {"hook_user", "smtp_user"}
-"""Login names are not secrets (``check`` says which account it logged in as); their
-pairs with the passwords, as Basic and AUTH PLAIN carry them, are."""
-
-
-def forms() -> list[str]:
-    """Every way a canary could leak: plain, URL-encoded, base64, Basic and AUTH PLAIN."""
-    found = []
-    for name, value in CANARIES.items():
-        if name in USERNAMES:
-            continue
-        found += [value, quote(value, safe=""), base64.b64encode(value.encode()).decode()]
-    found.append(CANARIES["hook_secret"].removeprefix("whsec_"))
-    for user, password in PAIRS:
-        u, p = CANARIES[user], CANARIES[password]
-        found += [
-            base64.b64encode(f"{u}:{p}".encode()).decode(),
-            base64.b64encode(f"\0{u}\0{p}".encode()).decode(),
-        ]
-    found.append(base64.b64encode(f"{SID}:{CANARIES['twilio_token']}".encode()).decode())
-    return found
-
-
-def assert_clean(where: str, text: str) -> None:
-    for form in forms():
-        assert form not in text, f"a credential leaked into {where}: {form[:12]}..."
 
 
 class Providers:
@@ -284,3 +251,315 @@ base_url = "{url}"
     for where, result in results.items():
         assert result.exception is None or isinstance(result.exception, SystemExit), where
         assert_clean(where, result.stdout + result.stderr)
+
+
+# --- providers that echo the credentials back ---------------------------------------
+
+
+def http_channels(url: str, *, hook_user: str = CANARIES["hook_user"]) -> list[Any]:
+    """Every HTTP channel, each with its canaries, against the stand-in at ``url``."""
+    creds = f"{hook_user}:{CANARIES['hook_pass']}@"
+    hook = url.replace("http://", f"http://{creds}") + f"/hooks/{CANARIES['hook_path']}"
+    return [
+        Webhook(hook, secret=CANARIES["hook_secret"]),
+        Twitter(
+            consumer_key=CANARIES["x_ck"],
+            consumer_secret=CANARIES["x_cs"],
+            access_token=CANARIES["x_at"],
+            access_token_secret=CANARIES["x_ats"],
+            base_url=url,
+        ),
+        Twitter(bearer_token=CANARIES["x_bearer"], base_url=url, name="x-bearer"),
+        FacebookPage("123", CANARIES["fb_token"], app_secret=CANARIES["fb_secret"], base_url=url),
+        TwilioSMS(
+            SID,
+            CANARIES["twilio_token"],
+            from_="+15005550006",
+            recipients=["+14155550101", "+14155550102"],
+            base_url=url,
+        ),
+    ]
+
+
+async def send_and_collect(
+    channels: list[Any], update: Update, journal: Path, caplog: pytest.LogCaptureFixture
+) -> dict[str, str]:
+    """Send through a Broadcaster with a journal; every text anyone could see after."""
+    caplog.set_level(logging.DEBUG)
+    keeper = SQLiteJournal(journal)
+    async with Broadcaster(channels, retry=fast_retries(attempts=2), journal=keeper) as sender:
+        report = await sender.send(update)
+        texts = {"repr": " ".join([repr(sender), *(repr(c) for c in channels)])}
+    await keeper.aclose()
+    assert not report.ok, report.to_text()
+    return texts | report_texts(report) | journal_texts(journal) | {"logs": own_logs(caplog)}
+
+
+@pytest.mark.parametrize("where", ["body", "header"])
+@pytest.mark.parametrize("form", sorted(FORMS))
+@pytest.mark.parametrize("status", [400, 401])
+async def test_providers_echoing_credentials_leak_nothing(
+    update: Update,
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+    *,
+    form: str,
+    where: Where,
+    status: int,
+) -> None:
+    """Every HTTP channel against a provider quoting its credentials: no canary anywhere."""
+    echoing = EchoingProviders(form, where, status=status)
+    with echoing.server:
+        texts = await send_and_collect(
+            http_channels(echoing.server.url), update, tmp_path / "j.db", caplog
+        )
+    # Every channel's request was answered with an echo, and it reached what is searched.
+    assert len(echoing.echoed) >= 6
+    said = "invalid credentials: " if where == "body" else "see the headers"
+    assert said in texts["report json"]
+    assert said in texts["journal rows"]
+    assert where == "header" or "***" in texts["journal rows"]
+    for name, text in texts.items():
+        assert_clean(name, text)
+
+
+@pytest.mark.parametrize("hook_user_length", [1, 2, 3])
+async def test_basic_auth_echoed_without_basic_leaks_nothing(
+    update: Update, caplog: pytest.LogCaptureFixture, tmp_path: Path, hook_user_length: int
+) -> None:
+    """The webhook's user:password echoed as bare base64, for user names of 3 lengths."""
+    echoing = EchoingProviders("base64-at-0")
+    with echoing.server:
+        hook = http_channels(echoing.server.url, hook_user="u" * hook_user_length)[0]
+        texts = await send_and_collect([hook], update, tmp_path / "j.db", caplog)
+    [echoed, *_] = echoing.echoed
+    password = base64.b64decode(echoed).split(b" ")[0].split(b":")[1]
+    assert password == CANARIES["hook_pass"].encode()
+    for name, text in texts.items():
+        assert_clean(name, text)
+
+
+@pytest.fixture
+def echoing_smtp() -> Iterator[tuple[int, EchoingAuth]]:
+    """An SMTP server whose 535 quotes the AUTH line it refused."""
+    handler = EchoingAuth()
+    with smtp_server(handler, auth_require_tls=False) as port:  # type: ignore[arg-type]
+        yield port, handler
+
+
+def email(port: int, user: str) -> Email:
+    return Email(
+        "127.0.0.1",
+        port,
+        sender="status@example.com",
+        recipients=["a@example.com", "b@example.com"],
+        username=user,
+        password=CANARIES["smtp_pass"],
+        tls="none",
+    )
+
+
+@pytest.mark.parametrize("offset", [0, 1, 2])
+async def test_an_smtp_535_quoting_auth_plain_leaks_nothing(
+    update: Update,
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+    offset: int,
+) -> None:
+    """A 535 that quotes the AUTH PLAIN line, the password at each base64 offset: masked."""
+    handler = EchoingAuth()
+    with smtp_server(
+        handler,  # type: ignore[arg-type]
+        auth_require_tls=False,
+        auth_exclude_mechanism=["LOGIN"],
+    ) as port:
+        texts = await send_and_collect(
+            [email(port, SMTP_USERS[offset])], update, tmp_path / "j.db", caplog
+        )
+    [echo, *_] = handler.echoed
+    assert echo.startswith("PLAIN ")
+    assert (2 + len(SMTP_USERS[offset])) % 3 == offset
+    refused = "credentials rejected (5.7.8 Authentication credentials invalid: PLAIN ***)"
+    assert refused in texts["report json"]
+    for name, text in texts.items():
+        assert_clean(name, text)
+
+
+async def test_an_smtp_535_quoting_auth_login_leaks_nothing(
+    update: Update, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    """AUTH LOGIN, the password's base64 quoted back in the 535: masked."""
+    handler = EchoingAuth()
+    with smtp_server(
+        handler,  # type: ignore[arg-type]
+        auth_require_tls=False,
+        auth_exclude_mechanism=["PLAIN"],
+    ) as port:
+        texts = await send_and_collect(
+            [email(port, CANARIES["smtp_user"])], update, tmp_path / "j.db", caplog
+        )
+    [echo, *_] = handler.echoed
+    assert echo.startswith("AUTH LOGIN ")
+    for name, text in texts.items():
+        assert_clean(name, text)
+
+
+ECHO_CONFIG = """
+[settings]
+retry_attempts = 2
+retry_deadline = 1
+
+[channels.hook]
+type = "webhook"
+url = "${{C_HOOK_URL}}"
+secret = "${{C_HOOK_SECRET}}"
+
+[channels.mail]
+type = "email"
+host = "127.0.0.1"
+port = {smtp_port}
+tls = "none"
+username = "{smtp_user}"
+password = "${{C_SMTP_PASS}}"
+sender = "status@example.com"
+recipients = ["a@example.com"]
+
+[channels.x]
+type = "twitter"
+consumer_key = "${{C_X_CK}}"
+consumer_secret = "${{C_X_CS}}"
+access_token = "${{C_X_AT}}"
+access_token_secret = "${{C_X_ATS}}"
+base_url = "{url}"
+
+[channels.x-bearer]
+type = "twitter"
+bearer_token = "${{C_X_BEARER}}"
+base_url = "{url}"
+
+[channels.page]
+type = "facebook"
+page_id = "123"
+page_token = "${{C_FB_TOKEN}}"
+app_secret = "${{C_FB_SECRET}}"
+base_url = "{url}"
+
+[channels.sms]
+type = "sms"
+account_sid = "{sid}"
+auth_token = "${{C_TWILIO_TOKEN}}"
+from = "+15005550006"
+recipients = ["+14155550101", "+14155550102"]
+base_url = "{url}"
+"""
+
+
+def run_commands(*commands: list[str]) -> dict[str, Result]:
+    """Each command through one runner, by its first three words."""
+    runner = CliRunner()
+    return {" ".join(c[:3]): runner.invoke(main, c) for c in commands}
+
+
+@pytest.mark.parametrize(
+    ("form", "where", "offset"),
+    [
+        ("as-sent", "body", 0),
+        ("base64-at-0", "body", 1),
+        ("base64-at-1", "body", 2),
+        ("base64-at-2", "header", 0),
+        ("url-safe-at-2", "body", 1),
+    ],
+)
+def test_command_line_against_echoing_providers_leaks_nothing(
+    echoing_smtp: tuple[int, EchoingAuth],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    form: str,
+    where: Where,
+    offset: int,
+) -> None:
+    """`broadcast --debug send`, `send --json`, `check`, `history`: nothing, journal too."""
+    monkeypatch.chdir(tmp_path)
+    smtp_port, handler = echoing_smtp
+    echoing = EchoingProviders(form, where)
+    with echoing.server:
+        url = echoing.server.url
+        hook = url.replace("http://", f"http://{CANARIES['hook_user']}:{CANARIES['hook_pass']}@")
+        secrets = {f"C_{k.upper()}": v for k, v in CANARIES.items()}
+        secrets["C_HOOK_URL"] = f"{hook}/hooks/{CANARIES['hook_path']}"
+        (tmp_path / ".env").write_text("".join(f"{k}={v}\n" for k, v in secrets.items()))
+        config = ECHO_CONFIG.format(
+            smtp_port=smtp_port, smtp_user=SMTP_USERS[offset], url=url, sid=SID
+        )
+        (tmp_path / "broadcast.toml").write_text(config)
+        body = ["--title", "Sign-in is failing", "--incident", "signin", "We are investigating."]
+        results = run_commands(
+            ["--debug", "send", *body],
+            ["-v", "send", "--json", "--incident", "signin", "--title", "Again", "Still down."],
+            ["--debug", "check", "--json"],
+            ["history", "signin", "--json"],
+        )
+    assert results["--debug send --title"].exit_code == 1, results["--debug send --title"].output
+    assert "DEBUG" in results["--debug send --title"].stderr
+    assert handler.echoed  # the SMTP server quoted the AUTH line back
+    texts = {where: r.stdout + r.stderr for where, r in results.items()}
+    for name, result in results.items():
+        assert result.exception is None or isinstance(result.exception, SystemExit), name
+    texts |= journal_texts(tmp_path / "broadcast.db")
+    for name, text in texts.items():
+        assert_clean(name, text)
+
+
+@pytest.mark.parametrize(
+    ("where", "table", "variables"),
+    [
+        ("toml", 'auth_token = ["${C_TWILIO_TOKEN}"]', {}),
+        ("toml", 'auth_token = ["{canary}"]', {}),
+        ("toml", 'auth_token = { value = "{canary}" }', {}),
+        ("toml", 'auth_token = "${C_TWILIO_TOKEN}"\nrate = "${C_TWILIO_TOKEN}"', {}),
+        ("env", "", {"BROADCAST_SMS_CONCURRENCY": "{canary}"}),
+        ("dotenv", "", {"BROADCAST_SMS_RATE": "{canary}"}),
+    ],
+    ids=["toml-list-of-ref", "toml-list", "toml-table", "toml-pasted", "env-pasted", "dotenv"],
+)
+def test_configuration_errors_through_the_command_leak_nothing(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+    *,
+    where: str,
+    table: str,
+    variables: dict[str, str],
+) -> None:
+    """A credential of the wrong type, or pasted into another key: exit 2, never shown."""
+    monkeypatch.chdir(tmp_path)
+    # A token no other test registered, so masking set up elsewhere cannot hide a leak.
+    canary = "CANARY" + hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:16]
+    dotenv = {"C_TWILIO_TOKEN": canary}
+    environ: dict[str, str] = {}
+    if where == "toml":
+        (tmp_path / "broadcast.toml").write_text(
+            f'[channels.sms]\ntype = "sms"\naccount_sid = "{SID}"\nfrom = "+15005550006"\n'
+            f'recipients = ["+14155550101"]\n{table.replace("{canary}", canary)}\n'
+        )
+    else:
+        twilio = {
+            "BROADCAST_TWILIO_ACCOUNT_SID": SID,
+            "BROADCAST_TWILIO_AUTH_TOKEN": canary,
+            "BROADCAST_TWILIO_FROM": "+15005550006",
+            "BROADCAST_SMS_RECIPIENTS": "+14155550101",
+            **{k: v.replace("{canary}", canary) for k, v in variables.items()},
+        }
+        (dotenv if where == "dotenv" else environ).update(twilio)
+    (tmp_path / ".env").write_text("".join(f"{k}={v}\n" for k, v in dotenv.items()))
+    runner = CliRunner()
+    body = ["--title", "Sign-in is failing", "--incident", "signin", "We are investigating."]
+    for command in (["--debug", "send", *body], ["--debug", "check"], ["preview", *body]):
+        result = runner.invoke(main, command, env=environ)
+        output = result.stdout + result.stderr
+        if command[0] != "preview" or "rate" in table or where != "toml":
+            assert result.exit_code == 2, (command, output)
+            assert "error: " in result.stderr
+        assert canary[:10] not in output, (command, output)
+        assert base64.b64encode(canary.encode()).decode()[:10] not in output

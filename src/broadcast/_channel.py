@@ -25,6 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
+from ._redact import redact
+
 if TYPE_CHECKING:
     import httpx
 
@@ -102,9 +104,9 @@ class Rejection:
     skips it, and it does not make the command exit 1. Anything else is worth a re-run."""
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
+        """JSON-ready form; the reason masked, as any channel's could quote a provider."""
         data: dict[str, Any] = {"recipient": self.recipient, "code": self.code}
-        data |= {"reason": self.reason, "permanent": self.permanent}
+        data |= {"reason": redact(self.reason), "permanent": self.permanent}
         return data | {"unanswered": True} if self.unanswered else data
 
 

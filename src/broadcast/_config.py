@@ -47,7 +47,8 @@ Every error names the variable and says how to fix it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from email.utils import parseaddr
 from typing import Any, Literal
 
@@ -57,6 +58,7 @@ from ._env import Env
 from ._errors import ConfigError
 from ._journal import Journal
 from ._journal_sqlite import default_journal
+from ._redact import redact, register_secret
 from ._retry import RetryPolicy
 
 __all__ = [
@@ -67,6 +69,7 @@ __all__ = [
     "broadcaster_from_env",
     "channels_from_env",
     "env_channels",
+    "masked_errors",
 ]
 
 _TWITTER_OAUTH1 = ("CONSUMER_KEY", "CONSUMER_SECRET", "ACCESS_TOKEN", "ACCESS_TOKEN_SECRET")
@@ -318,8 +321,23 @@ SETTINGS = {
 
 
 def env_channels(env: Env) -> list[Channel[Any]]:
-    """The channels the ``BROADCAST_*`` variables configure; maybe none."""
-    return [c for build in BUILDERS.values() if (c := build(env)) is not None]
+    """The channels the ``BROADCAST_*`` variables configure; maybe none.
+
+    The credentials are masked (``register_secret``) before any is read, so an error
+    can never show one, even one pasted into the wrong variable.
+    """
+    register_secret(*env.credentials())
+    with masked_errors():
+        return [c for build in BUILDERS.values() if (c := build(env)) is not None]
+
+
+@contextmanager
+def masked_errors() -> Iterator[None]:
+    """Re-raise a ``ConfigError`` with every registered secret masked in its message."""
+    try:
+        yield
+    except ConfigError as exc:
+        raise ConfigError(redact(str(exc))) from None
 
 
 def channels_from_env(env: Env | None = None) -> list[Channel[Any]]:
@@ -346,6 +364,14 @@ def broadcaster_from_env(
     ``./broadcast.db``; ``off`` for none); pass a Journal, or None for none.
     """
     env = env or Env.load()
+    register_secret(*env.credentials())
+    with masked_errors():
+        return _broadcaster(env, channels, journal)
+
+
+def _broadcaster(
+    env: Env, channels: list[Channel[Any]] | None, journal: Journal | Literal["env"] | None
+) -> Broadcaster:
     if journal == "env":
         path = env.get("BROADCAST_JOURNAL")
         journal = None if path == "off" else default_journal(path)

@@ -31,6 +31,7 @@ from ._channel import Channel
 from ._config import BUILDERS, SETTINGS
 from ._env import Env
 from ._errors import ConfigError
+from ._redact import redact, register_secret
 
 __all__ = ["KEYS", "SECRET_KEYS", "FileChannel", "read_config_file"]
 
@@ -181,20 +182,20 @@ class _Reader:
         keys = KEYS[kind]
         _no_unknown(self.where, f"[channels.{name}] ", table, {"type", "tags", *keys})
         tags = self._tags(at, table.get("tags", []))
+        secret = {k for k in keys if k in SECRET_KEYS or (kind, k) == ("webhook", "url")}
         values = {
-            keys[key]: self._value(at, key, value)
+            keys[key]: self._value(at, key, value, secret=key in secret)
             for key, value in table.items()
             if key not in {"type", "tags"}
         }
         try:
             channel = BUILDERS[kind](Env(values))
         except ConfigError as exc:
-            raise ConfigError(f"{at}: {_in_keys(str(exc), keys)}") from None
+            raise ConfigError(redact(f"{at}: {_in_keys(str(exc), keys)}")) from None
         if channel is None:
             first = next(iter(keys))
             raise ConfigError(f"{at}: a {kind} channel needs {first} (and its credentials)")
         channel.name = name
-        secret = {k for k in keys if k in SECRET_KEYS or (kind, k) == ("webhook", "url")}
         return FileChannel(channel, tags, frozenset(values[keys[k]] for k in secret & set(table)))
 
     def _tags(self, at: str, tags: object) -> frozenset[str]:
@@ -204,18 +205,28 @@ class _Reader:
             raise ConfigError(f"{at}: tag {bad[0]!r}: use lower-case letters, digits, - and _")
         return frozenset(tags)
 
-    def _value(self, at: str, key: str, value: object) -> str:
+    def _value(self, at: str, key: str, value: object, *, secret: bool) -> str:
+        """The value as text; a secret's is masked from here on, and never quoted."""
         if isinstance(value, list) and key == "recipients":
             if not all(isinstance(v, str) and "," not in v for v in value):
                 raise ConfigError(f"{at}: recipients must be a list of addresses or numbers")
             return ", ".join(self._text(at, key, v) for v in value)
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             kind = "text or a list" if key == "recipients" else "text or a number"
-            raise ConfigError(f"{at}: {key} must be {kind}, got {value!r}")
+            given = _kind_of(value) if secret else repr(value)
+            raise ConfigError(f"{at}: {key} must be {kind}, got {given}")
         text = self._text(at, key, str(value))
+        if secret and not self._uses_placeholder(str(value)):
+            register_secret(text.strip())  # before anything can fail and quote it
         if key == "recipients" and text.startswith("@"):
             return "@" + str(self.base / Path(text[1:]).expanduser())
         return text
+
+    def _uses_placeholder(self, value: str) -> bool:
+        """Whether reading ``value`` puts a preview's placeholder for an unset variable."""
+        return not self.require_secrets and any(
+            self.lookup.get(m.group(1)) is None for m in _REFERENCE.finditer(value)
+        )
 
     def _text(self, at: str, key: str, text: str) -> str:
         def substitute(match: re.Match[str]) -> str:
@@ -230,6 +241,17 @@ class _Reader:
             )
 
         return _REFERENCE.sub(substitute, text)
+
+
+def _kind_of(value: object) -> str:
+    """What a TOML value is, in words, without its content (which may be a secret)."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a table"
+    return f"a {type(value).__name__}"
 
 
 def _in_keys(message: str, keys: Mapping[str, str]) -> str:

@@ -24,11 +24,12 @@ from typing import Any, Literal
 
 from ._broadcaster import Broadcaster
 from ._channel import Channel
-from ._config import HOW_TO_CONFIGURE, broadcaster_from_env, env_channels
+from ._config import HOW_TO_CONFIGURE, broadcaster_from_env, env_channels, masked_errors
 from ._config_file import read_config_file
-from ._env import CREDENTIALS, Env, merged_environment
+from ._env import Env, merged_environment
 from ._errors import ConfigError
 from ._journal import Journal
+from ._redact import register_secret
 
 __all__ = ["DEFAULT_CONFIG", "Config", "ConfiguredChannel", "load_config"]
 
@@ -129,18 +130,26 @@ def load_config(
     what would be sent without them.
     """
     variables = merged_environment(env_file, environ)
+    # Masked before anything is parsed, so no error below can print them.
+    register_secret(*Env(variables).credentials())
+    with masked_errors():
+        return _load(path, variables, require_secrets=require_secrets, allow_empty=allow_empty)
+
+
+def _load(
+    path: str | os.PathLike[str] | None,
+    variables: Mapping[str, str],
+    *,
+    require_secrets: bool,
+    allow_empty: bool,
+) -> Config:
     file = _find(path, variables)
     file_channels, settings = (
         read_config_file(file, variables, require_secrets=require_secrets) if file else ([], {})
     )
     env = Env({**settings, **variables}, placeholders=not require_secrets)
     channels = [ConfiguredChannel(c.channel, c.tags, str(file), c.secrets) for c in file_channels]
-    env_secrets = frozenset(
-        value
-        for name in env.names()
-        if name.endswith(CREDENTIALS) or name == "BROADCAST_WEBHOOK_URL"
-        if (value := env.get(name)) is not None
-    )
+    env_secrets = env.credentials()
     names = {c.name for c in channels}
     for channel in env_channels(env):
         if channel.name in names:

@@ -64,6 +64,18 @@ class Env:
         """The ``BROADCAST_*`` variables that are set, sorted."""
         return sorted(n for n, v in self._values.items() if v.strip())
 
+    def credentials(self) -> frozenset[str]:
+        """The values of the variables that hold credentials, to be masked in output.
+
+        The webhook URL is one: its path or query may hold a token.
+        """
+        return frozenset(
+            value
+            for name in self._values
+            if name.endswith(CREDENTIALS) or name == "BROADCAST_WEBHOOK_URL"
+            if (value := self.get(name)) is not None
+        )
+
     def get(self, name: str) -> str | None:
         """The value, stripped; unset and empty both mean ``None``."""
         value = self._values.get(name, "").strip()

@@ -18,6 +18,7 @@ from typing import Any
 from ._errors import JournalError
 from ._journal import ItemRecord
 from ._journal_sql import upsert_items
+from ._redact import redact
 
 __all__ = ["BatchWriter", "SQLiteRecipients"]
 
@@ -162,8 +163,9 @@ class SQLiteRecipients:
     def failed(
         self, recipient: str, reason: str, code: int | str | None, *, permanent: bool
     ) -> None:
-        """Mark ``recipient`` failed."""
-        self._writer.add(self._row(recipient, "failed", reason, code=code, permanent=permanent))
+        """Mark ``recipient`` failed; the reason is masked, as it may quote a provider."""
+        row = self._row(recipient, "failed", redact(reason), code=code, permanent=permanent)
+        self._writer.add(row)
 
     async def flush(self) -> None:
         """Make every buffered row durable."""

@@ -18,6 +18,14 @@ from typing import Any
 
 from ._errors import JournalError
 from ._journal import ChannelRecord, Claim, IncidentState, UpdateRecord
+from ._journal_check import (
+    FIX,
+    FULL_CHECK_BYTES,
+    check_integrity,
+    check_layout,
+    damaged,
+    safe_error,
+)
 from ._lease import holder_alive
 from ._threads import ThreadState
 
@@ -49,8 +57,6 @@ CREATE TABLE IF NOT EXISTS threads (
     last_post TEXT NOT NULL, PRIMARY KEY (channel, incident)
 ) WITHOUT ROWID;
 """
-_OURS = {"updates", "updates_by_incident", "sends", "items", "threads"}
-_FIX = "move it aside, or set BROADCAST_JOURNAL to another file; nothing was sent"
 
 _INSERT_ITEMS = """
 INSERT INTO items (update_key, channel, item, state, provider_id, reason, code, permanent,
@@ -107,42 +113,43 @@ def part(index: int) -> str:
     return f"#part:{index:04d}"
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """Open (creating, mode 0600) and check the journal at ``path``."""
+def connect(path: Path, *, full_check_up_to: int = FULL_CHECK_BYTES) -> sqlite3.Connection:
+    """Open (creating, mode 0600) and check the journal at ``path``.
+
+    The checks (``_journal_check``) run before anything is written: its schema
+    version, its tables and columns, and its pages (every page up to
+    ``full_check_up_to`` bytes).
+    """
     if path.is_dir():
-        raise JournalError(f"journal {path} is a directory; {_FIX}")
+        raise JournalError(f"journal {path} is a directory; {FIX}")
     if not path.exists():
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         except OSError as exc:
-            raise JournalError(f"cannot create journal {path}: {exc.strerror}; {_FIX}") from None
+            raise JournalError(f"cannot create journal {path}: {exc.strerror}; {FIX}") from None
     try:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     except sqlite3.Error as exc:
-        raise JournalError(f"cannot open journal {path}: {exc}; {_FIX}") from None
+        raise JournalError(f"cannot open journal {path}: {safe_error(exc)}; {FIX}") from None
     try:
-        _prepare(conn, path)
+        _prepare(conn, path, full_check_up_to)
     except sqlite3.DatabaseError as exc:
         conn.close()
-        raise JournalError(f"journal {path} is unusable ({exc}); {_FIX}") from None
+        if "malformed" in str(exc):
+            raise damaged(path, str(exc)) from None
+        raise JournalError(f"journal {path} is unusable ({safe_error(exc)}); {FIX}") from None
     except JournalError:
         conn.close()
         raise
     return conn
 
 
-def _prepare(conn: sqlite3.Connection, path: Path) -> None:
+def _prepare(conn: sqlite3.Connection, path: Path, full_check_up_to: int) -> None:
     conn.execute("PRAGMA busy_timeout = 10000")
     version = conn.execute("PRAGMA user_version").fetchone()[0]
-    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-    if version > SCHEMA_VERSION:
-        raise JournalError(
-            f"journal {path} was written by a newer broadcast (schema {version}; this one "
-            f"knows {SCHEMA_VERSION}); upgrade broadcast, or {_FIX}"
-        )
-    if version == 0 and names - _OURS:
-        raise JournalError(f"{path} is some other SQLite database, not a journal; {_FIX}")
+    check_layout(conn, path, version=version, known=SCHEMA_VERSION, schema=_SCHEMA)
+    check_integrity(conn, path, full_up_to=full_check_up_to)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.executescript(_SCHEMA)

@@ -23,7 +23,9 @@ from . import _journal_sql as sql
 from ._errors import InDoubt, JournalError
 from ._journal import Claim, IncidentState, RecipientLog, SendState, UpdateRecord
 from ._journal_batch import BatchWriter, SQLiteRecipients
+from ._journal_check import safe_error
 from ._lease import new_owner
+from ._redact import redact
 from ._threads import ThreadState
 
 if TYPE_CHECKING:
@@ -68,7 +70,7 @@ class SQLiteJournal:
         self._conn: sqlite3.Connection | None = None
         self._connecting: Future[None] | None = None
         self._closed: JournalError | None = None
-        self._writer = BatchWriter(self._call, lambda exc: f"{self.path}: {exc}")
+        self._writer = BatchWriter(self._call, lambda exc: f"{self.path}: {safe_error(exc)}")
 
     def __repr__(self) -> str:
         return f"SQLiteJournal({str(self.path)!r})"
@@ -102,8 +104,10 @@ class SQLiteJournal:
 
         try:
             return await asyncio.get_running_loop().run_in_executor(self._executor, run)
-        except sqlite3.Error as exc:
-            raise JournalError(f"journal {self.path}: {exc}") from None
+        except (sqlite3.Error, ValueError) as exc:
+            # ValueError: a stored time or id list that no longer parses. Neither error
+            # is quoted with its row: a damaged row's bytes are not for a terminal.
+            raise JournalError(f"journal {self.path}: {_unreadable(exc)}") from None
 
     async def aclose(self) -> None:
         """Commit what is queued, then close the file."""
@@ -163,7 +167,8 @@ class SQLiteJournal:
         """Store the outcome and release the lease."""
         await self._writer.drain()
         rejected = len(receipt.rejected) if receipt.accepted is not None else None
-        outcome = (state, json.dumps(list(receipt.ids)), receipt.reason, receipt.attempts)
+        reason = redact(receipt.reason) if receipt.reason else None
+        outcome = (state, json.dumps(list(receipt.ids)), reason, receipt.attempts)
         args = (*outcome, receipt.accepted, rejected, self._clock(), *_held(claim))
         statement = (
             "UPDATE sends SET state = ?, ids = ?, reason = ?, attempts = ?, accepted = ?, "
@@ -178,7 +183,8 @@ class SQLiteJournal:
         The next run finds it ``in_doubt``; ``receipt`` (if any) says what happened.
         """
         await self._writer.drain()
-        said = (receipt.reason, receipt.attempts) if receipt is not None else (None, 0)
+        reason = redact(receipt.reason) if receipt and receipt.reason else None
+        said = (reason, receipt.attempts) if receipt is not None else (None, 0)
         statement = (
             "UPDATE sends SET lease_until = NULL, reason = ?, attempts = ?, finished_at = ? "
             "WHERE update_key = ? AND channel = ? AND owner = ?"
@@ -271,6 +277,15 @@ class SQLiteJournal:
     async def incidents(self) -> list[IncidentState]:
         """Every incident, with the status of its latest update."""
         return await self._call(sql.incidents)
+
+
+def _unreadable(exc: BaseException) -> str:
+    if isinstance(exc, sqlite3.Error):
+        return safe_error(exc)
+    return (
+        "a row cannot be read back (the file may be damaged); check it with "
+        "sqlite3 FILE 'PRAGMA integrity_check'"
+    )
 
 
 def _held(claim: Claim) -> tuple[str, str, str]:

@@ -26,7 +26,7 @@ from pydantic import SecretStr
 from .._channel import Delivery
 from .._errors import AuthError, ChannelError, PermanentError, TransientError
 from .._journal import Journal
-from .._redact import register_secret
+from .._redact import excerpt, register_secret
 from .._retry import RetryPolicy
 from .._update import Update
 from ._email_message import EmailTemplate, render_email
@@ -96,7 +96,8 @@ def _unsubscribe_header(value: str | Collection[str] | None) -> str | None:
 def _smtp_error(exc: Exception) -> ChannelError:
     """Classify an aiosmtplib error: 4xx and dropped connections are transient."""
     if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
-        return AuthError(f"SMTP {exc.code}: credentials rejected ({exc.message})")
+        # A server may echo the AUTH line it refused: base64 holding the password.
+        return AuthError(f"SMTP {exc.code}: credentials rejected ({excerpt(exc.message, 500)})")
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused) and exc.recipients:
         refusal = exc.recipients[0]
         return _by_code(refusal.code, refusal.message)
@@ -104,12 +105,12 @@ def _smtp_error(exc: Exception) -> ChannelError:
         return _by_code(exc.code, exc.message)
     if isinstance(exc, aiosmtplib.SMTPNotSupported):
         return PermanentError(f"SMTP server does not support it: {exc}")
-    detail = str(exc) or type(exc).__name__
+    detail = excerpt(str(exc), 500) or type(exc).__name__
     return TransientError(f"SMTP connection problem: {detail}")
 
 
 def _by_code(code: int, message: str) -> ChannelError:
-    text = f"SMTP {code} {' '.join(message.split())}"
+    text = f"SMTP {code} {excerpt(message, 500)}"
     if 400 <= code < 500:
         return TransientError(text, code=code)
     return PermanentError(text, code=code)

@@ -25,7 +25,7 @@ from pydantic import SecretStr
 from .._channel import Delivery
 from .._errors import AlreadyDelivered, AuthError, ChannelError, PermanentError, TransientError
 from .._journal import Journal
-from .._redact import register_secret
+from .._redact import excerpt, register_secret
 from .._retry import retry_after_from_headers
 from .._threads import ThreadSlot, ThreadStore, post_part
 from .._update import Update
@@ -77,7 +77,7 @@ def graph_errors(response: httpx.Response) -> ChannelError | None:  # noqa: PLR0
     code: int = error["code"]
     subcode = error.get("error_subcode")
     trace = f" (fbtrace_id {error['fbtrace_id']})" if error.get("fbtrace_id") else ""
-    said = " ".join(str(error.get("message", "")).split())[:200]
+    said = excerpt(str(error.get("message", "")))
     text = f"Graph error {code}{f'/{subcode}' if subcode else ''}: {said}{trace}"
     if code == 190:
         meaning = _TOKEN_SUBCODES.get(subcode, "") if isinstance(subcode, int) else ""

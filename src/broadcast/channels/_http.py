@@ -25,7 +25,7 @@ from .._errors import (
     TransientError,
     Unconfirmed,
 )
-from .._redact import redact, safe_origin
+from .._redact import excerpt, redact, safe_origin
 from .._retry import TRANSIENT_STATUS, retry_after_from_headers
 from .._version import __version__
 
@@ -154,10 +154,7 @@ def provider_message(response: httpx.Response) -> str:
         text = next((p for p in parts if isinstance(p, str) and p.strip()), "")
     elif body is None and response.headers.get("content-type", "").startswith("text/"):
         text = response.text
-    text = " ".join(text.split())
-    if len(text) > _MAX_DETAIL:
-        text = text[: _MAX_DETAIL - 1] + "…"
-    return redact(text)
+    return excerpt(text, _MAX_DETAIL)  # masked before it is cut
 
 
 ProviderErrors = Callable[[httpx.Response], ChannelError | None]

@@ -25,7 +25,7 @@ from pydantic import SecretStr
 from .._channel import Delivery
 from .._errors import AuthError, ChannelError, PermanentError, TransientError
 from .._journal import Journal, RecipientLog
-from .._redact import register_secret, safe_origin
+from .._redact import excerpt, register_secret, safe_origin
 from .._retry import RetryPolicy, retry_after_from_headers
 from .._update import Update
 from ..text import SmsText, render_sms
@@ -60,7 +60,7 @@ def twilio_errors(response: httpx.Response) -> ChannelError | None:
     code = body.get("code") if isinstance(body, dict) else None
     if not isinstance(code, int):
         return None
-    said = " ".join(str(body.get("message", "")).split())[:200]
+    said = excerpt(str(body.get("message", "")))
     text = f"Twilio {code}: {said}"
     if code == 20429 or response.status_code == 429:
         wait = retry_after_from_headers(response.headers, now=time.time())

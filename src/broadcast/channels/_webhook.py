@@ -124,6 +124,7 @@ class Webhook:
         )
         raw = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
         self._key = SecretBytes(_decode_secret(raw)) if raw else None
+        register_secret(raw, raw.removeprefix("whsec_") if raw else None)
         headers = dict(headers or {})
         if clash := sorted(h for h in headers if h.lower() in _RESERVED):
             raise ValueError(f"webhook headers may not set {', '.join(clash)}; broadcast sets them")

@@ -493,6 +493,18 @@ def test_a_limit_too_small_for_a_link_still_gives_posts_that_fit() -> None:
         check_posts(text, split_thread(text, limit=limit, numbered=numbered), limit)
 
 
+@pytest.mark.parametrize("text", ["-\u3002example.com", "-\x1cexample.com"])
+def test_a_cut_where_twitter_text_sees_no_space_is_measured(text: str) -> None:
+    """After a CJK full stop or U+001C a bare domain can become a link: such posts are measured.
+
+    In the whole text the hyphen before the host makes ``example.com`` no link; in a
+    post of its own it is one, 23, so a post cut there must be weighed again.
+    """
+    assert weighted_length(text) < 23
+    parts = split_thread(text, limit=12, numbered=False)
+    check_posts(text, parts, 12)
+
+
 def test_text_that_fits_is_one_unnumbered_post() -> None:
     """Text within the limit comes back as one post, normalised and trimmed, without a suffix."""
     assert split_thread("  We are investigating.\n") == ["We are investigating."]
@@ -519,3 +531,28 @@ def test_public_names_are_sorted_and_exported() -> None:
     assert names == sorted(names)
     assert {"MAX_WEIGHTED", "fits", "split_thread", "weighted_length"} <= set(names)
     assert all(hasattr(broadcast.text, name) for name in names)
+
+
+@BATCHES
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.one_of(mixed_text(links=LINKS, max_tokens=60), GLUED), max_size=4).map(
+                " ".join
+            ),
+            LIMITS,
+        ),
+        min_size=5,
+        max_size=10,
+    )
+)
+def test_every_post_fits_by_twitter_text_js(js: JsOracle, threads: list[tuple[str, int]]) -> None:
+    """Each post split_thread makes weighs 1..limit for twitter-text 3.1.0 too, and is valid."""
+    posts = [(post, limit) for text, limit in threads for post in split_thread(text, limit=limit)]
+    answers = js.tweets([post for post, _ in posts])
+    over = [
+        (post, answer["weightedLength"], limit)
+        for (post, limit), answer in zip(posts, answers, strict=True)
+        if not 0 < answer["weightedLength"] <= limit
+    ]
+    assert not over, f"{len(over)} of {len(posts)} posts do not fit: {over[:3]}"

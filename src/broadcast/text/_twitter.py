@@ -145,6 +145,7 @@ def _inside(position: int, starts: list[int], spans: Sequence[_Span]) -> bool:
 # What str.isspace() (and so str.strip() and stdlib \s) calls whitespace.
 _SPACE_CHARS = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 _SPACES = re.compile(r"\s+")
+_NOT_JS_SPACE = re.compile("[\x1c-\x1f]")  # str.isspace() says yes, twitter-text no
 # Sentence ends: . ! ? … ‼ ⁇ ⁈ ⁉, Arabic question mark and full stop, dandas, CJK full stops,
 # each with any closing quotes or brackets after it.
 _CLOSERS = "[\"')\\]\u00bb\u2019\u201d\u3009\u300b\u300d\u300f\u3011\uff09]*"
@@ -211,10 +212,12 @@ def _code_point_weights(text: str, entities: list[_Span]) -> list[int]:
 class _Splitter:
     """Cuts one normalised, stripped text into posts; reusable for several budgets.
 
-    A cut is *clean* at a space or after a CJK sentence end: the weights on either side
-    do not depend on the other, so the prefix sums of the per-code-point weights give a
-    post's exact weight. A cut inside a word can change them (cut a link short, say), so
-    such posts are measured.
+    A cut is *clean* at a space: no link or emoji spans one, and what twitter-text finds
+    after it does not depend on what comes before, so the prefix sums of the per-code-point
+    weights give a post's exact weight. Any other cut can change them: inside a word (cut a
+    link short, say), after a CJK full stop (a bare domain's host may hold one) or at the
+    separators U+001C-U+001F (spaces to Python, not to twitter-text). Such posts are
+    measured.
     """
 
     def __init__(self, text: str, weights: list[int], links: list[_Span]) -> None:
@@ -234,7 +237,12 @@ class _Splitter:
         self.sentence_cuts = sorted(
             [match.start() for match in _SENTENCE_SPACE.finditer(text)] + stops
         )
-        self.clean_starts = {0, *self.next_start.values()}
+        self.clean_cuts = {
+            match.start(): match.end()
+            for match in _SPACES.finditer(text)
+            if not _NOT_JS_SPACE.search(match.group())
+        }
+        self.clean_starts = {0, *self.clean_cuts.values()}
         self.clusters: dict[int, tuple[list[int], list[int]]] = {}  # word start -> cuts in it
 
     def split(self, budget: int) -> list[str]:
@@ -252,7 +260,7 @@ class _Splitter:
         reach = bisect_right(self.prefix, self.prefix[start] + budget) - 1
         while True:
             end = self._best_cut(start, reach)
-            clean = start in self.clean_starts and (end in self.next_start or end == len(self.text))
+            clean = start in self.clean_starts and (end in self.clean_cuts or end == len(self.text))
             if clean or weighted_length(self.text[start:end]) <= budget:
                 return end
             reach = end - 1

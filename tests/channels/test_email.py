@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import re
+import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
@@ -547,3 +550,80 @@ def test_fast_address_check_agrees_with_email_validator(address: str) -> None:
             normalise_address(address)
     else:
         assert normalise_address(address) == expected
+
+
+# --- every session ends with QUIT (RFC 5321 section 4.1.1.10) --------------------------------
+
+
+async def test_every_session_ends_with_quit(recorder: Recorder, port: int, update: Update) -> None:
+    """Each pooled connection says QUIT when the send is over."""
+    people = [f"user{i}@example.com" for i in range(12)]
+    receipt = await _send(_email(port, people, pool_size=3), update)
+    assert receipt.accepted == 12
+    assert recorder.connections == 3
+    assert recorder.quits == recorder.connections
+
+
+class _Counting(Recorder):
+    """Sets ``received`` once ``expected`` messages are in."""
+
+    def __init__(self, expected: int) -> None:
+        super().__init__()
+        self.expected = expected
+        self.received = threading.Event()
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        reply = await super().handle_DATA(server, session, envelope)
+        if len(self.messages) >= self.expected:
+            self.received.set()
+        return reply
+
+
+async def test_a_cancelled_send_still_says_quit(update: Update) -> None:
+    """Cancelling a send midway (a Broadcaster timeout does) closes each session with QUIT."""
+    recorder = _Counting(expected=len(PEOPLE))
+    forever = asyncio.Event()
+
+    async def people() -> AsyncIterator[str]:
+        for person in PEOPLE:
+            yield person
+        await forever.wait()  # the list never ends: only a cancel stops the send
+
+    with smtp_server(recorder) as port:
+        channel = _email(port, people(), pool_size=2)
+        task = asyncio.create_task(channel.deliver(channel.render(update)))
+        assert await asyncio.to_thread(recorder.received.wait, 10)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert recorder.connections == 2
+    assert recorder.quits == 2
+
+
+async def test_a_send_cut_by_max_duration_says_quit(update: Update) -> None:
+    """A send stopped at max_duration closes each session with QUIT too."""
+    recorder = _Counting(expected=len(PEOPLE))
+    forever = asyncio.Event()
+
+    async def people() -> AsyncIterator[str]:
+        for person in PEOPLE:
+            yield person
+        await forever.wait()
+
+    with smtp_server(recorder) as port:
+        receipt = await _send(_email(port, people(), pool_size=2, max_duration=0.3), update)
+    assert receipt.outcome is Outcome.PARTIAL
+    assert recorder.connections == 2
+    assert recorder.quits == 2
+
+
+async def test_an_unanswered_quit_does_not_hold_up_the_close(update: Update) -> None:
+    """A server that never answers QUIT is hung up on after quit_timeout, not timeout."""
+    recorder = Recorder(mute_quit=True)
+    with smtp_server(recorder) as port:
+        started = time.monotonic()
+        receipt = await _send(_email(port, pool_size=2, quit_timeout=0.05, timeout=30), update)
+        elapsed = time.monotonic() - started
+    assert receipt.outcome is Outcome.DELIVERED
+    assert recorder.quits == recorder.connections == 2
+    assert elapsed < 5  # an unbounded QUIT would wait the 30-second command timeout

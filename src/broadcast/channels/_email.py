@@ -11,6 +11,7 @@ whole channel sends nothing twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import re
@@ -126,6 +127,10 @@ class Email:
     ``tls`` is ``"starttls"`` (default, required, certificates verified), ``"implicit"``
     (TLS from the first byte, port 465) or ``"none"`` (an explicit, logged opt-out).
     Credentials are only sent over TLS unless ``tls="none"``.
+
+    Every pooled connection ends its session with ``QUIT`` (RFC 5321 section 4.1.1.10) when
+    the send is over, cancelled or timed out; a server that does not answer the ``QUIT``
+    within ``quit_timeout`` seconds is hung up on.
     """
 
     def __init__(
@@ -143,6 +148,7 @@ class Email:
         list_unsubscribe: str | Collection[str] | None = None,
         name: str = "email",
         timeout: float = 30.0,
+        quit_timeout: float = 2.0,
         tls_context: ssl.SSLContext | None = None,
         retry: RetryPolicy | None = None,
         max_duration: float | None = None,
@@ -174,6 +180,7 @@ class Email:
         self._reply_to = reply_to
         self._unsubscribe = _unsubscribe_header(list_unsubscribe)
         self._timeout = timeout
+        self._quit_timeout = quit_timeout
         self._tls_context = tls_context
         self._retry = retry or RetryPolicy(attempts=4, deadline=60.0, max_wait=10.0)
         self.max_duration = max_duration
@@ -346,10 +353,20 @@ class _SMTPWorker:
         return self._rendered.message_id(recipient)
 
     def _drop(self) -> None:
+        """Hang up a connection that broke or that the server is closing: no QUIT."""
         if self._client is not None:
-            self._client.close()  # closes the socket without waiting for a QUIT reply
+            self._client.close()
         self._client = None
 
     async def close(self) -> None:
-        """Close the connection."""
-        self._drop()
+        """End the session with QUIT, then close; a QUIT left unanswered is cut short."""
+        client, self._client = self._client, None
+        if client is None:
+            return
+        try:
+            if client.is_connected:
+                with contextlib.suppress(aiosmtplib.SMTPException, OSError, TimeoutError):
+                    async with asyncio.timeout(self._channel._quit_timeout):
+                        await client.quit()
+        finally:
+            client.close()

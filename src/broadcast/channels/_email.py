@@ -30,7 +30,7 @@ from .._journal import Journal
 from .._redact import register_secret
 from .._retry import RetryPolicy
 from .._update import Update
-from ._email_message import EmailTemplate, render_email
+from ._email_message import EmailTemplate, is_msg_id, render_email
 from ._fanout import FanOut
 from ._recipients import RecipientSource, describe_invalid, invalid_in
 
@@ -284,9 +284,11 @@ class Email:
         journal = self._journal
         ledger = None
         if journal is not None:
-            # The root recorded for the incident wins, so a changed domain keeps the thread.
+            # The root recorded for the incident wins, so a changed domain keeps the thread;
+            # not one recorded before incident ids were encoded, when it is no valid msg-id.
             thread = await journal.thread(self.name, rendered.incident)
-            rendered = rendered.threaded_under(thread.first or rendered.thread_root)
+            recorded = thread.first if thread.first and is_msg_id(thread.first) else None
+            rendered = rendered.threaded_under(recorded or rendered.thread_root)
             ledger = journal.recipients(rendered.update_key, self.name)
         clients = await self._open_pool()  # fails before a single recipient is read
         fan_out = FanOut(

@@ -111,6 +111,8 @@ _CANDIDATE = re.compile(
     """,
     re.VERBOSE,
 )
+# Every domain ends in a label's last character, a dot and a top-level domain.
+_TLD_AFTER_DOT = re.compile(rf"{_DOMAIN_CHAR}\.(?:{_TLD}|[xX][nN]--)")
 _ASCII_DOMAIN = re.compile(rf"(?:[\-a-zA-Z0-9{_LATIN}]+\.)+(?:{_TLD}|{_PUNYCODE})")
 _INVALID_BEFORE_BARE = re.compile(r"[\-_./]\Z")
 _TCO = re.compile(rf"[hH][tT][tT][pP][sS]?://[tT]\.[cC][oO]/([a-zA-Z0-9]+)(?:{_QUERY})?")
@@ -137,13 +139,15 @@ def urls(units: str) -> list[Url]:
         return []
     found: list[Url] = []
     # Each run of non-space with the space before it, so "^" and "before" see what the
-    # whole-text search sees; a run without a dot holds no link.
+    # whole-text search sees. A run with no label, dot and top-level domain in it holds
+    # no link and is not searched: in a long run of labels, JavaScript's search (and so
+    # this one) tries every start, which takes time quadratic in the run's length.
     start = 0
     for space in _SPACE_RUN.finditer(units):
-        if "." in units[start : space.start()]:
+        if _TLD_AFTER_DOT.search(units, start, space.start()):
             found.extend(_urls_in(units, max(start - 1, 0), space.start()))
         start = space.end()
-    if "." in units[start:]:
+    if _TLD_AFTER_DOT.search(units, start):
         found.extend(_urls_in(units, max(start - 1, 0), len(units)))
     return found
 

@@ -28,7 +28,7 @@ BATCHES = settings(max_examples=25, deadline=None)  # each example is a batch of
 
 # --- weighted length ----------------------------------------------------------------------
 
-# providers.md section 1, measured with twitter_text.parse_tweet(...).weightedLength.
+# providers.md section 1 (measured with the Python port twitter-text-parser; JS agrees).
 VECTORS = [
     ("a" * 280, 280, True),
     ("a" * 281, 281, False),

@@ -10,6 +10,11 @@ STAMP  := $(VENV)/.installed
 BENCH_VENV  := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed
 
+# The reference implementations the tests compare counts with (tests/js_oracle.py): X's
+# twitter-text and Twilio's segment calculator, from npm. Without npm (or offline), those
+# tests skip and say why; nothing else needs node.
+JS_STAMP := tests/js/node_modules/.installed
+
 .PHONY: demo test lint typecheck unit docs bench clean
 
 $(STAMP): pyproject.toml
@@ -36,8 +41,17 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict src
 
-unit: $(STAMP)
+unit: $(STAMP) $(JS_STAMP)
 	$(BIN)/pytest
+
+$(JS_STAMP): tests/js/package.json
+	@if command -v npm >/dev/null && command -v node >/dev/null; then \
+		npm install --prefix tests/js --no-package-lock --no-audit --no-fund --ignore-scripts \
+			--loglevel=error && touch $@ \
+		|| echo "note: npm install failed; the comparisons with the JavaScript references will skip"; \
+	else \
+		echo "note: no node/npm; the comparisons with the JavaScript references will skip"; \
+	fi
 
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site
@@ -48,4 +62,4 @@ bench: $(BENCH_STAMP)
 	$(BENCH_VENV)/bin/python benchmarks/run_all.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) site .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -rf $(VENV) $(BENCH_VENV) site .pytest_cache .mypy_cache .ruff_cache .coverage tests/js/node_modules

@@ -12,6 +12,8 @@ from broadcast import RetryPolicy, Update
 from broadcast.cli._common import TRANSPORTS
 from broadcast.testing import FakeClock, LoopbackServer
 
+from .js_oracle import JsOracle, missing
+
 T0 = datetime(2011, 4, 20, 22, 0, tzinfo=UTC)
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -35,6 +37,17 @@ def _restore_loggers() -> Iterator[None]:
         logger = logging.getLogger(name)
         logger.handlers[:], logger.propagate = handlers, propagate
         logger.setLevel(level)
+
+
+@pytest.fixture(scope="session")
+def js() -> Iterator[JsOracle]:
+    """The JavaScript reference implementations (twitter-text, Twilio's calculator), or a skip."""
+    reason = missing()
+    if reason:
+        pytest.skip(reason)
+    oracle = JsOracle()
+    yield oracle
+    oracle.close()
 
 
 @pytest.fixture

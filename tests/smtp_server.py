@@ -43,8 +43,12 @@ class Recorder:
     """Hang up each connection after it has carried this many messages."""
     die_after: int | None = None
     """After this many messages in all, hang up and refuse every later session."""
+    mute_quit: bool = False
+    """Never answer QUIT (the session hangs until the client hangs up)."""
     messages: list[Received] = field(default_factory=list)
     connections: int = 0
+    quits: int = 0
+    """QUIT commands received: each session should end with one (RFC 5321 4.1.1.10)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_EHLO(
@@ -84,6 +88,13 @@ class Recorder:
         if dying or (self.close_after and sent % self.close_after == 0):
             asyncio.get_running_loop().call_soon(server.transport.close)
         return "250 OK"
+
+    async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:
+        with self.lock:
+            self.quits += 1
+        if self.mute_quit:
+            await asyncio.Event().wait()  # cancelled when the client hangs up
+        return "221 Bye"
 
     def recipients(self) -> list[str]:
         return [r for m in self.messages for r in m.rcpt_tos]

@@ -1,16 +1,26 @@
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import re
+import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from pathlib import Path
 
 import pytest
 import trustme
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
 
-from broadcast import Broadcaster, Outcome, Receipt, RetryPolicy, Update
+from broadcast import Broadcaster, Outcome, Receipt, RetryPolicy, SQLiteJournal, Update
 from broadcast.channels import Email
 from broadcast.channels._email import _full_check, normalise_address
+from broadcast.channels._email_message import render_email, thread_root
 from broadcast.testing import FakeClock, fast_retries
 
 from ..smtp_server import Recorder, authenticator, free_port, smtp_server, tls_contexts
@@ -547,3 +557,165 @@ def test_fast_address_check_agrees_with_email_validator(address: str) -> None:
             normalise_address(address)
     else:
         assert normalise_address(address) == expected
+
+
+# --- every session ends with QUIT (RFC 5321 section 4.1.1.10) --------------------------------
+
+
+async def test_every_session_ends_with_quit(recorder: Recorder, port: int, update: Update) -> None:
+    """Each pooled connection says QUIT when the send is over."""
+    people = [f"user{i}@example.com" for i in range(12)]
+    receipt = await _send(_email(port, people, pool_size=3), update)
+    assert receipt.accepted == 12
+    assert recorder.connections == 3
+    assert recorder.quits == recorder.connections
+
+
+class _Counting(Recorder):
+    """Sets ``received`` once ``expected`` messages are in."""
+
+    def __init__(self, expected: int) -> None:
+        super().__init__()
+        self.expected = expected
+        self.received = threading.Event()
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        reply = await super().handle_DATA(server, session, envelope)
+        if len(self.messages) >= self.expected:
+            self.received.set()
+        return reply
+
+
+async def test_a_cancelled_send_still_says_quit(update: Update) -> None:
+    """Cancelling a send midway (a Broadcaster timeout does) closes each session with QUIT."""
+    recorder = _Counting(expected=len(PEOPLE))
+    forever = asyncio.Event()
+
+    async def people() -> AsyncIterator[str]:
+        for person in PEOPLE:
+            yield person
+        await forever.wait()  # the list never ends: only a cancel stops the send
+
+    with smtp_server(recorder) as port:
+        channel = _email(port, people(), pool_size=2)
+        task = asyncio.create_task(channel.deliver(channel.render(update)))
+        assert await asyncio.to_thread(recorder.received.wait, 10)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert recorder.connections == 2
+    assert recorder.quits == 2
+
+
+async def test_a_send_cut_by_max_duration_says_quit(update: Update) -> None:
+    """A send stopped at max_duration closes each session with QUIT too."""
+    recorder = _Counting(expected=len(PEOPLE))
+    forever = asyncio.Event()
+
+    async def people() -> AsyncIterator[str]:
+        for person in PEOPLE:
+            yield person
+        await forever.wait()
+
+    with smtp_server(recorder) as port:
+        receipt = await _send(_email(port, people(), pool_size=2, max_duration=0.3), update)
+    assert receipt.outcome is Outcome.PARTIAL
+    assert recorder.connections == 2
+    assert recorder.quits == 2
+
+
+async def test_an_unanswered_quit_does_not_hold_up_the_close(update: Update) -> None:
+    """A server that never answers QUIT is hung up on after quit_timeout, not timeout."""
+    recorder = Recorder(mute_quit=True)
+    with smtp_server(recorder) as port:
+        started = time.monotonic()
+        receipt = await _send(_email(port, pool_size=2, quit_timeout=0.05, timeout=30), update)
+        elapsed = time.monotonic() - started
+    assert receipt.outcome is Outcome.DELIVERED
+    assert recorder.quits == recorder.connections == 2
+    assert elapsed < 5  # an unbounded QUIT would wait the 30-second command timeout
+
+
+# --- Message-IDs: RFC 5322 section 3.6.4 ----------------------------------------------------
+
+# RFC 5322: msg-id = "<" id-left "@" id-right ">"; id-left = dot-atom-text;
+# id-right = dot-atom-text / no-fold-literal; dot-atom-text = 1*atext *("." 1*atext).
+ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
+DOT_ATOM_TEXT = rf"{ATEXT}+(?:\.{ATEXT}+)*"
+NO_FOLD_LITERAL = r"\[[\x21-\x5a\x5e-\x7e]*\]"
+MSG_ID = re.compile(rf"<{DOT_ATOM_TEXT}@(?:{DOT_ATOM_TEXT}|{NO_FOLD_LITERAL})>")
+
+INCIDENT_IDS = st.one_of(
+    st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", fullmatch=True),
+    st.from_regex(r"[a-z0-9]{1,5}(\.\.|\.$|-\.|\._)[a-z0-9.]{0,5}", fullmatch=True),
+    st.text(max_size=70),
+)
+
+
+def _accepted_update(incident: str, **fields: object) -> Update | None:
+    """An update of ``incident``, or None if Update does not accept the id."""
+    try:
+        return Update(
+            title="PlayStation Network is down",
+            body="We are investigating.",
+            incident=incident,
+            created_at=datetime(2011, 4, 20, 22, 0, tzinfo=UTC),
+            **fields,  # type: ignore[arg-type]
+        )
+    except ValidationError:
+        return None
+
+
+@settings(max_examples=300, deadline=None)
+@given(INCIDENT_IDS)
+def test_every_accepted_incident_id_gives_valid_msg_ids(incident: str) -> None:
+    """Whatever id Update accepts ('a..b' and 'a.' included), every msg-id sent is valid."""
+    update = _accepted_update(incident)
+    assume(update is not None)
+    assert update is not None
+    follow_up = _accepted_update(incident, status="resolved")
+    assert follow_up is not None
+    first = render_email(update, sender=SENDER, domain="example.com")
+    later = render_email(follow_up, sender=SENDER, domain="example.com")
+    assert MSG_ID.fullmatch(first.thread_root), first.thread_root
+    assert first.thread_root == later.thread_root  # follow-ups find the same thread
+    message = message_from_bytes(first.message_for("alex@example.com"), policy=policy.default)
+    for header in ("Message-ID", "In-Reply-To", "References"):
+        assert MSG_ID.fullmatch(message[header]), (header, message[header])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=70), st.text(max_size=70))
+def test_any_id_gives_one_valid_msg_id_of_its_own(first: str, second: str) -> None:
+    """Any string, even one Update refuses today, gives a valid msg-id, and never another's."""
+    assert MSG_ID.fullmatch(thread_root(first, "example.com"))
+    assert thread_root(first, "example.com") == thread_root(first, "example.com")
+    if first != second:
+        assert thread_root(first, "example.com") != thread_root(second, "example.com")
+
+
+@pytest.mark.parametrize(
+    ("incident", "root"),
+    [
+        ("psn-2011-04", "<incident.psn-2011-04@example.com>"),  # unchanged: threads go on
+        ("a..b", "<incident-x.612e2e62@example.com>"),
+        ("a.", "<incident-x.612e@example.com>"),
+    ],
+)
+def test_ids_that_are_no_dot_atom_are_hex_encoded(incident: str, root: str) -> None:
+    """An id that is dot-atom text is kept as it is; any other is written as hex."""
+    assert thread_root(incident, "example.com") == root
+
+
+async def test_a_recorded_root_that_is_no_msg_id_gives_way(
+    recorder: Recorder, port: int, make_update: Callable[..., Update], tmp_path: Path
+) -> None:
+    """A thread root recorded before ids were encoded (<incident.a..b@...>) is not reused."""
+    journal = SQLiteJournal(tmp_path / "journal.db")
+    await journal.record_part("email", "a..b", "0" * 64, 0, "<incident.a..b@example.com>")
+    channel = _email(port, ["alex@example.com"])
+    async with Broadcaster([channel], journal=journal) as broadcaster:
+        await broadcaster.send(make_update(incident="a..b"))
+    await journal.aclose()
+    (received,) = recorder.messages
+    assert received.message["In-Reply-To"] == "<incident-x.612e2e62@example.com>"

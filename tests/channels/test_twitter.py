@@ -17,6 +17,8 @@ from broadcast.channels._twitter import render_posts
 from broadcast.testing import FakeClock
 from broadcast.text import weighted_length
 
+from ..js_oracle import JsOracle
+
 API = "https://api.x.com/2/tweets"
 CREDS = {
     "consumer_key": "xvz1evFS4wEEPTGEFPHBog",
@@ -156,6 +158,29 @@ async def test_thread_parts_reply_to_each_other(
     assert receipt.outcome is Outcome.DELIVERED  # type: ignore[attr-defined]
     assert receipt.ids == tuple(str(1001 + i) for i in range(n))  # type: ignore[attr-defined]
     assert x.replies() == [None] + [str(1001 + i) for i in range(n - 1)]
+
+
+# Text the old counter weighed light (issue #16): bare domains with a port or query, a host
+# after non-ASCII letters, VS16 after an emoji, a ZWJ chain that is no listed emoji.
+UNDERCOUNTED = " ".join(
+    ["db1.example.com:5432", "api.example.com?region=eu", "障害.co.uk", "😀\ufe0f", "👨\u200d🐱"]
+    * 12
+)
+
+
+async def test_posted_parts_fit_by_twitter_text_js(
+    x: FakeX, fast: RetryPolicy, js: JsOracle, make_update: Callable[..., Update]
+) -> None:
+    """Every part the channel posts is valid and at most 280 for twitter-text 3.1.0 itself."""
+    channel = Twitter(bearer_token="t")
+    await _send(channel, make_update(body=UNDERCOUNTED), fast)
+    posted = [str(body["text"]) for body in x.bodies]
+    assert len(posted) > 1
+    answers = js.tweets(posted)
+    assert [(a["valid"], a["weightedLength"] <= 280) for a in answers] == [(True, True)] * len(
+        posted
+    )
+    assert [a["weightedLength"] for a in answers] == [weighted_length(p) for p in posted]
 
 
 async def test_follow_up_replies_to_the_incidents_last_post(

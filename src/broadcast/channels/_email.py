@@ -11,6 +11,7 @@ whole channel sends nothing twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import re
@@ -29,7 +30,7 @@ from .._journal import Journal
 from .._redact import excerpt, register_secret
 from .._retry import RetryPolicy
 from .._update import Update
-from ._email_message import EmailTemplate, render_email
+from ._email_message import EmailTemplate, is_msg_id, render_email
 from ._fanout import FanOut
 from ._recipients import RecipientSource, describe_invalid, invalid_in
 
@@ -127,6 +128,10 @@ class Email:
     ``tls`` is ``"starttls"`` (default, required, certificates verified), ``"implicit"``
     (TLS from the first byte, port 465) or ``"none"`` (an explicit, logged opt-out).
     Credentials are only sent over TLS unless ``tls="none"``.
+
+    Every pooled connection ends its session with ``QUIT`` (RFC 5321 section 4.1.1.10) when
+    the send is over, cancelled or timed out; a server that does not answer the ``QUIT``
+    within ``quit_timeout`` seconds is hung up on.
     """
 
     def __init__(
@@ -144,6 +149,7 @@ class Email:
         list_unsubscribe: str | Collection[str] | None = None,
         name: str = "email",
         timeout: float = 30.0,
+        quit_timeout: float = 2.0,
         tls_context: ssl.SSLContext | None = None,
         retry: RetryPolicy | None = None,
         max_duration: float | None = None,
@@ -175,6 +181,7 @@ class Email:
         self._reply_to = reply_to
         self._unsubscribe = _unsubscribe_header(list_unsubscribe)
         self._timeout = timeout
+        self._quit_timeout = quit_timeout
         self._tls_context = tls_context
         self._retry = retry or RetryPolicy(attempts=4, deadline=60.0, max_wait=10.0)
         self.max_duration = max_duration
@@ -278,9 +285,11 @@ class Email:
         journal = self._journal
         ledger = None
         if journal is not None:
-            # The root recorded for the incident wins, so a changed domain keeps the thread.
+            # The root recorded for the incident wins, so a changed domain keeps the thread;
+            # not one recorded before incident ids were encoded, when it is no valid msg-id.
             thread = await journal.thread(self.name, rendered.incident)
-            rendered = rendered.threaded_under(thread.first or rendered.thread_root)
+            recorded = thread.first if thread.first and is_msg_id(thread.first) else None
+            rendered = rendered.threaded_under(recorded or rendered.thread_root)
             ledger = journal.recipients(rendered.update_key, self.name)
         clients = await self._open_pool()  # fails before a single recipient is read
         fan_out = FanOut(
@@ -347,10 +356,20 @@ class _SMTPWorker:
         return self._rendered.message_id(recipient)
 
     def _drop(self) -> None:
+        """Hang up a connection that broke or that the server is closing: no QUIT."""
         if self._client is not None:
-            self._client.close()  # closes the socket without waiting for a QUIT reply
+            self._client.close()
         self._client = None
 
     async def close(self) -> None:
-        """Close the connection."""
-        self._drop()
+        """End the session with QUIT, then close; a QUIT left unanswered is cut short."""
+        client, self._client = self._client, None
+        if client is None:
+            return
+        try:
+            if client.is_connected:
+                with contextlib.suppress(aiosmtplib.SMTPException, OSError, TimeoutError):
+                    async with asyncio.timeout(self._channel._quit_timeout):
+                        await client.quit()
+        finally:
+            client.close()

@@ -8,6 +8,12 @@ Threading: every update of an incident carries ``In-Reply-To`` and ``References`
 pointing at ``<incident.{id}@{sender domain}>``, so mail clients that thread by
 references (Thunderbird, and others following RFC 5322) group the incident with no
 stored state. Gmail also wants the same subject, Outlook its own Thread-Index.
+
+A msg-id is ``"<" id-left "@" id-right ">"`` with a dot-atom-text on the left (RFC 5322
+section 3.6.4): letters, digits and ``!#$%&'*+-/=?^_`{|}~`` in runs joined by single dots.
+An incident id that is not one (``a..b``, ``a.``, a space, a non-ASCII letter) is written
+as the hex of its UTF-8 instead, ``<incident-x.612e2e62@...>``: the same id always gives
+the same msg-id, so follow-ups find the thread, and no two ids share one.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import html
+import re
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -23,7 +30,7 @@ from email.utils import format_datetime
 from .._update import Update
 from ..text import signature, status_tag, utc_minute
 
-__all__ = ["EmailTemplate", "render_email", "thread_root"]
+__all__ = ["EmailTemplate", "is_msg_id", "render_email", "thread_root"]
 
 _UNFOLDED = SMTP.clone(max_line_length=998)
 
@@ -51,9 +58,28 @@ def _literal(text: str) -> str:
     return text.replace("=?", "=\u2060?")
 
 
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
+_DOT_ATOM_TEXT = re.compile(rf"{_ATEXT}+(?:\.{_ATEXT}+)*")
+
+
 def thread_root(incident: str, domain: str) -> str:
-    """The Message-ID every update of ``incident`` replies to."""
-    return f"<incident.{incident}@{domain}>"
+    """The Message-ID every update of ``incident`` replies to: a valid RFC 5322 msg-id."""
+    if _DOT_ATOM_TEXT.fullmatch(incident):
+        return f"<incident.{incident}@{domain}>"
+    encoded = incident.encode("utf-8", "surrogatepass").hex() or "-"
+    return f"<incident-x.{encoded}@{domain}>"
+
+
+def is_msg_id(text: str) -> bool:
+    """Whether ``text`` is ``<dot-atom-text@dot-atom-text>``, as broadcast writes msg-ids."""
+    left, at, right = text.removeprefix("<").removesuffix(">").partition("@")
+    return (
+        text.startswith("<")
+        and text.endswith(">")
+        and bool(at)
+        and bool(_DOT_ATOM_TEXT.fullmatch(left))
+        and bool(_DOT_ATOM_TEXT.fullmatch(right))
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,15 @@
 """Pure text tools for the channels: shared fact wording, X weighted length, threads, SMS."""
 
 from ._facts import next_update_phrase, signature, status_tag, utc_minute
-from ._sms import SmsCount, SmsEncoding, SmsText, render_sms, segments, transliterate
+from ._sms import (
+    SmsCount,
+    SmsEncoding,
+    SmsText,
+    render_sms,
+    segments,
+    split_segments,
+    transliterate,
+)
 from ._twitter import MAX_WEIGHTED, fits, split_thread, weighted_length
 
 __all__ = [
@@ -14,6 +22,7 @@ __all__ = [
     "render_sms",
     "segments",
     "signature",
+    "split_segments",
     "split_thread",
     "status_tag",
     "transliterate",

@@ -1,4 +1,7 @@
-"""SMS text: GSM-7 or UCS-2, segment counts as carriers bill them, and fitting an update.
+"""SMS text: GSM-7 or UCS-2, segment counts as Twilio bills them, and fitting an update.
+
+The reference is Twilio's own segment calculator, npm ``sms-segments-calculator`` 1.3.0
+(TwilioDevEd/message-segment-calculator), which this follows:
 
 A message is GSM-7 when every character is in the GSM 03.38 basic set (1 septet) or its
 extension table (2 septets: ESC and a code); one character outside both makes the whole
@@ -6,24 +9,34 @@ message UCS-2, counted in UTF-16 code units (an astral character such as an emoj
 surrogate pair, 2 units). One segment holds 160 septets or 70 units; a longer message is
 split into parts of 153 or 67, the rest going to the User Data Header.
 
-Parts are packed the way carriers (and TwilioDevEd's message-segment-calculator) pack
-them: an escape pair or a surrogate pair never straddles two parts, so one that would is
-moved whole to the next part, which can add a part to the plain ceiling division.
+Parts are packed as the calculator packs them: an escape pair never straddles two parts,
+and in UCS-2 neither does a grapheme cluster (a flag, a ZWJ family, a skin tone, a keycap,
+a letter and its accents: see ``_graphemes.py``), so one that would is moved whole to the
+next part, which can add a part to the plain ceiling division: ``"ж"*65 + "🇬🇧" + "ж"*65``
+is 3 segments, not 2.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
 from .._update import Update
 from ._facts import next_update_phrase, signature, status_tag
+from ._graphemes import graphemes
 from ._twitter import _CJK_STOP, _SENTENCE_SPACE  # one definition of a sentence end
 
-__all__ = ["SmsCount", "SmsEncoding", "SmsText", "render_sms", "segments", "transliterate"]
+__all__ = [
+    "SmsCount",
+    "SmsEncoding",
+    "SmsText",
+    "render_sms",
+    "segments",
+    "split_segments",
+    "transliterate",
+]
 
 
 class SmsEncoding(StrEnum):
@@ -40,11 +53,12 @@ _GSM_BASIC = (
 )
 _GSM_EXTENSION = "\f^{}\\[]~|€"
 _NOT_GSM = re.compile(f"[^{re.escape(_GSM_BASIC + _GSM_EXTENSION)}]")
-_EXTENSION = re.compile(f"[{re.escape(_GSM_EXTENSION)}]")
 
 # Units in one segment alone, and in each part of a longer message.
 _GSM_SINGLE, _GSM_PART = 160, 153
 _UCS_SINGLE, _UCS_PART = 70, 67
+_GSM_BITS, _UCS_BITS = 7, 16  # a septet; a UTF-16 code unit
+_SEGMENT_BITS, _HEADER_BITS = 1120, 48  # 140 octets; 6 octets of User Data Header
 _UNIT_NAMES = {SmsEncoding.GSM_7: "septets", SmsEncoding.UCS_2: "UTF-16 units"}
 
 
@@ -70,35 +84,98 @@ class SmsCount:
 
 
 def segments(text: str) -> SmsCount:
-    """The encoding, length and segment count of ``text`` sent as it is."""
+    """The encoding, length and segment count of ``text`` sent as it is.
+
+    Counted as Twilio's segment calculator counts it (npm ``sms-segments-calculator``
+    1.3.0): see the module docstring.
+    """
+    if not text:
+        return SmsCount(SmsEncoding.GSM_7, 0, 0, _GSM_SINGLE)
+    encoding, sizes = _sizes(text)
+    bits = _GSM_BITS if encoding is SmsEncoding.GSM_7 else _UCS_BITS
+    units = sum(sizes) // bits
+    single, part = (
+        (_GSM_SINGLE, _GSM_PART) if encoding is SmsEncoding.GSM_7 else (_UCS_SINGLE, _UCS_PART)
+    )
+    if units <= single:
+        return SmsCount(encoding, units, 1, single)
+    if max(sizes) == bits:  # one unit each: nothing to keep whole
+        return SmsCount(encoding, units, -(-units // part), part)
+    return SmsCount(encoding, units, len(_pack(sizes)), part)
+
+
+def split_segments(text: str) -> list[str]:
+    """The text each segment of ``text`` carries, as Twilio's calculator splits it."""
+    if not text:
+        return []
+    _, sizes = _sizes(text)
+    pieces = _characters(text)
+    parts = []
+    start = 0
+    for count in _pack(sizes):
+        parts.append("".join(pieces[start : start + count]))
+        start += count
+    return parts
+
+
+def _characters(text: str) -> list[str]:
+    """What Twilio's calculator packs whole: code points in GSM-7, else grapheme clusters.
+
+    It splits a CR LF cluster in two again.
+    """
     if _NOT_GSM.search(text) is None:
-        escapes = [match.start() for match in _EXTENSION.finditer(text)]
-        units = len(text) + len(escapes)  # an extension character is ESC and a code
-        if units <= _GSM_SINGLE:
-            return SmsCount(SmsEncoding.GSM_7, units, min(units, 1), _GSM_SINGLE)
-        # The septet each escape pair starts at: its index plus the pairs before it.
-        pairs = {index + before for before, index in enumerate(escapes)}
-        parts = _parts(units, _GSM_PART, pairs.__contains__)
-        return SmsCount(SmsEncoding.GSM_7, units, parts, _GSM_PART)
-    data = text.encode("utf-16-le", "surrogatepass")
-    units = len(data) // 2
-    if units <= _UCS_SINGLE:
-        return SmsCount(SmsEncoding.UCS_2, units, 1, _UCS_SINGLE)
-
-    def pair_at(unit: int) -> bool:  # a high surrogate, D800-DBFF, little-endian
-        return unit + 1 < units and 0xD8 <= data[2 * unit + 1] <= 0xDB
-
-    return SmsCount(SmsEncoding.UCS_2, units, _parts(units, _UCS_PART, pair_at), _UCS_PART)
+        return list(text)
+    clusters = graphemes(text)
+    if "\r\n" in text:
+        clusters = [piece for cluster in clusters for piece in _split_crlf(cluster)]
+    return clusters
 
 
-def _parts(units: int, per_part: int, pair_at: Callable[[int], bool]) -> int:
-    """Parts of ``per_part`` units; a pair starting on a part's last unit moves to the next."""
-    count = start = 0
-    while start < units:
-        count += 1
-        last = start + per_part - 1
-        start = last if pair_at(last) else last + 1
-    return count
+def _split_crlf(cluster: str) -> list[str]:
+    return ["\r", "\n"] if cluster == "\r\n" else [cluster]
+
+
+def _sizes(text: str) -> tuple[SmsEncoding, list[int]]:
+    """The encoding and the size in bits of each character packed whole."""
+    if _NOT_GSM.search(text) is None:
+        ext = _GSM_EXTENSION
+        return SmsEncoding.GSM_7, [2 * _GSM_BITS if c in ext else _GSM_BITS for c in text]
+    return SmsEncoding.UCS_2, [_UCS_BITS * _utf16_length(c) for c in _characters(text)]
+
+
+def _utf16_length(cluster: str) -> int:
+    return len(cluster) + sum(1 for char in cluster if char > "\uffff")
+
+
+def _pack(sizes: list[int]) -> list[int]:
+    """How many characters each segment takes, packed as Twilio's calculator packs them.
+
+    A segment holds 1,120 bits. Characters go into the current one while they fit; the
+    first that does not opens a new segment, with a 48-bit User Data Header, and then the
+    first segment takes its header too, its last characters moving to the second segment
+    until it fits again. A character is never cut, even one bigger than a segment.
+    """
+    counts = [0]
+    used = 0
+    first: list[int] = []  # the first segment's sizes, while it is the only one
+    for size in sizes:
+        if _SEGMENT_BITS - used < size:
+            if len(counts) == 1:
+                kept, moved = _HEADER_BITS + sum(first), []
+                while kept > _SEGMENT_BITS:
+                    moved.append(first.pop())
+                    kept -= moved[-1]
+                counts[0] -= len(moved)
+                counts.append(len(moved))
+                used = _HEADER_BITS + sum(moved)
+            else:
+                counts.append(0)
+                used = _HEADER_BITS
+        counts[-1] += 1
+        used += size
+        if len(counts) == 1:
+            first.append(size)
+    return counts
 
 
 # Typography with a plain GSM-7 equivalent. Every key is outside GSM-7, so text that is

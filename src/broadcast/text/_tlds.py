@@ -3,9 +3,13 @@
 The list is the IANA root zone as twitter-text carries it (``valid_gtld``/``valid_cctld``,
 config v3): X counts ``example.com`` or ``file.py`` as a 23-character link only when the
 last label is one of these. Regenerate from twitter-text when the root zone grows.
+
+``CASE_VARIANTS`` lists, for each non-ASCII letter in these domains, the other letters that
+JavaScript's case-insensitive matching takes for it (``String.prototype.toUpperCase`` of
+both is the same letter): twitter-text matches top-level domains that way.
 """
 
-__all__ = ["TLDS"]
+__all__ = ["CASE_VARIANTS", "TLDS"]
 
 _GENERIC = """
 aaa aarp abarth abb abbott abbvie abc able abogado abudhabi academy accenture accountant
@@ -120,3 +124,38 @@ vermögensberater vermögensberatung ελ ευ бг бел дети ею кат�
 """  # noqa: RUF001
 
 TLDS: frozenset[str] = frozenset((_GENERIC + _COUNTRY + _INTERNATIONAL).split())
+
+# Computed with node 20: every BMP code unit whose toUpperCase() is that of the letter
+# (Cyrillic, Greek, Armenian, Georgian and o-umlaut, as escapes: they look like Latin).
+CASE_VARIANTS: dict[str, str] = {
+    "\u0430": "\u0410",
+    "\u0431": "\u0411",
+    "\u0432": "\u0412\u1c80",
+    "\u0433": "\u0413",
+    "\u0434": "\u0414\u1c81",
+    "\u0435": "\u0415",
+    "\u0437": "\u0417",
+    "\u0438": "\u0418",
+    "\u0439": "\u0419",
+    "\u043a": "\u041a",
+    "\u043b": "\u041b",
+    "\u043c": "\u041c",
+    "\u043d": "\u041d",
+    "\u043e": "\u041e\u1c82",
+    "\u0440": "\u0420",
+    "\u0441": "\u0421\u1c83",
+    "\u0442": "\u0422\u1c84\u1c85",
+    "\u0443": "\u0423",
+    "\u0444": "\u0424",
+    "\u044e": "\u042e",
+    "\u049b": "\u049a",
+    "\u00f6": "\u00d6",
+    "\u03b5": "\u0395\u03f5",
+    "\u03bb": "\u039b",
+    "\u03c5": "\u03a5",
+    "\u0561": "\u0531",
+    "\u0570": "\u0540",
+    "\u0575": "\u0545",
+    "\u10d2": "\u1c92",
+    "\u10d4": "\u1c94",
+}

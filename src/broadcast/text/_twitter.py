@@ -1,38 +1,37 @@
 """X (Twitter) text rules: weighted length (twitter-text config v3) and thread splitting.
 
-X does not count characters. It NFC-normalises the text, then weighs each code point 1
-(U+0000-U+10FF, U+2000-U+200D, U+2010-U+201F, U+2032-U+2037) or 2 (everything else: CJK,
-emoji, most symbols), counts every link as 23 (it becomes a t.co link) and every emoji
-sequence as 2. A post is valid when 0 < weighted length <= 280.
+The reference is twitter-text's official JavaScript implementation, npm ``twitter-text``
+3.1.0, whose ``parseTweet`` this follows step by step, with config v3:
 
-What counts as a link, following twitter-text's ``extractUrlsWithIndices``:
+- The text is NFC-normalised, then read in UTF-16 code units, as JavaScript reads it.
+- A link counts 23 (it becomes a t.co link): see ``_twitter_urls.py`` for what a link is.
+- An emoji that twemoji-parser 11.0.2 finds counts 2 (see ``_twemoji.py``): a flag, a
+  keycap, a skin tone, a ZWJ sequence of Emoji 11.0 or older. Anything else, a newer ZWJ
+  sequence included, counts code point by code point.
+- Every other code point weighs 1 (U+0000-U+10FF, U+2000-U+200D, U+2010-U+201F,
+  U+2032-U+2037) or 2 (everything else: CJK, emoji, most symbols).
+- A link is looked for first, then an emoji, at each place in turn: what starts inside
+  one is counted as part of it.
 
-- ``http://`` or ``https://`` (any case), then a host whose last label is a real top-level
-  domain (see ``_tlds.py``; so ``http://localhost`` is not a link), an optional ``:port``,
-  path and ``?query``. Trailing punctuation is left out (``https://a.co/x.`` ends before the
-  dot) and a ``)`` belongs to the link only when it closes a ``(`` inside it.
-- A bare domain, ``example.com`` or ``docs.python.org/3/``: ASCII (or accented Latin) labels
-  and a top-level domain, not glued to a preceding letter, digit, ``@``, ``$``, ``#``,
-  ``-``, ``_``, ``.`` or ``/`` (so ``user@example.com`` is not a link).
-- A t.co link stops after its slug; a link longer than 4,096 characters is not a link.
-
-What counts as one emoji: a flag (two regional indicators), a keycap (``1️⃣``), a
-subdivision flag (black flag + tags), or emoji joined by ZWJ, each optionally followed by
-a skin-tone modifier or VS16. ``©`` and ``®`` are emoji only with VS16, as in twemoji.
+A post is valid when it holds no invalid character (U+FFFE, U+FEFF, U+FFFF) and
+0 < weighted length <= 280.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
+from array import array
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from itertools import accumulate
 from typing import NamedTuple
 
 import regex
 
-from ._tlds import TLDS
+from ._twemoji import EMOJI
+from ._twitter_urls import urls
 
 __all__ = ["MAX_WEIGHTED", "fits", "split_thread", "weighted_length"]
 
@@ -41,93 +40,15 @@ MAX_WEIGHTED = 280
 
 _LINK_WEIGHT = 23  # transformedURLLength
 _EMOJI_WEIGHT = 2  # defaultWeight / scale
-_MAX_LINK_LENGTH = 4096
-_MAX_TCO_SLUG = 40
 
-# Everything outside config v3's weight-1 ranges weighs 2.
-_HEAVY = re.compile(r"[^\u0000-\u10ff\u2000-\u200d\u2010-\u201f\u2032-\u2037]")
-
-# Character sets from twitter-text's regexps.
-_LATIN = (
-    r"\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u00ff\u0100-\u024f\u0253\u0254\u0256\u0257\u0259"
-    r"\u025b\u0263\u0268\u026f\u0272\u0289\u028b\u02bb\u0300-\u036f\u1e00-\u1eff"
-)
-_PATH = rf"[a-z\u0400-\u04ff0-9!*';:=+,.$/%#\[\]\-\u2013_~@|&{_LATIN}]"
-_PATH_END = rf"[+\-a-z\u0400-\u04ff0-9=_#/{_LATIN}]"
-_PARENS = rf"\((?:{_PATH}+|{_PATH}*\({_PATH}+\){_PATH}*)\)"
-_QUERY = r"\?[a-z0-9!?*'@();:&=+$/%\#\[\]\-_.,~|]*[a-z0-9\-_&=\#/]"
-# A host character: anything but ASCII punctuation, spaces (all of str.isspace(), so a link
-# never spans a space), BOM and non-characters, bidi controls.
-_HOST = (
-    r"[^!-/:-@\[-`{-~\t-\r\x1c-\x20\x85\xa0\u1680\u180e\u2000-\u200a\u2028\u2029\u202f"
-    r"\u205f\u3000\ufeff\ufffe\uffff\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
-)
-_BARE = rf"[\-a-z0-9{_LATIN}]"
-
-
-_Trie = dict[str, "_Trie"]
-
-
-def _trie(words: Iterable[str]) -> str:
-    """A regex matching any of ``words``, as a trie: a miss costs a few steps, not a scan."""
-    root: _Trie = {}
-    for word in words:
-        node = root
-        for char in word:
-            node = node.setdefault(char, {})
-        node[""] = {}
-
-    def emit(node: _Trie) -> str:
-        branches = [re.escape(char) + emit(child) for char, child in sorted(node.items()) if char]
-        if not branches:
-            return ""
-        if len(branches) > 1 or ("" in node and len(branches[0]) > 1):
-            group = "(?:" + "|".join(branches) + ")"
-        else:
-            group = branches[0]
-        return group + "?" if "" in node else group
-
-    return emit(root)
-
-
-_TLD = rf"(?:{_trie(TLDS)}|xn--[0-9a-z\-]+)(?![0-9a-z@+\-])"
-_LINK = re.compile(
-    rf"""
-    (?<![a-z0-9@\uff20$\#\uff03\ufeff\ufffe\uffff])
-    (?:
-        (?P<scheme>https?://)
-        (?P<host>(?:(?>{_HOST}(?:[_\-]*{_HOST})*)\.)+{_TLD})
-      | (?<![\-_./{_LATIN}])
-        (?P<bare>(?:{_BARE}++\.)+{_TLD})
-    )
-    (?::[0-9]+)?
-    (?:/(?:(?:{_PATH}|{_PARENS})*(?:{_PATH_END}|{_PARENS}))?)?
-    (?:{_QUERY})?
-    """,
-    re.IGNORECASE | re.VERBOSE,
-)
-# Every top-level domain starts with a letter, so a link holds a dot and then a letter.
-_LINK_HINT = re.compile(r"\.[^\W\d_]")
-_SPACE = re.compile(r"\s")
-_TCO = re.compile(rf"https?://t\.co/([a-z0-9]+)(?:{_QUERY})?", re.IGNORECASE)
-
-# One element of a ZWJ sequence: a modifier sequence, or a pictograph with optional VS16.
-_ZWJ_ELEMENT = (
-    r"\p{Emoji_Modifier_Base}\p{Emoji_Modifier}"
-    r"|[\u00a9\u00ae]\ufe0f"
-    r"|(?![\u00a9\u00ae])\p{Extended_Pictographic}\ufe0f?"
-)
-# Some character of every emoji sequence is in here (a superset of Extended_Pictographic,
-# the keycap mark, regional indicators): text without one holds no emoji.
-_EMOJI_HINT = re.compile(
-    "[\u00a9\u00ae\u203c\u2049\u20e3\u2122\u2139\u2194-\u21aa\u231a-\u23ff\u24c2\u25aa-\u27bf"
-    "\u2934\u2935\u2b05-\u2b55\u3030\u303d\u3297\u3299\U0001f000-\U0001fffd]"
-)
-_EMOJI = regex.compile(
-    r"\p{Regional_Indicator}{2}"
-    r"|[#*0-9]\ufe0f?\u20e3"
-    r"|\U0001f3f4[\U000e0020-\U000e007e]+\U000e007f"
-    rf"|(?:{_ZWJ_ELEMENT})(?:\u200d(?:{_ZWJ_ELEMENT}))*"
+_INVALID = re.compile("[\ufffe\ufeff\uffff]")
+# Code units outside config v3's weight-1 ranges, bar surrogates (a pair weighs 2 anyway).
+_HEAVY = re.compile(r"[^\u0000-\u10ff\u2000-\u200d\u2010-\u201f\u2032-\u2037\ud800-\udfff]")
+_HEAVY_POINT = re.compile(r"[^\u0000-\u10ff\u2000-\u200d\u2010-\u201f\u2032-\u2037]")
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_LONE_SURROGATE = re.compile(
+    "[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]"
 )
 
 
@@ -138,72 +59,80 @@ class _Span(NamedTuple):
 
 
 def weighted_length(text: str) -> int:
-    """The length X counts for ``text``: twitter-text config v3 weighted length."""
+    """The length X counts for ``text``: twitter-text 3.1.0's weighted length, config v3."""
     text = unicodedata.normalize("NFC", text)
     if text.isascii() and "." not in text:
         return len(text)  # no heavy characters, emoji or links possible
-    total = _raw_weight(text)
-    for span in _entities(text):
-        total += span.weight - _raw_weight(text[span.start : span.end])
-    return total
+    return _walk(_units(text))[0]
 
 
 def fits(text: str) -> bool:
-    """Whether X accepts ``text`` as one post: 0 < weighted length <= ``MAX_WEIGHTED``."""
-    return 0 < weighted_length(text) <= MAX_WEIGHTED
+    """Whether X accepts ``text`` as one post: valid, 0 < weighted length <= ``MAX_WEIGHTED``.
+
+    A text with an invalid character (U+FFFE, U+FEFF or U+FFFF) never fits.
+    """
+    text = unicodedata.normalize("NFC", text)
+    return 0 < weighted_length(text) <= MAX_WEIGHTED and not _INVALID.search(text)
 
 
-def _raw_weight(text: str) -> int:
-    return len(text) + len(_HEAVY.findall(text))
+def _units(text: str) -> str:
+    """``text`` spelled in UTF-16 code units: each astral character as its surrogate pair."""
+    if not _ASTRAL.search(text):
+        return text
+    codes = array("H", text.encode("utf-16-le", "surrogatepass"))
+    if sys.byteorder == "big":
+        codes.byteswap()
+    return "".join(map(chr, codes))
 
 
-def _links(text: str) -> list[_Span]:
-    links: list[_Span] = []
-    searched = 0  # text[:searched] is done
-    for hint in _LINK_HINT.finditer(text):
-        if hint.start() < searched:
-            continue
-        # A link never spans a space: look in the run of non-space around the hint only.
-        space = _SPACE.search(text[searched : hint.start()][::-1])
-        run_start = hint.start() - space.start() if space else searched
-        space = _SPACE.search(text, hint.end())
-        searched = space.start() if space else len(text)
-        links.extend(_links_in(text, run_start, searched))
-    return links
+def _walk(units: str) -> tuple[int, list[_Span]]:
+    """The weighted length of ``units`` and the links and emoji it counted, in units.
+
+    As ``parseTweet`` does: at each place a link, else an emoji, else one code point.
+    """
+    entities = {
+        url.start: _Span(url.start, url.start + url.length, _LINK_WEIGHT) for url in urls(units)
+    }
+    if not units.isascii():
+        for match in EMOJI.finditer(units):
+            entities.setdefault(match.start(), _Span(*match.span(), _EMOJI_WEIGHT))
+    total = 0
+    taken = []
+    position = 0
+    for start in sorted(entities):
+        if start < position:
+            continue  # inside the link or emoji before it
+        span = entities[start]
+        total += _raw_weight(units[position:start]) + span.weight
+        taken.append(span)
+        position = span.end
+    return total + _raw_weight(units[position:]), taken
 
 
-def _links_in(text: str, start: int, end: int) -> list[_Span]:
-    links = []
-    for match in _LINK.finditer(text, start, end):
-        scheme, host = match.group("scheme"), match.group("host") or match.group("bare")
-        try:
-            ascii_host = host.encode("idna").decode("ascii")
-        except UnicodeError:
-            continue
-        first, last = match.span()
-        length = len(scheme or "https://") + last - first + len(ascii_host) - len(host)
-        if length > _MAX_LINK_LENGTH:  # twitter-text's arithmetic, scheme counted twice
-            continue
-        if scheme and host.lower() == "t.co" and (tco := _TCO.match(match.group())):
-            if len(tco.group(1)) > _MAX_TCO_SLUG:
-                continue
-            last = first + tco.end()
-        links.append(_Span(first, last, _LINK_WEIGHT))
-    return links
+def _raw_weight(units: str) -> int:
+    """Code units weighed one by one: 1 or 2, a surrogate pair 2, a lone surrogate 2."""
+    if units.isascii():
+        return len(units)
+    lone = len(_LONE_SURROGATE.findall(units)) if _SURROGATE.search(units) else 0
+    return len(units) + len(_HEAVY.findall(units)) + lone
 
 
 def _entities(text: str) -> list[_Span]:
-    """Links, then emoji sequences that do not start inside a link, in text order."""
-    links = _links(text)
-    if not _EMOJI_HINT.search(text):
-        return links
-    starts = [link.start for link in links]
-    emoji = [
-        _Span(*match.span(), _EMOJI_WEIGHT)
-        for match in _EMOJI.finditer(text)
-        if not _inside(match.start(), starts, links)
-    ]
-    return sorted(links + emoji)
+    """The links and emoji X counts in ``text`` (normalised), in code points, in order."""
+    units = _units(text)
+    spans = _walk(units)[1]
+    if units is text:
+        return spans
+    # Unit index -> code point index; an end inside a pair rounds down, so the code point
+    # keeps its weight when its low half is counted on its own.
+    index = [0] * (len(units) + 1)
+    point = 0
+    for unit, char in enumerate(units):
+        index[unit] = point
+        pair = "\ud800" <= char <= "\udbff" and "\udc00" <= units[unit + 1 : unit + 2] <= "\udfff"
+        point += not pair
+    index[len(units)] = point
+    return [_Span(index[span.start], index[span.end], span.weight) for span in spans]
 
 
 def _inside(position: int, starts: list[int], spans: Sequence[_Span]) -> bool:
@@ -216,6 +145,7 @@ def _inside(position: int, starts: list[int], spans: Sequence[_Span]) -> bool:
 # What str.isspace() (and so str.strip() and stdlib \s) calls whitespace.
 _SPACE_CHARS = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 _SPACES = re.compile(r"\s+")
+_NOT_JS_SPACE = re.compile("[\x1c-\x1f]")  # str.isspace() says yes, twitter-text no
 # Sentence ends: . ! ? … ‼ ⁇ ⁈ ⁉, Arabic question mark and full stop, dandas, CJK full stops,
 # each with any closing quotes or brackets after it.
 _CLOSERS = "[\"')\\]\u00bb\u2019\u201d\u3009\u300b\u300d\u300f\u3011\uff09]*"
@@ -271,7 +201,7 @@ def _budget(limit: int, suffix: int) -> int:
 def _code_point_weights(text: str, entities: list[_Span]) -> list[int]:
     """Each code point's weight in context; a link or emoji puts its weight on its first."""
     weights = [1] * len(text)
-    for match in _HEAVY.finditer(text):
+    for match in _HEAVY_POINT.finditer(text):
         weights[match.start()] = 2
     for span in entities:
         weights[span.start : span.end] = [0] * (span.end - span.start)
@@ -282,10 +212,12 @@ def _code_point_weights(text: str, entities: list[_Span]) -> list[int]:
 class _Splitter:
     """Cuts one normalised, stripped text into posts; reusable for several budgets.
 
-    A cut is *clean* at a space or after a CJK sentence end: the weights on either side
-    do not depend on the other, so the prefix sums of the per-code-point weights give a
-    post's exact weight. A cut inside a word can change them (cut a link short, say), so
-    such posts are measured.
+    A cut is *clean* at a space: no link or emoji spans one, and what twitter-text finds
+    after it does not depend on what comes before, so the prefix sums of the per-code-point
+    weights give a post's exact weight. Any other cut can change them: inside a word (cut a
+    link short, say), after a CJK full stop (a bare domain's host may hold one) or at the
+    separators U+001C-U+001F (spaces to Python, not to twitter-text). Such posts are
+    measured.
     """
 
     def __init__(self, text: str, weights: list[int], links: list[_Span]) -> None:
@@ -305,7 +237,12 @@ class _Splitter:
         self.sentence_cuts = sorted(
             [match.start() for match in _SENTENCE_SPACE.finditer(text)] + stops
         )
-        self.clean_starts = {0, *self.next_start.values()}
+        self.clean_cuts = {
+            match.start(): match.end()
+            for match in _SPACES.finditer(text)
+            if not _NOT_JS_SPACE.search(match.group())
+        }
+        self.clean_starts = {0, *self.clean_cuts.values()}
         self.clusters: dict[int, tuple[list[int], list[int]]] = {}  # word start -> cuts in it
 
     def split(self, budget: int) -> list[str]:
@@ -323,7 +260,7 @@ class _Splitter:
         reach = bisect_right(self.prefix, self.prefix[start] + budget) - 1
         while True:
             end = self._best_cut(start, reach)
-            clean = start in self.clean_starts and (end in self.next_start or end == len(self.text))
+            clean = start in self.clean_starts and (end in self.clean_cuts or end == len(self.text))
             if clean or weighted_length(self.text[start:end]) <= budget:
                 return end
             reach = end - 1

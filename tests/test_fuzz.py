@@ -493,7 +493,7 @@ def test_one_line_fields_refuse_controls_and_line_breaks(
 def test_bidi_controls_lone_surrogates_and_noncharacters_are_refused(
     fields: dict[str, Any], name: str, value: str
 ) -> None:
-    """A bidi override or isolate, half a surrogate pair or a noncharacter fails, naming the field."""
+    """A bidi override or isolate, half a surrogate pair or a noncharacter fails, naming it."""
     assert error_field({**fields, name: value}) == name
 
 
@@ -510,7 +510,7 @@ def test_bidi_controls_lone_surrogates_and_noncharacters_are_refused(
 def test_text_with_nothing_visible_is_refused(
     fields: dict[str, Any], name: str, value: str
 ) -> None:
-    """Only spaces, zero-width, direction marks, fillers or lone accents: refused, naming the field."""
+    """Only spaces, zero-width, direction marks, fillers or lone accents: refused, named."""
     assert error_field({**fields, name: value}) == name
 
 

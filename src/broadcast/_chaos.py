@@ -14,6 +14,7 @@ text as a duplicate and a receiver takes a repeated ``webhook-id`` once
 from __future__ import annotations
 
 import json
+import random
 import threading
 import time
 from collections import Counter
@@ -301,6 +302,7 @@ class ChaosServer(Served):
         self._shape = _SHAPES[provider]()
         self._dedupe = dedupe
         self._script: list[Fault | None] = []
+        self._random: tuple[float, tuple[Fault, ...], random.Random] | None = None
         self._log = _Log()
         self._lock = threading.Lock()
         self._server = LoopbackServer(self._respond)
@@ -344,6 +346,16 @@ class ChaosServer(Served):
         """Give the next requests these faults in order (``None``: no fault)."""
         self._script = list(faults)
 
+    def randomly(self, rate: float, *faults: Fault, seed: int = 0) -> None:
+        """After the script, give each request one of ``faults`` with probability ``rate``.
+
+        Seeded, so a failing run can be replayed: ``randomly(0.3, Fault.error(500),
+        Fault.error(503), Fault.reset(after_body=False))`` is the 30 % load test.
+        """
+        if not 0 <= rate <= 1 or not faults:
+            raise ValueError("randomly() takes a rate from 0 to 1 and at least one fault")
+        self._random = (rate, faults, random.Random(seed))  # noqa: S311 - not for secrets
+
     def channel(self, **options: Any) -> Any:
         """The real channel for this provider, pointed here with test credentials."""
         from ._chaos_channels import channel_for  # noqa: PLC0415 - channels load lazily
@@ -355,7 +367,7 @@ class ChaosServer(Served):
             return self._answer(request)
 
     def _answer(self, request: RecordedRequest) -> Reply:
-        fault = self._script.pop(0) if self._script else None
+        fault = self._script.pop(0) if self._script else self._draw()
         self._log.faults.append(fault)
         if fault is None or fault.acted:
             reply = self._act(request)
@@ -363,6 +375,12 @@ class ChaosServer(Served):
                 return reply
             return self._spoil(reply, fault)
         return self._refuse(fault)
+
+    def _draw(self) -> Fault | None:
+        if self._random is None:
+            return None
+        rate, faults, dice = self._random
+        return dice.choice(faults) if dice.random() < rate else None
 
     def _act(self, request: RecordedRequest) -> Reply:
         key = self._shape.key(request)

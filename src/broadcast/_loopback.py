@@ -37,7 +37,8 @@ class Reply:
 
     ``delay`` waits that many seconds first. ``hang=True`` never answers (until the
     server stops). ``trickle`` sends the answer one byte at a time, that many seconds
-    apart (a slow-loris server: never idle long enough for a read timeout). ``reset="now"`` answers nothing and resets the connection (TCP RST);
+    apart (a slow-loris server: never idle long enough for a read timeout).
+    ``reset="now"`` answers nothing and resets the connection (TCP RST);
     ``reset="mid-answer"`` sends the status line, the headers and half the body, then
     resets.
     """

@@ -160,10 +160,14 @@ async def test_redirects_never_followed_even_by_a_following_client(
 
 
 async def test_new_client_identifies_broadcast(mock: respx.MockRouter) -> None:
-    """broadcast's own clients send a broadcast/<version> user agent and connect within 5s."""
+    """broadcast's own clients send a broadcast/<version> user agent and connect within 5s.
+
+    No idle read timeout: the request's own deadline bounds the whole exchange.
+    """
     route = mock.post(URL).respond(200)
     async with new_client() as client:
         await post(client, URL, timeout=30)
     assert route.calls.last.request.headers["user-agent"] == f"broadcast/{broadcast.__version__}"
     assert route.calls.last.request.extensions["timeout"]["connect"] == 5.0
-    assert route.calls.last.request.extensions["timeout"]["read"] == 30
+    assert route.calls.last.request.extensions["timeout"]["read"] is None
+    assert route.calls.last.request.extensions["timeout"]["pool"] == 30

@@ -9,7 +9,10 @@ Every error names the variable and says how to fix it.
 | ``BROADCAST_WEBHOOK_URL``     | enables the webhook channel                            |
 | ``BROADCAST_WEBHOOK_SECRET``  | ``whsec_...`` Standard Webhooks signing secret         |
 | ``BROADCAST_WEBHOOK_TIMEOUT`` | seconds per attempt (default 15)                       |
-| ``BROADCAST_TIMEOUT``         | seconds per channel, retries included (default 180)    |
+| ``BROADCAST_TIMEOUT``         | seconds per channel, retries included (default 180);   |
+|                               | when set, it bounds fan-outs (email, SMS) too          |
+| ``BROADCAST_FAN_OUT_TIMEOUT`` | seconds per fan-out channel (default: BROADCAST_TIMEOUT|
+|                               | if set, else 3600)                                     |
 | ``BROADCAST_JOURNAL``         | the delivery journal file (default ./broadcast.db;     |
 |                               | ``off``: none)                                         |
 | ``BROADCAST_CONFIG``          | the broadcast.toml to read (default ./broadcast.toml)  |
@@ -52,7 +55,7 @@ from contextlib import contextmanager
 from email.utils import parseaddr
 from typing import Any, Literal
 
-from ._broadcaster import DEFAULT_TIMEOUT, Broadcaster
+from ._broadcaster import DEFAULT_FAN_OUT_TIMEOUT, DEFAULT_TIMEOUT, Broadcaster
 from ._channel import Channel
 from ._env import Env
 from ._errors import ConfigError
@@ -79,6 +82,7 @@ KNOWN_VARIABLES = frozenset(
         "BROADCAST_WEBHOOK_SECRET",
         "BROADCAST_WEBHOOK_TIMEOUT",
         "BROADCAST_TIMEOUT",
+        "BROADCAST_FAN_OUT_TIMEOUT",
         "BROADCAST_JOURNAL",
         "BROADCAST_CONFIG",
         "BROADCAST_RETRY_ATTEMPTS",
@@ -314,6 +318,7 @@ BUILDERS: dict[str, Callable[[Env], Channel[Any] | None]] = {
 SETTINGS = {
     "journal": "BROADCAST_JOURNAL",
     "timeout": "BROADCAST_TIMEOUT",
+    "fan_out_timeout": "BROADCAST_FAN_OUT_TIMEOUT",
     "retry_attempts": "BROADCAST_RETRY_ATTEMPTS",
     "retry_deadline": "BROADCAST_RETRY_DEADLINE",
 }
@@ -380,9 +385,13 @@ def _broadcaster(
         deadline=env.number("BROADCAST_RETRY_DEADLINE", 120.0),
     )
     timeout = env.number("BROADCAST_TIMEOUT", DEFAULT_TIMEOUT)
+    # A timeout someone set is meant for every channel: it bounds fan-outs too.
+    fallback = timeout if env.get("BROADCAST_TIMEOUT") else DEFAULT_FAN_OUT_TIMEOUT
+    fan_out_timeout = env.number("BROADCAST_FAN_OUT_TIMEOUT", fallback)
     return Broadcaster(
         channels if channels is not None else channels_from_env(env),
         retry=retry,
         timeout=timeout,
+        fan_out_timeout=fan_out_timeout,
         journal=journal,
     )

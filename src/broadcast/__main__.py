@@ -1,0 +1,5 @@
+"""``python -m broadcast``: the ``broadcast`` command."""
+
+from .cli import main
+
+main()

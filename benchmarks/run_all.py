@@ -118,6 +118,12 @@ BENCHES = (
         quick=("-n", "500", "--rounds", "1"),
     ),
     Bench(
+        "hostile_network.py",
+        "50,000 SMS with 30 % random faults, a slow-loris provider, SIGTERM mid fan-out",
+        quick=("--recipients", "500", "--trickle-recipients", "10"),
+        markdown=True,
+    ),
+    Bench(
         "journal_open.py",
         "the journal's checks at open (schema, layout, quick_check) for 100,000 and 1,000,000",
         quick=("--rows", "20000", "--repeat", "3"),

@@ -29,7 +29,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from broadcast._chaos import ACCOUNT_SID
 from broadcast.testing import ChaosServer, Fault
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,10 +40,7 @@ def _env(server: ChaosServer, numbers: Path, **extra: str) -> dict[str, str]:
     keep = {k: v for k, v in os.environ.items() if not k.startswith("BROADCAST_")}
     return {
         **keep,
-        "BROADCAST_TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "BROADCAST_TWILIO_AUTH_TOKEN": "chaos-auth-token",
-        "BROADCAST_TWILIO_FROM": "+15017122661",
-        "BROADCAST_TWILIO_BASE_URL": server.url,
+        **server.env(),
         "BROADCAST_SMS_RECIPIENTS": f"@{numbers}",
         **extra,
     }

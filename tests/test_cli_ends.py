@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 
-from broadcast._chaos import ACCOUNT_SID
 from broadcast.testing import ChaosServer, Fault
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,10 +42,7 @@ def _env(twilio: ChaosServer, tmp_path: Path, **extra: str) -> dict[str, str]:
     keep = {k: v for k, v in os.environ.items() if not k.startswith("BROADCAST_")}
     return {
         **keep,
-        "BROADCAST_TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "BROADCAST_TWILIO_AUTH_TOKEN": "chaos-auth-token",
-        "BROADCAST_TWILIO_FROM": "+15017122661",
-        "BROADCAST_TWILIO_BASE_URL": twilio.url,
+        **twilio.env(),
         "BROADCAST_SMS_RECIPIENTS": f"@{numbers}",
         "BROADCAST_SMS_CONCURRENCY": "4",
         "BROADCAST_SMS_RATE": "100000",

@@ -346,6 +346,17 @@ class ChaosServer(Served):
         """Give the next requests these faults in order (``None``: no fault)."""
         self._script = list(faults)
 
+    def env(self) -> dict[str, str]:
+        """The ``BROADCAST_*`` variables that point the command's SMS channel here."""
+        if self.provider != "twilio":
+            raise ValueError("env() configures the SMS channel: use ChaosServer('twilio')")
+        return {
+            "BROADCAST_TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+            "BROADCAST_TWILIO_AUTH_TOKEN": "chaos-auth-token",
+            "BROADCAST_TWILIO_FROM": "+15017122661",
+            "BROADCAST_TWILIO_BASE_URL": self.url,
+        }
+
     def randomly(self, rate: float, *faults: Fault, seed: int = 0) -> None:
         """After the script, give each request one of ``faults`` with probability ``rate``.
 

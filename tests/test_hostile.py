@@ -195,6 +195,16 @@ async def test_a_stop_drains_what_is_in_flight_instead_of_cancelling_it(update: 
     assert exit_code(report) == 1
 
 
+async def test_a_stop_ends_only_the_send_it_interrupted(update: Update) -> None:
+    """After stop() the same Broadcaster sends the next update as usual."""
+    channel = RecordingChannel("hook")
+    async with Broadcaster([channel], journal=None) as broadcaster:
+        broadcaster.stop("stopped by SIGTERM")
+        report = await broadcaster.send(update)
+    assert report.stopped is None
+    assert report["hook"].outcome is Outcome.DELIVERED
+
+
 async def test_a_fan_out_without_max_duration_stops_at_the_broadcasters_deadline(
     update: Update, tmp_path: Path
 ) -> None:

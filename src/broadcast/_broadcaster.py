@@ -210,6 +210,7 @@ class Broadcaster:
             raise TypeError(f"send() takes a broadcast.Update, not {type(update).__name__}")
         selected = self._select(only)
         self._open()
+        self._stop_reason = None  # a stop ends the send it interrupted, not the next one
         if self._journal is not None and not dry_run:
             await self._journal.open()
             await self._journal.record_update(update)

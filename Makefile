@@ -15,17 +15,24 @@ BENCH_STAMP := $(BENCH_VENV)/.installed
 # tests skip and say why; nothing else needs node.
 JS_STAMP := tests/js/node_modules/.installed
 
+# What a venv made before the rename may still hold: the project under its old
+# distribution name (now broadcast-crisis), and phonenumbers, whose files the
+# phonenumberslite that replaced it shares (removing it later would delete them).
+STALE := broadcast phonenumbers
+
 .PHONY: demo test lint typecheck unit docs bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "broadcast needs Python >= 3.11; set PYTHON=python3.11 (or newer)")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip uninstall --quiet --yes $(STALE) 2>/dev/null || true
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
 
 $(BENCH_STAMP): pyproject.toml benchmarks/requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "broadcast needs Python >= 3.11; set PYTHON=python3.11 (or newer)")'
 	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	@$(BENCH_VENV)/bin/python -m pip uninstall --quiet --yes $(STALE) 2>/dev/null || true
 	$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]' -r benchmarks/requirements.txt
 	@touch $(BENCH_STAMP)
 

@@ -42,9 +42,10 @@ RESULTS = HERE / "RESULTS.md"
 _LIMIT = 1800.0
 """Seconds a script may run before it is stopped and reported as failed."""
 PACKAGES = (
-    ("broadcast", ""),
+    ("broadcast-crisis", "broadcast's distribution name"),
     ("httpx", ""),
     ("aiohttp", "broadcast's transport"),
+    ("httpx-aiohttp", "the transport compared in transport_choice.py; benchmarks only"),
     ("aiosmtplib", ""),
     ("apprise", "the comparison; benchmarks only"),
     ("requests", "Apprise's HTTP client"),
@@ -111,6 +112,11 @@ BENCHES = (
             *("-n", "500", "--rounds", "1"),
             *("--variants", "broadcast-default", "--memory-recipients", "0"),
         ),
+    ),
+    Bench(
+        "transport_choice.py",
+        "broadcast's httpx-on-aiohttp transport vs the httpx-aiohttp package: fan-out, failures",
+        quick=("-n", "300", "--rounds", "1"),
     ),
     Bench(
         "journal_overhead.py",

@@ -4,7 +4,7 @@
 gives the next SMTP sessions (connections) a fault each, in order; later sessions
 behave. Every message the server accepted (answered 250 after DATA) is in
 ``messages``, so a test can count duplicates per recipient. Needs ``aiosmtpd``
-(``pip install 'broadcast[demo]'``).
+(``pip install 'broadcast-crisis[demo]'``).
 """
 
 from __future__ import annotations

@@ -56,7 +56,7 @@ def _import(target: str, name: str, extra: str | None) -> Any:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        hint = f": pip install 'broadcast[{extra}]'" if extra else ""
+        hint = f": pip install 'broadcast-crisis[{extra}]'" if extra else ""
         raise ConfigError(
             f"channel {name!r} needs a missing dependency ({exc.name}){hint}"
         ) from exc

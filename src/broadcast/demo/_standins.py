@@ -79,7 +79,8 @@ class WebhookReceiver(HTTPStandIn):
             from standardwebhooks.webhooks import Webhook as Verifier  # noqa: PLC0415
         except ImportError as exc:  # pragma: no cover - the demo extra is missing
             raise SystemExit(
-                "the demo verifies signatures with standardwebhooks: pip install 'broadcast[demo]'"
+                "the demo verifies signatures with standardwebhooks: "
+                "pip install 'broadcast-crisis[demo]'"
             ) from exc
         from ..channels._webhook import Webhook  # noqa: PLC0415 - channels load lazily
 
@@ -195,7 +196,7 @@ class MailReceiver:
             from aiosmtpd.controller import Controller  # noqa: PLC0415
         except ImportError as exc:  # pragma: no cover - the demo extra is missing
             raise SystemExit(
-                "the demo's SMTP server needs aiosmtpd: pip install 'broadcast[demo]'"
+                "the demo's SMTP server needs aiosmtpd: pip install 'broadcast-crisis[demo]'"
             ) from exc
         self.received: list[tuple[int, list[str], bytes]] = []
         self.update_number = 1

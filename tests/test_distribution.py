@@ -153,3 +153,14 @@ def test_sending_sms_never_loads_the_geocoder_carrier_or_time_zone_data() -> Non
     assert "phonenumbers.phonenumberutil" in loaded
     unused = {"geocoder", "carrier", "timezone", "geodata", "carrierdata", "tzdata"}
     assert {m for m in loaded if m.split(".")[1:2] and m.split(".")[1] in unused} == set()
+
+
+def test_httpx_aiohttp_is_measured_by_the_benchmarks_and_not_installed_with_broadcast() -> None:
+    """The transport decision is re-measurable: benchmark registered, package bench-only."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    names = {_canonical(re.match(r"[A-Za-z0-9._-]+", req)[0]) for req in project["dependencies"]}  # type: ignore[index]
+    assert "httpx-aiohttp" not in names
+    bench_requirements = (ROOT / "benchmarks" / "requirements.txt").read_text(encoding="utf-8")
+    assert re.search(r"^httpx-aiohttp==", bench_requirements, re.MULTILINE)
+    assert '"transport_choice.py"' in (ROOT / "benchmarks" / "run_all.py").read_text("utf-8")
+    assert (ROOT / "benchmarks" / "transport_choice.py").is_file()

@@ -33,8 +33,8 @@ __all__ = ["preview", "send"]
 
 
 def _interactive() -> bool:
-    """Someone at a terminal can answer (the question goes to stderr; stdout may be piped)."""
-    return sys.stdin.isatty() and sys.stderr.isatty()
+    """Someone at a terminal can answer: ask (on stderr; stdout may be piped or redirected)."""
+    return sys.stdin.isatty()
 
 
 @click.command()

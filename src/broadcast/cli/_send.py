@@ -90,7 +90,7 @@ def send(
             rehearse(settings, channels, update, as_json=as_json, allow_invalid=allow_invalid)
         )
     if fields.get("next_update") and not no_journal:
-        update = _as_before(update, config.env.get("BROADCAST_JOURNAL"))
+        update = _as_before(update, config.env.get("BROADCAST_JOURNAL"), quiet=settings.quiet)
     if not yes and _interactive():
         _confirm(settings, channels, update)
     broadcaster = config.broadcaster(only=only, to=to, journal=None if no_journal else "config")
@@ -180,7 +180,7 @@ class _signals:
             self._broadcaster.stop(f"stopped by {name}")
 
 
-def _as_before(update: Update, path: str | None) -> Update:
+def _as_before(update: Update, path: str | None, *, quiet: bool = False) -> Update:
     """The same command run again: keep the first run's next-update time, hence its key.
 
     ``--next-update 1h`` means a different moment a minute later, which would make a
@@ -199,6 +199,8 @@ def _as_before(update: Update, path: str | None) -> Update:
     again = make_update(update, next_update_at=last.next_update_at)
     if again.key != last.key:
         return update
+    if quiet:
+        return again
     click.echo(
         f"Same update as the one recorded at {last.recorded_at:%H:%M} UTC; keeping its "
         f"next-update time ({last.next_update_at:%H:%M} UTC) so nothing is posted twice.",

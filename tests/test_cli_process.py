@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from broadcast import __version__
 from broadcast.testing import LoopbackServer
 
 from .conftest import SECRET
@@ -76,11 +77,18 @@ def test_exit_codes_and_stdin_as_a_process(tmp_path: Path, server: LoopbackServe
     assert len(server.requests) == 2
 
 
-def _converse(args: list[str], answer: str, env: dict[str, str], cwd: Path) -> tuple[int, str]:
-    """Run the command on a pseudo-terminal; answer its question; return status and screen."""
+def _converse(
+    args: list[str], answer: str, env: dict[str, str], cwd: Path, *, piped: list[str] | None = None
+) -> tuple[int, str]:
+    """Run the command on a pseudo-terminal; answer its question; return status and screen.
+
+    With ``piped``, stdout is a pipe (as in ``broadcast send --json | jq``) and what
+    came through it is appended to ``piped``.
+    """
     primary, secondary = os.openpty()
+    stdout = subprocess.PIPE if piped is not None else secondary
     process = subprocess.Popen(  # noqa: S603 - our own command
-        [COMMAND, *args], stdin=secondary, stdout=secondary, stderr=secondary, env=env, cwd=cwd
+        [COMMAND, *args], stdin=secondary, stdout=stdout, stderr=secondary, env=env, cwd=cwd
     )
     os.close(secondary)
     screen = b""
@@ -101,6 +109,9 @@ def _converse(args: list[str], answer: str, env: dict[str, str], cwd: Path) -> t
             os.write(primary, answer.encode() + b"\n")
             answered = True
     os.close(primary)
+    if piped is not None and process.stdout is not None:
+        piped.append(process.stdout.read().decode())
+        process.stdout.close()
     return process.wait(timeout=30), screen.decode(errors="replace")
 
 
@@ -111,10 +122,74 @@ def test_terminal_shows_the_preview_and_asks(tmp_path: Path, server: LoopbackSer
     assert "Send this to 1 channel(s): webhook? [y/N]" in screen
     assert "webhook (Webhook)" in screen  # the preview panel
     assert '"incident": "psn-2011-04"' in screen
-    assert status == 1
+    assert status == 4  # answered no: its own exit code, not "a channel failed"
     assert "nothing was sent" in screen
     assert server.requests == []
     status, screen = _converse(["send", *FLAGS, BODY], "y", env, tmp_path)
     assert status == 0, screen
     assert "delivered" in screen
     assert len(server.requests) == 1
+
+
+def test_json_in_a_terminal_still_asks_on_stderr(tmp_path: Path, server: LoopbackServer) -> None:
+    """--json changes the output only: the question comes on stderr, stdout stays JSON."""
+    env = environment(tmp_path, BROADCAST_WEBHOOK_URL=server.url)
+    out: list[str] = []
+    status, screen = _converse(["send", *FLAGS, "--json", BODY], "n", env, tmp_path, piped=out)
+    assert "Send this to 1 channel(s): webhook? [y/N]" in screen
+    assert (status, out) == (4, [""])
+    assert "not sent: answered no; nothing was sent" in screen
+    assert server.requests == []
+    assert not (tmp_path / "j.db").exists()  # nothing recorded in the journal either
+    out.clear()
+    status, screen = _converse(["send", *FLAGS, "--json", BODY], "y", env, tmp_path, piped=out)
+    assert status == 0, screen
+    assert json.loads(out[0])["receipts"][0]["outcome"] == "delivered"
+    assert len(server.requests) == 1
+    out.clear()
+    yes = [*FLAGS, "--json", "--yes", f"{BODY} Still down."]
+    status, screen = _converse(["send", *yes], "n", env, tmp_path, piped=out)
+    assert status == 0, screen
+    assert "[y/N]" not in screen
+    assert json.loads(out[0])["ok"] is True
+    assert len(server.requests) == 2
+
+
+def test_python_m_broadcast_and_the_version_flag(tmp_path: Path) -> None:
+    """`python -m broadcast -V` runs the same command and prints its version."""
+    result = subprocess.run(
+        [sys.executable, "-m", "broadcast", "-V"],
+        capture_output=True,
+        text=True,
+        env=environment(tmp_path),
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"broadcast, version {__version__}"
+
+
+@pytest.mark.parametrize(
+    ("shell", "marker"),
+    [("bash", "complete -o"), ("zsh", "compdef"), ("fish", "complete --no-files --command")],
+)
+def test_shell_completion_script(tmp_path: Path, shell: str, marker: str) -> None:
+    """docs/cli.md names each shell's completion command, and it prints a working script."""
+    docs = (Path(__file__).parent.parent / "docs" / "cli.md").read_text(encoding="utf-8")
+    assert f"_BROADCAST_COMPLETE={shell}_source broadcast" in docs
+    result = subprocess.run(  # noqa: S603 - our own command
+        [COMMAND],
+        capture_output=True,
+        text=True,
+        env=environment(tmp_path, _BROADCAST_COMPLETE=f"{shell}_source"),
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert marker in result.stdout
+    assert f"_BROADCAST_COMPLETE={shell}_complete" in result.stdout
+    words = environment(
+        tmp_path, _BROADCAST_COMPLETE="bash_complete", COMP_WORDS="broadcast se", COMP_CWORD="1"
+    )
+    completed = subprocess.run(  # noqa: S603 - our own command
+        [COMMAND], capture_output=True, text=True, env=words, check=False
+    )
+    assert "plain,send" in completed.stdout.split()

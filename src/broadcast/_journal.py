@@ -235,7 +235,8 @@ class Journal(ThreadStore, Protocol):
     ) -> None:
         """Resolve a send left in doubt: ``post_id`` if it got there, None to send it again.
 
-        ``part`` names one part of a thread; None means the whole channel.
+        ``part`` names one part of a thread; None means the whole channel. Raises
+        ``JournalError`` when that is not in doubt, saying what can be settled.
         """
         ...
 

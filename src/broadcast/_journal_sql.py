@@ -282,41 +282,6 @@ def record_part(conn: sqlite3.Connection, row: tuple[Any, ...], incident: str) -
         conn.execute(_THREAD, (row[1], incident, row[4], row[4]))
 
 
-def settle(
-    conn: sqlite3.Connection,
-    key: str,
-    channel: str,
-    *,
-    index: int | None,
-    post_id: str | None,
-    owner: str,
-    now: float,
-) -> None:
-    """Resolve a send or a part left in doubt (see ``Journal.settle``)."""
-    found = conn.execute("SELECT incident FROM updates WHERE key = ?", (key,)).fetchone()
-    if found is None:
-        raise JournalError(f"the journal has no update {key!r}")
-    if index is None:
-        state, ids = ("delivered", [post_id]) if post_id else ("failed", [])
-        write(
-            conn,
-            "UPDATE sends SET state = ?, ids = ?, reason = 'settled by hand', "
-            "lease_until = NULL, finished_at = ? "
-            "WHERE update_key = ? AND channel = ? AND state = 'sending'",
-            (state, json.dumps(ids), now, key, channel),
-        )
-    elif post_id is None:
-        write(
-            conn,
-            "DELETE FROM items WHERE update_key = ? AND channel = ? AND item = ? "
-            "AND state = 'pending'",
-            (key, channel, part(index)),
-        )
-    else:
-        row = (key, channel, part(index), "delivered", post_id, None, None, 0, owner, now)
-        record_part(conn, row, found[0])
-
-
 def history(conn: sqlite3.Connection, incident: str) -> list[UpdateRecord]:
     """The incident's updates in order, each with its per-channel outcome."""
     updates = conn.execute(

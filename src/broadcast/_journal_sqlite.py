@@ -24,6 +24,7 @@ from ._errors import InDoubt, JournalError
 from ._journal import Claim, IncidentState, RecipientLog, SendState, UpdateRecord
 from ._journal_batch import BatchWriter, SQLiteRecipients
 from ._journal_check import safe_error
+from ._journal_settle import settle as settle_in
 from ._lease import new_owner
 from ._redact import redact
 from ._threads import ThreadState
@@ -259,11 +260,12 @@ class SQLiteJournal:
         """Resolve a send left in doubt: ``post_id`` if it got there, None to send it again.
 
         ``part`` names one part of a thread (as the in-doubt message says); None means
-        the whole channel.
+        the whole channel. ``JournalError`` if that is not in doubt (a misspelled
+        channel, a send already delivered): it says why, and what can be settled.
         """
         owner, now = self.owner, self._clock()
         await self._call(
-            lambda conn: sql.settle(
+            lambda conn: settle_in(
                 conn, update_key, channel, index=part, post_id=post_id, owner=owner, now=now
             )
         )

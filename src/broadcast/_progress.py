@@ -20,6 +20,7 @@ __all__ = [
     "reporting",
     "silent",
     "stop_reporting",
+    "watched",
 ]
 
 EVERY = 50
@@ -78,6 +79,11 @@ class _Reporter:
 
 def silent(done: int, failed: int, *, finished: bool = False) -> None:
     """The reporter when nobody is watching."""
+
+
+def watched() -> bool:
+    """Whether a display is watching this send (worth counting a file's lines for)."""
+    return _current.get() is not None
 
 
 def progress_reporter(channel: str, total: int | None) -> Callable[..., None]:

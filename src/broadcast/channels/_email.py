@@ -32,7 +32,7 @@ from .._retry import RetryPolicy
 from .._update import Update
 from ._email_message import EmailTemplate, is_msg_id, render_email
 from ._fanout import FanOut
-from ._recipients import RecipientSource, describe_invalid, invalid_in
+from ._recipients import Audience, RecipientSource, describe_invalid, invalid_in
 
 __all__ = ["Email", "normalise_address"]
 
@@ -196,6 +196,10 @@ class Email:
                 " and the SMTP password" if password else "",
                 host,
             )
+
+    def audience(self) -> Audience:
+        """The recipient list and how each address is checked, for a dry run's count."""
+        return Audience(self._recipients, normalise_address)
 
     def __repr__(self) -> str:
         return (

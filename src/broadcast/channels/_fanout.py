@@ -38,11 +38,11 @@ from typing import Protocol
 from .._channel import Delivery, Rejection
 from .._errors import AuthError, ChannelError, JournalError, Unconfirmed
 from .._journal import RecipientLog
-from .._progress import progress_reporter, silent
+from .._progress import progress_reporter, silent, watched
 from .._redact import describe
 from .._retry import RetryPolicy
 from .._scope import current_scope, stoppable_sleep
-from ._recipients import Normalise, RecipientSource, stream
+from ._recipients import Normalise, RecipientSource, size_hint, stream
 
 __all__ = ["BREAKER_WINDOW", "DRAIN_GRACE", "SAMPLE_IDS", "FanOut", "Worker"]
 
@@ -173,6 +173,8 @@ class FanOut:
         """Send to every recipient with ``workers``; the Delivery counts who got it."""
         tally = _Tally()
         total = len(self.recipients) if isinstance(self.recipients, Sized) else None
+        if total is None and watched():  # an @file list: count its lines for the display
+            total = await asyncio.to_thread(size_hint, self.recipients)
         tally.report = progress_reporter(self.name, total)
         breaker = _Breaker(max(BREAKER_WINDOW, 2 * len(workers)))
         retry = dataclasses.replace(

@@ -31,7 +31,7 @@ from .._update import Update
 from ..text import SmsText, render_sms
 from ._fanout import FanOut
 from ._http import ClientSlot, get, json_field, post
-from ._recipients import RecipientSource, describe_invalid, invalid_in
+from ._recipients import Audience, RecipientSource, describe_invalid, invalid_in
 
 __all__ = ["RateLimiter", "TwilioSMS", "normalise_number", "sender_id", "twilio_errors"]
 
@@ -199,6 +199,10 @@ class TwilioSMS:
     @staticmethod
     def _normaliser(region: str) -> Callable[[str], str]:
         return lambda text: normalise_number(text, region)
+
+    def audience(self) -> Audience:
+        """The recipient list and how each number is checked, for a dry run's count."""
+        return Audience(self._recipients, self._normaliser(self._region))
 
     def __repr__(self) -> str:
         return (

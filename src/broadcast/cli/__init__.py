@@ -18,7 +18,7 @@ __all__ = ["main"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="broadcast")
+@click.version_option(__version__, "-V", "--version", prog_name="broadcast")
 @click.option(
     "--config",
     metavar="FILE",
@@ -33,20 +33,36 @@ __all__ = ["main"]
 )
 @click.option("-v", "--verbose", count=True, help="Log what happens on stderr (-vv: debug).")
 @click.option("--debug", is_flag=True, help="Log everything on stderr (same as -vv).")
+@click.option(
+    "-q", "--quiet", is_flag=True, help="Print only errors (and --json output); same exit codes."
+)
 @click.pass_context
-def main(ctx: click.Context, config: str | None, env_file: str, verbose: int, debug: bool) -> None:
+def main(
+    ctx: click.Context,
+    /,
+    *,
+    config: str | None,
+    env_file: str,
+    verbose: int,
+    debug: bool,
+    quiet: bool,
+) -> None:
     """Send one crisis update to every outlet: email, X, Facebook, webhooks, SMS.
 
     Tell everyone, early and often, consistently, everywhere they are.
 
     Start with `broadcast demo`, then `broadcast preview "We are investigating."`.
 
-    Exit status: 0 delivered, 1 a channel failed, 2 usage, configuration or input error.
+    Exit status: 0 delivered, 1 a channel failed, 2 usage, configuration or input error,
+    3 busy elsewhere, 4 answered no; see `broadcast send --help`.
     """
+    if quiet and (verbose or debug):
+        raise click.UsageError("give -q (quiet) or -v / --debug (verbose), not both")
     settings = ctx.ensure_object(Settings)
     settings.config = config
     settings.env_file = env_file
     settings.verbose = 2 if debug else verbose
+    settings.quiet = quiet
     setup_logging(settings)
 
 

@@ -1,7 +1,9 @@
 """What every command shares: options, error handling, exit codes, logging, output.
 
 Exit codes: 0 everything delivered (or already delivered), 1 some channel failed
-(or, for ``overdue``, some incident is late), 2 a usage, configuration or input error.
+(or, for ``overdue``, some incident is late), 2 a usage, configuration or input error
+(for ``send --dry-run``, an invalid recipient line too), 3 another process is sending
+the update, 4 the question "Send this?" was answered no, 128 + N stopped by signal N.
 Only click and the standard library are imported here, so ``--help`` stays fast.
 """
 
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EXIT_BUSY",
+    "EXIT_DECLINED",
     "EXIT_FAILED",
     "EXIT_OK",
     "EXIT_SIGNALLED",
@@ -36,6 +39,8 @@ __all__ = [
 ]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
+EXIT_DECLINED = 4
+"""The person at the terminal answered no to "Send this?" (or Ctrl-D): nothing was sent."""
 EXIT_SIGNALLED = 128
 """Plus the signal's number: 130 after Ctrl-C (SIGINT), 143 after SIGTERM."""
 
@@ -49,6 +54,8 @@ class Settings:
     config: str | None = None
     env_file: str = ".env"
     verbose: int = 0
+    quiet: bool = False
+    """``-q``: print only errors (and what ``--json`` asks for); exit codes unchanged."""
 
     def load(self, *, require_secrets: bool = True, allow_empty: bool = False) -> Config:
         """The configuration; its credentials are masked in everything printed from now on."""
@@ -133,11 +140,13 @@ TRANSPORTS = ("httpx", "httpcore", "aiohttp", "aiosmtplib", "oauthlib")
 
 
 def setup_logging(settings: Settings) -> None:
-    """Logs on stderr, masked: warnings; ``-v`` info; ``--debug`` (``-vv``) debug.
+    """Logs on stderr, masked: warnings; ``-q`` errors; ``-v`` info; ``--debug`` debug.
 
     ``--debug`` shows the transport libraries' own debug logs as well.
     """
     level = {0: logging.WARNING, 1: logging.INFO}.get(settings.verbose, logging.DEBUG)
+    if settings.quiet:
+        level = logging.ERROR
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_Masking("%(levelname)s %(name)s: %(message)s"))
     names = ("broadcast", *TRANSPORTS) if level == logging.DEBUG else ("broadcast",)

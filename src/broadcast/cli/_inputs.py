@@ -39,9 +39,11 @@ def update_options(command: F) -> F:
     """The flags for every Update field, and the body argument."""
     options = [
         click.argument("body", required=False),
+        click.option("-b", "--body", "body_text", metavar="TEXT",
+                     help="The body (instead of the BODY argument)."),
         click.option("--body-file", type=click.File("r", encoding="utf-8"),
                      help="Read the body from FILE ('-' for stdin)."),
-        click.option("--title", help="One line; defaults to the body's first line."),
+        click.option("-t", "--title", help="One line; defaults to the body's first line."),
         click.option("--status", type=click.Choice(STATUSES), help="Default: investigating."),
         click.option("--severity", type=click.Choice(SEVERITIES), help="Default: major."),
         click.option("--incident",
@@ -62,14 +64,16 @@ def build_update(
     *,
     now: datetime | None = None,
     stdin: Any = None,
+    body_text: str | None = None,
     **flags: str | None,
 ) -> Update:
-    """The Update from the flags; the body from the argument, ``--body-file`` or stdin."""
+    """The Update from the flags; the body from the argument, ``-b``, ``--body-file`` or stdin."""
     from .._api import make_update  # noqa: PLC0415 - keep --help fast
 
     stdin = stdin if stdin is not None else sys.stdin
-    if body is not None and body_file is not None:
-        raise click.UsageError("give the body as an argument or with --body-file, not both")
+    if sum(given is not None for given in (body, body_text, body_file)) > 1:
+        raise click.UsageError("give the body once: as an argument, with -b, or with --body-file")
+    body = body if body is not None else body_text
     if body is None and body_file is not None:
         body = body_file.read()
     if body is None and not stdin.isatty():

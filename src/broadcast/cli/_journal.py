@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -14,9 +14,10 @@ import click
 from ._common import EXIT_FAILED, EXIT_OK, Settings, fail, guarded, pass_settings
 
 if TYPE_CHECKING:
+    from .._journal import ChannelRecord
     from .._journal_sqlite import SQLiteJournal
 
-__all__ = ["existing_journal", "history", "overdue", "settle", "use_journal"]
+__all__ = ["aligned", "existing_journal", "history", "overdue", "settle", "use_journal"]
 
 T = TypeVar("T")
 _json = click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
@@ -78,11 +79,19 @@ def history(settings: Settings, /, incident: str | None, *, as_json: bool) -> No
         if as_json:
             click.echo(_dump([asdict(i) for i in incidents]))
             return
-        for i in incidents:
-            click.echo(
-                f"{i.incident}  {i.status:<13} {i.updates} update(s), last "
-                f"{_when(i.last_update_at)}; next promised {_when(i.next_update_at)}  {i.title}"
+        rows = [
+            (
+                i.incident,
+                i.status,
+                f"{i.updates} update(s)",
+                f"last {_when(i.last_update_at)}",
+                f"next promised {_when(i.next_update_at)}",
+                i.title,
             )
+            for i in incidents
+        ]
+        for line in aligned(rows):
+            click.echo(settings.mask(line))
         return
     updates = use_journal(journal, lambda j: j.history(incident))
     if not updates:
@@ -90,15 +99,34 @@ def history(settings: Settings, /, incident: str | None, *, as_json: bool) -> No
     if as_json:
         click.echo(settings.mask(_dump([asdict(u) for u in updates])))
         return
+    sends = [(c.channel, c.state, _said(c)) for u in updates for c in u.channels]
+    lines = iter(aligned(sends))
     for u in updates:
         click.echo(f"{_when(u.created_at)}  [{u.status}] {u.title}  (key {u.key})")
         if u.next_update_at:
             click.echo(f"    next update promised by {_when(u.next_update_at)}")
-        for c in u.channels:
-            said = ", ".join(c.ids[:3]) if c.state == "delivered" else (c.reason or "")
-            if c.accepted is not None:
-                said = f"{c.accepted} reached, {c.rejected or 0} not; {said}".rstrip("; ")
-            click.echo(settings.mask(f"    {c.channel:<12} {c.state:<10} {said}"))
+        for _ in u.channels:
+            click.echo(settings.mask(f"    {next(lines)}"))
+
+
+def _said(c: ChannelRecord) -> str:
+    said = ", ".join(c.ids[:3]) if c.state == "delivered" else (c.reason or "")
+    if c.accepted is not None:
+        said = f"{c.accepted} reached, {c.rejected or 0} not; {said}".rstrip("; ")
+    return said
+
+
+def aligned(rows: Sequence[Sequence[str]]) -> list[str]:
+    """Rows as lines, every column but the last padded to its widest cell."""
+    if not rows:
+        return []
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    return [
+        "  ".join(
+            [*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[-1]]
+        ).rstrip()
+        for row in rows
+    ]
 
 
 @click.command()
@@ -117,6 +145,8 @@ def overdue(settings: Settings, /, *, as_json: bool) -> None:
     if as_json:
         rows = [{**asdict(o), "overdue_by": o.overdue_by.total_seconds()} for o in late]
         click.echo(_dump(rows))
+    elif settings.quiet:
+        pass  # the exit code says it
     elif late:
         for item in late:
             click.echo(f"OVERDUE {item}")
@@ -147,6 +177,8 @@ def settle(
 
     Check the account first. If the post is there, give its id with --post-id; if
     not, use --resend. The Report's reason shows the exact UPDATE_KEY and CHANNEL.
+    Exit 2, changing nothing, if that send or part is not in doubt (a misspelled
+    channel, a send already delivered): the message lists what can be settled.
     """
     if (post_id is None) == (not resend):
         raise click.UsageError("give exactly one of --post-id ID (it got there) or --resend")
@@ -156,4 +188,5 @@ def settle(
     use_journal(journal, lambda j: j.settle(update_key, channel, part=part, post_id=post_id))
     what = f"part {part} of " if part is not None else ""
     verdict = f"recorded as posted ({post_id})" if post_id else "will be sent by the next run"
-    click.echo(f"Settled {what}{channel} for update {update_key}: {verdict}.")
+    if not settings.quiet:
+        click.echo(f"Settled {what}{channel} for update {update_key}: {verdict}.")

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from .._progress import Progress
     from .._report import Report
 
-__all__ = ["ProgressDisplay", "exit_code", "print_previews", "print_report"]
+__all__ = ["ProgressDisplay", "exit_code", "print_previews", "print_report", "verdict"]
 
 PLAIN_EVERY = 5.0
 """Seconds between plain progress lines when stderr is not a terminal."""
@@ -65,31 +65,44 @@ def print_report(report: Report, mask: Callable[[str], str]) -> None:
         Console(highlight=False).print(table)
     else:
         click.echo(mask(report.to_text()))
+    if said := verdict(report):
+        click.echo(said)
+
+
+def verdict(report: Report) -> str | None:
+    """The line after the table when not everyone was reached (None when they were)."""
     if report.dry_run:
-        click.echo("Dry run: nothing was sent.")
-    elif (code := exit_code(report)) == 3:
+        return "Dry run: nothing was sent."
+    if (code := exit_code(report)) == 3:
         names = ", ".join(r.channel for r in report.busy)
-        click.echo(f"Another process is sending this update on {names}. Run again later.")
-    elif code:
+        return f"Another process is sending this update on {names}. Run again later."
+    if code:
         missed = (*report.failed, *report.partial, *report.busy)
         names = ", ".join(r.channel for r in missed)
-        click.echo(f"Not everyone was reached: {names}. Re-run the same command to retry.")
+        return f"Not everyone was reached: {names}. Re-run the same command to retry."
+    return None
 
 
-def print_previews(previews: Sequence[Preview], mask: Callable[[str], str]) -> None:
-    """Each channel's rendering: panels side by side on a terminal, blocks otherwise."""
-    if not _is_terminal(sys.stdout):
+def print_previews(
+    previews: Sequence[Preview], mask: Callable[[str], str], *, err: bool = False
+) -> None:
+    """Each channel's rendering: panels side by side on a terminal, blocks otherwise.
+
+    ``err`` prints on stderr (the question before a send, so stdout stays the Report).
+    """
+    stream = sys.stderr if err else sys.stdout
+    if not _is_terminal(stream):
         for p in previews:
-            click.echo(f"=== {p.channel} ({p.kind}) ===")
-            click.echo(mask(p.text if p.error is None else f"cannot render: {p.error}"))
-            click.echo()
+            click.echo(f"=== {p.channel} ({p.kind}) ===", err=err)
+            click.echo(mask(p.text if p.error is None else f"cannot render: {p.error}"), err=err)
+            click.echo(err=err)
         return
     from rich.columns import Columns  # noqa: PLC0415 - only on a terminal
     from rich.console import Console  # noqa: PLC0415
     from rich.panel import Panel  # noqa: PLC0415
     from rich.text import Text  # noqa: PLC0415
 
-    console = Console(highlight=False)
+    console = Console(file=stream, highlight=False)
     width = max(40, min(72, console.width // 2 - 2))
     panels = [
         Panel(
@@ -118,9 +131,15 @@ class ProgressDisplay:
     def __enter__(self) -> ProgressDisplay:
         if _is_terminal(self._stream):
             from rich.console import Console  # noqa: PLC0415 - only on a terminal
+            from rich.progress import BarColumn, TextColumn  # noqa: PLC0415
             from rich.progress import Progress as Bars  # noqa: PLC0415
 
-            self._live = Bars(console=Console(file=self._stream), transient=True)
+            self._live = Bars(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                console=Console(file=self._stream),
+                transient=True,
+            )
             self._live.start()
         return self
 
@@ -133,10 +152,12 @@ class ProgressDisplay:
         if self._live is not None:
             if progress.channel not in self._tasks:
                 self._tasks[progress.channel] = self._live.add_task(
-                    progress.channel, total=progress.total
+                    counts(progress), total=progress.total
                 )
             done = progress.done + progress.failed
-            self._live.update(self._tasks[progress.channel], completed=done)
+            self._live.update(
+                self._tasks[progress.channel], completed=done, description=counts(progress)
+            )
             return
         now = self._clock()
         last = self._said.get(progress.channel)
@@ -153,3 +174,11 @@ class ProgressDisplay:
             file=self._stream,
             flush=True,
         )
+
+
+def counts(progress: Progress) -> str:
+    """``sms: 1,200/5,000`` (``sms: 1,200`` for a stream), and how many were not reached."""
+    done = progress.done + progress.failed
+    of = f"/{progress.total:,}" if progress.total is not None else ""
+    missed = f" ({progress.failed:,} not reached)" if progress.failed else ""
+    return f"{progress.channel}: {done:,}{of}{missed}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ._common import (
-    EXIT_FAILED,
+    EXIT_DECLINED,
     EXIT_SIGNALLED,
     Settings,
     fail,
@@ -23,7 +24,7 @@ from ._common import (
 )
 from ._inputs import build_update, update_options
 from ._journal import existing_journal, use_journal
-from ._output import ProgressDisplay, exit_code, print_previews, print_report
+from ._output import ProgressDisplay, exit_code, print_previews, print_report, verdict
 
 if TYPE_CHECKING:
     from .._update import Update
@@ -32,14 +33,24 @@ __all__ = ["preview", "send"]
 
 
 def _interactive() -> bool:
-    return sys.stdin.isatty() and sys.stdout.isatty()
+    """Someone at a terminal can answer: ask (on stderr; stdout may be piped or redirected)."""
+    return sys.stdin.isatty()
 
 
 @click.command()
 @update_options
 @only_option
 @to_option
-@click.option("--dry-run", is_flag=True, help="Render every channel and send nothing.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Show each channel's text and recipient count, check every recipient list; send nothing.",
+)
+@click.option(
+    "--allow-invalid",
+    is_flag=True,
+    help="With --dry-run: exit 0 even if a recipient list has invalid lines.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the Report as JSON on stdout.")
 @click.option("--yes", "-y", is_flag=True, help="Send without asking (never asked off a terminal).")
 @click.option("--no-journal", is_flag=True, help="Do not record or consult the delivery journal.")
@@ -52,6 +63,7 @@ def send(
     only: str | None,
     to: str | None,
     dry_run: bool,
+    allow_invalid: bool,
     as_json: bool,
     yes: bool,
     no_journal: bool,
@@ -59,42 +71,70 @@ def send(
 ) -> None:
     """Send an update to every configured channel (or those picked by --only / --to).
 
-    In a terminal it shows what each channel will say and asks first; in CI it never
-    asks. Exit status: 0 everyone reached (or already reached, or refused for good),
-    1 someone was missed (run again), 2 a usage, configuration, input or journal error
-    (nothing was sent), 3 another process is sending this update (run again later),
-    130 / 143 stopped by Ctrl-C / SIGTERM (the Report says what was not sent).
-    On SIGTERM or a first Ctrl-C no new send starts, sends in flight get a few seconds,
-    and the Report is printed; a second Ctrl-C aborts at once.
+    In a terminal it shows what each channel will say and asks first (with --json
+    too: the question goes to stderr); in CI it never asks. Exit status: 0 everyone
+    reached (or already reached, or refused for good), 1 someone was missed (run
+    again), 2 a usage, configuration, input or journal error (nothing was sent), 3
+    another process is sending this update (run again later), 4 you answered no
+    (nothing was sent), 130 / 143 stopped by Ctrl-C / SIGTERM (the Report says what
+    was not sent). On SIGTERM or a first Ctrl-C no new send starts, sends in flight
+    get a few seconds, and the Report is printed; a second Ctrl-C aborts at once.
     """
     update = build_update(**fields)
     config = settings.load()
     channels = config.select(only=only, to=to)
-    if fields.get("next_update") and not (no_journal or dry_run):
-        update = _as_before(update, config.env.get("BROADCAST_JOURNAL"))
-    if not (yes or dry_run or as_json) and _interactive():
-        from .._preview import render_previews  # noqa: PLC0415 - keep --help fast
+    if dry_run:
+        from ._dry_run import dry_run as rehearse  # noqa: PLC0415 - keep --help fast
 
-        print_previews(render_previews(channels, update), settings.mask)
-        names = ", ".join(c.name for c in channels)
-        if not click.confirm(f"Send this to {len(channels)} channel(s): {names}?"):
-            raise fail("not sent: nothing was sent", EXIT_FAILED)
+        raise click.exceptions.Exit(
+            rehearse(settings, channels, update, as_json=as_json, allow_invalid=allow_invalid)
+        )
+    if fields.get("next_update") and not no_journal:
+        update = _as_before(update, config.env.get("BROADCAST_JOURNAL"), quiet=settings.quiet)
+    if not yes and _interactive():
+        _confirm(settings, channels, update)
     broadcaster = config.broadcaster(only=only, to=to, journal=None if no_journal else "config")
 
     received: list[int] = []
+    display = ProgressDisplay() if not settings.quiet else None
 
     async def run() -> Any:
-        with _signals(broadcaster, received), ProgressDisplay() as display:
+        with _signals(broadcaster, received), display or contextlib.nullcontext():
             async with broadcaster:
-                return await broadcaster.send(update, dry_run=dry_run, progress=display)
+                return await broadcaster.send(update, progress=display)
 
     report = asyncio.run(run())
+    code = EXIT_SIGNALLED + received[0] if received else exit_code(report)
     if as_json:
         click.echo(settings.mask(json.dumps(report.to_dict(), indent=2, ensure_ascii=False)))
-    else:
+    elif not settings.quiet:
         print_report(report, settings.mask)
-    code = EXIT_SIGNALLED + received[0] if received else exit_code(report)
+    elif code and (said := verdict(report)):
+        click.echo(f"error: {said}", err=True)
     raise click.exceptions.Exit(code)
+
+
+def _confirm(settings: Settings, channels: list[Any], update: Update) -> None:
+    """Show each channel's text on stderr and ask; a no (or Ctrl-D) sends nothing."""
+    from .._preview import render_previews  # noqa: PLC0415 - keep --help fast
+
+    print_previews(render_previews(channels, update), settings.mask, err=True)
+    names = ", ".join(c.name for c in channels)
+    click.echo(f"Send this to {len(channels)} channel(s): {names}? [y/N] ", nl=False, err=True)
+    try:
+        answer = sys.stdin.readline()
+    except KeyboardInterrupt:
+        click.echo(err=True)
+        raise fail(
+            "not sent: stopped by Ctrl-C; nothing was sent", EXIT_SIGNALLED + signal.SIGINT
+        ) from None
+    if answer.strip().lower() not in ("y", "yes"):
+        if not answer:
+            click.echo(err=True)  # Ctrl-D ends the line the question left open
+        raise fail(
+            "not sent: answered no; nothing was sent (--yes sends without asking)",
+            EXIT_DECLINED,
+        )
 
 
 class _signals:
@@ -140,7 +180,7 @@ class _signals:
             self._broadcaster.stop(f"stopped by {name}")
 
 
-def _as_before(update: Update, path: str | None) -> Update:
+def _as_before(update: Update, path: str | None, *, quiet: bool = False) -> Update:
     """The same command run again: keep the first run's next-update time, hence its key.
 
     ``--next-update 1h`` means a different moment a minute later, which would make a
@@ -159,6 +199,8 @@ def _as_before(update: Update, path: str | None) -> Update:
     again = make_update(update, next_update_at=last.next_update_at)
     if again.key != last.key:
         return update
+    if quiet:
+        return again
     click.echo(
         f"Same update as the one recorded at {last.recorded_at:%H:%M} UTC; keeping its "
         f"next-update time ({last.next_update_at:%H:%M} UTC) so nothing is posted twice.",

@@ -91,9 +91,10 @@ async def asend(
     ``only`` names the channels to use (the others are reported as skipped).
 
     ``progress`` receives fan-out progress (see ``Broadcaster.send``).
-    What was sent is recorded in the journal (``BROADCAST_JOURNAL``, else
-    ``./broadcast.db``; or ``journal=``, None for none), so sending the same update again
-    sends only what is missing, and follow-ups thread under the incident's first posts.
+    What was sent is recorded in the journal (``BROADCAST_JOURNAL``, else the per-user
+    journal the command uses, ``default_journal_path()``; or ``journal=``, None for
+    none), so sending the same update again, from any directory, sends only what is
+    missing, and follow-ups thread under the incident's first posts.
 
     ``fields`` are Update fields (``title=``, ``status=``, ``incident=``, ...). Bad
     input raises ``pydantic.ValidationError`` and bad configuration ``ConfigError``,

@@ -13,8 +13,8 @@ Every error names the variable and says how to fix it.
 |                               | when set, it bounds fan-outs (email, SMS) too          |
 | ``BROADCAST_FAN_OUT_TIMEOUT`` | seconds per fan-out channel (default: BROADCAST_TIMEOUT|
 |                               | if set, else 3600)                                     |
-| ``BROADCAST_JOURNAL``         | the delivery journal file (default ./broadcast.db;     |
-|                               | ``off``: none)                                         |
+| ``BROADCAST_JOURNAL``         | the delivery journal file (default: the per-user       |
+|                               | journal, see ``default_journal_path``; ``off``: none)  |
 | ``BROADCAST_CONFIG``          | the broadcast.toml to read (default ./broadcast.toml)  |
 | ``BROADCAST_RETRY_ATTEMPTS``  | attempts per channel (default 5)                       |
 | ``BROADCAST_RETRY_DEADLINE``  | seconds of retrying per channel (default 120)          |
@@ -50,6 +50,7 @@ Every error names the variable and says how to fix it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from email.utils import parseaddr
@@ -60,7 +61,7 @@ from ._channel import Channel
 from ._env import Env
 from ._errors import ConfigError
 from ._journal import Journal
-from ._journal_sqlite import default_journal
+from ._journal_sqlite import journal_from_setting
 from ._redact import redact, register_secret
 from ._retry import RetryPolicy
 
@@ -74,6 +75,8 @@ __all__ = [
     "env_channels",
     "masked_errors",
 ]
+
+log = logging.getLogger("broadcast")
 
 _TWITTER_OAUTH1 = ("CONSUMER_KEY", "CONSUMER_SECRET", "ACCESS_TOKEN", "ACCESS_TOKEN_SECRET")
 KNOWN_VARIABLES = frozenset(
@@ -365,8 +368,9 @@ def broadcaster_from_env(
 ) -> Broadcaster:
     """A Broadcaster with the environment's channels (or ``channels``) and settings.
 
-    ``journal`` defaults to an ``SQLiteJournal`` at ``BROADCAST_JOURNAL`` (else
-    ``./broadcast.db``; ``off`` for none); pass a Journal, or None for none.
+    ``journal`` defaults to an ``SQLiteJournal`` at ``BROADCAST_JOURNAL`` (else the
+    per-user journal, ``default_journal_path()``; ``off`` for none), which the
+    Broadcaster closes with itself; pass a Journal (yours to close), or None for none.
     """
     env = env or Env.load()
     register_secret(*env.credentials())
@@ -377,9 +381,12 @@ def broadcaster_from_env(
 def _broadcaster(
     env: Env, channels: list[Channel[Any]] | None, journal: Journal | Literal["env"] | None
 ) -> Broadcaster:
+    made = journal == "env"
     if journal == "env":
-        path = env.get("BROADCAST_JOURNAL")
-        journal = None if path == "off" else default_journal(path)
+        setting = env.get("BROADCAST_JOURNAL")
+        journal = journal_from_setting(setting)
+        where = "BROADCAST_JOURNAL or [settings] journal" if setting else "the per-user default"
+        log.info("journal: %s (%s)", journal.path if journal else "off", where)
     retry = RetryPolicy(
         attempts=int(env.number("BROADCAST_RETRY_ATTEMPTS", 5, integer=True)),
         deadline=env.number("BROADCAST_RETRY_DEADLINE", 120.0),
@@ -388,10 +395,12 @@ def _broadcaster(
     # A timeout someone set is meant for every channel: it bounds fan-outs too.
     fallback = timeout if env.get("BROADCAST_TIMEOUT") else DEFAULT_FAN_OUT_TIMEOUT
     fan_out_timeout = env.number("BROADCAST_FAN_OUT_TIMEOUT", fallback)
-    return Broadcaster(
+    broadcaster = Broadcaster(
         channels if channels is not None else channels_from_env(env),
         retry=retry,
         timeout=timeout,
         fan_out_timeout=fan_out_timeout,
         journal=journal,
     )
+    broadcaster._owns_journal = made  # the journal made here closes with the Broadcaster
+    return broadcaster

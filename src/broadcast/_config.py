@@ -68,9 +68,9 @@ from ._retry import RetryPolicy
 __all__ = [
     "BUILDERS",
     "HOW_TO_CONFIGURE",
-    "KNOWN_VARIABLES",
     "SETTINGS",
     "broadcaster_from_env",
+    "broadcaster_settings",
     "channels_from_env",
     "env_channels",
     "masked_errors",
@@ -78,48 +78,14 @@ __all__ = [
 
 log = logging.getLogger("broadcast")
 
+MAX_ATTEMPTS = 100
+"""Most attempts per channel ``BROADCAST_RETRY_ATTEMPTS`` may ask for."""
+MAX_POOL_SIZE = 100
+"""Most SMTP connections at once (servers refuse far fewer)."""
+MAX_CONCURRENCY = 1000
+"""Most SMS requests in flight."""
+
 _TWITTER_OAUTH1 = ("CONSUMER_KEY", "CONSUMER_SECRET", "ACCESS_TOKEN", "ACCESS_TOKEN_SECRET")
-KNOWN_VARIABLES = frozenset(
-    {
-        "BROADCAST_WEBHOOK_URL",
-        "BROADCAST_WEBHOOK_SECRET",
-        "BROADCAST_WEBHOOK_TIMEOUT",
-        "BROADCAST_TIMEOUT",
-        "BROADCAST_FAN_OUT_TIMEOUT",
-        "BROADCAST_JOURNAL",
-        "BROADCAST_CONFIG",
-        "BROADCAST_RETRY_ATTEMPTS",
-        "BROADCAST_RETRY_DEADLINE",
-        "BROADCAST_SMTP_HOST",
-        "BROADCAST_SMTP_PORT",
-        "BROADCAST_SMTP_USERNAME",
-        "BROADCAST_SMTP_PASSWORD",
-        "BROADCAST_SMTP_SENDER",
-        "BROADCAST_SMTP_RECIPIENTS",
-        "BROADCAST_SMTP_TLS",
-        "BROADCAST_SMTP_POOL_SIZE",
-        "BROADCAST_SMTP_REPLY_TO",
-        *(f"BROADCAST_TWITTER_{n}" for n in _TWITTER_OAUTH1),
-        "BROADCAST_TWITTER_BEARER_TOKEN",
-        "BROADCAST_TWITTER_BASE_URL",
-        "BROADCAST_FACEBOOK_PAGE_ID",
-        "BROADCAST_FACEBOOK_PAGE_TOKEN",
-        "BROADCAST_FACEBOOK_APP_SECRET",
-        "BROADCAST_FACEBOOK_FOLLOW_UP",
-        "BROADCAST_FACEBOOK_API_VERSION",
-        "BROADCAST_FACEBOOK_BASE_URL",
-        "BROADCAST_TWILIO_ACCOUNT_SID",
-        "BROADCAST_TWILIO_AUTH_TOKEN",
-        "BROADCAST_TWILIO_FROM",
-        "BROADCAST_TWILIO_MESSAGING_SERVICE_SID",
-        "BROADCAST_TWILIO_BASE_URL",
-        "BROADCAST_SMS_RECIPIENTS",
-        "BROADCAST_SMS_REGION",
-        "BROADCAST_SMS_MAX_SEGMENTS",
-        "BROADCAST_SMS_RATE",
-        "BROADCAST_SMS_CONCURRENCY",
-    }
-)
 HOW_TO_CONFIGURE = (
     "set BROADCAST_WEBHOOK_URL (webhook), BROADCAST_SMTP_HOST (email), "
     "BROADCAST_TWITTER_BEARER_TOKEN or BROADCAST_TWITTER_CONSUMER_KEY... (X), or "
@@ -141,7 +107,7 @@ def _webhook(env: Env) -> Channel[Any] | None:
         return None
     from .channels._webhook import Webhook  # noqa: PLC0415 - channels load lazily
 
-    timeout = env.number("BROADCAST_WEBHOOK_TIMEOUT", 15.0)
+    timeout = env.seconds("BROADCAST_WEBHOOK_TIMEOUT", 15.0)
     channel: Channel[Any] = env.build(
         "BROADCAST_WEBHOOK_SECRET", lambda: Webhook(url, secret=secret, timeout=timeout)
     )
@@ -167,8 +133,8 @@ def _email(env: Env) -> Channel[Any] | None:
     tls = env.get("BROADCAST_SMTP_TLS") or "starttls"
     if tls not in {"starttls", "implicit", "none"}:
         raise ConfigError(f"BROADCAST_SMTP_TLS must be starttls, implicit or none, got {tls!r}")
-    port = int(env.number("BROADCAST_SMTP_PORT", 0, integer=True)) or None
-    pool_size = int(env.number("BROADCAST_SMTP_POOL_SIZE", 4, integer=True))
+    port = env.port("BROADCAST_SMTP_PORT")
+    pool_size = env.count("BROADCAST_SMTP_POOL_SIZE", 4, maximum=MAX_POOL_SIZE)
     options: dict[str, Any] = {
         "sender": sender,
         "recipients": recipients,
@@ -293,17 +259,15 @@ def _sms(env: Env) -> Channel[Any] | None:
         "from_": from_,
         "messaging_service_sid": service,
         "default_region": region,
-        "max_segments": int(env.number("BROADCAST_SMS_MAX_SEGMENTS", 2, integer=True)),
+        "max_segments": env.count("BROADCAST_SMS_MAX_SEGMENTS", 2, maximum=MAX_SEGMENTS),
         "rate": env.number("BROADCAST_SMS_RATE", 50.0),
-        "concurrency": int(env.number("BROADCAST_SMS_CONCURRENCY", 20, integer=True)),
+        "concurrency": env.count("BROADCAST_SMS_CONCURRENCY", 20, maximum=MAX_CONCURRENCY),
         "base_url": env.url("BROADCAST_TWILIO_BASE_URL") or DEFAULT_BASE_URL,
     }
     if not (sid.startswith("AC") and len(sid) == 34):
         raise ConfigError("BROADCAST_TWILIO_ACCOUNT_SID must be 'AC' and 32 characters")
     if from_ is not None:
         env.build("BROADCAST_TWILIO_FROM", lambda: sender_id(from_, region))
-    if not 1 <= options["max_segments"] <= MAX_SEGMENTS:
-        raise ConfigError(f"BROADCAST_SMS_MAX_SEGMENTS must be 1 to {MAX_SEGMENTS}")
     channel: Channel[Any] = env.build(
         "BROADCAST_SMS_RECIPIENTS", lambda: TwilioSMS(sid, token, **options)
     )
@@ -328,6 +292,19 @@ SETTINGS = {
 """The settings that are not about one channel, by their broadcast.toml key."""
 
 
+def broadcaster_settings(env: Env) -> dict[str, Any]:
+    """The Broadcaster's ``retry``, ``timeout`` and ``fan_out_timeout``, each checked."""
+    retry = RetryPolicy(
+        attempts=env.count("BROADCAST_RETRY_ATTEMPTS", 5, maximum=MAX_ATTEMPTS),
+        deadline=env.seconds("BROADCAST_RETRY_DEADLINE", 120.0),
+    )
+    timeout = env.seconds("BROADCAST_TIMEOUT", DEFAULT_TIMEOUT)
+    # A timeout someone set is meant for every channel: it bounds fan-outs too.
+    fallback = timeout if env.get("BROADCAST_TIMEOUT") else DEFAULT_FAN_OUT_TIMEOUT
+    fan_out_timeout = env.seconds("BROADCAST_FAN_OUT_TIMEOUT", fallback)
+    return {"retry": retry, "timeout": timeout, "fan_out_timeout": fan_out_timeout}
+
+
 def env_channels(env: Env) -> list[Channel[Any]]:
     """The channels the ``BROADCAST_*`` variables configure; maybe none.
 
@@ -349,14 +326,19 @@ def masked_errors() -> Iterator[None]:
 
 
 def channels_from_env(env: Env | None = None) -> list[Channel[Any]]:
-    """Every channel the environment configures; an error if there is none."""
+    """Every channel the environment configures; an error if there is none.
+
+    A set ``BROADCAST_*`` variable that broadcast does not read (a typo) is an error
+    naming it, with the closest known name (see ``_config_names``).
+    """
+    from ._config_names import check_names  # noqa: PLC0415 - it imports this module
+
     env = env or Env.load()
+    with masked_errors():
+        check_names(env)
     channels = env_channels(env)
     if not channels:
-        message = f"no channel is configured: {HOW_TO_CONFIGURE}"
-        if typos := env.unknown(KNOWN_VARIABLES):
-            message += f" (found unknown variables: {', '.join(typos)})"
-        raise ConfigError(message)
+        raise ConfigError(f"no channel is configured: {HOW_TO_CONFIGURE}")
     return channels
 
 
@@ -381,26 +363,17 @@ def broadcaster_from_env(
 def _broadcaster(
     env: Env, channels: list[Channel[Any]] | None, journal: Journal | Literal["env"] | None
 ) -> Broadcaster:
+    settings = broadcaster_settings(env)
     made = journal == "env"
     if journal == "env":
         setting = env.get("BROADCAST_JOURNAL")
         journal = journal_from_setting(setting)
         where = "BROADCAST_JOURNAL or [settings] journal" if setting else "the per-user default"
         log.info("journal: %s (%s)", journal.path if journal else "off", where)
-    retry = RetryPolicy(
-        attempts=int(env.number("BROADCAST_RETRY_ATTEMPTS", 5, integer=True)),
-        deadline=env.number("BROADCAST_RETRY_DEADLINE", 120.0),
-    )
-    timeout = env.number("BROADCAST_TIMEOUT", DEFAULT_TIMEOUT)
-    # A timeout someone set is meant for every channel: it bounds fan-outs too.
-    fallback = timeout if env.get("BROADCAST_TIMEOUT") else DEFAULT_FAN_OUT_TIMEOUT
-    fan_out_timeout = env.number("BROADCAST_FAN_OUT_TIMEOUT", fallback)
     broadcaster = Broadcaster(
         channels if channels is not None else channels_from_env(env),
-        retry=retry,
-        timeout=timeout,
-        fan_out_timeout=fan_out_timeout,
         journal=journal,
+        **settings,
     )
     broadcaster._owns_journal = made  # the journal made here closes with the Broadcaster
     return broadcaster

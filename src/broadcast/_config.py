@@ -16,6 +16,8 @@ Every error names the variable and says how to fix it.
 | ``BROADCAST_JOURNAL``         | the delivery journal file (default: the per-user       |
 |                               | journal, see ``default_journal_path``; ``off``: none)  |
 | ``BROADCAST_CONFIG``          | the broadcast.toml to read (default ./broadcast.toml)  |
+| ``BROADCAST_ALLOW_UNKNOWN``   | ``1``: an unknown ``BROADCAST_*`` name is a warning    |
+|                               | (never for credentials; see ``_config_names``)         |
 | ``BROADCAST_RETRY_ATTEMPTS``  | attempts per channel (default 5)                       |
 | ``BROADCAST_RETRY_DEADLINE``  | seconds of retrying per channel (default 120)          |
 | ``BROADCAST_SMTP_HOST``       | enables the email channel                              |

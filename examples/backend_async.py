@@ -29,8 +29,11 @@ async def announce(broadcaster: broadcast.Broadcaster) -> broadcast.Report:
 
 async def main() -> int:
     webhook = Webhook(os.environ["BLOG_HOOK_URL"], secret=os.environ.get("BLOG_HOOK_SECRET"))
-    async with broadcast.Broadcaster([webhook]) as broadcaster:
+    # The per-user journal the command uses: a re-run sends only what is missing.
+    journal = broadcast.SQLiteJournal()
+    async with broadcast.Broadcaster([webhook], journal=journal) as broadcaster:
         report = await announce(broadcaster)
+    await journal.aclose()  # given to the Broadcaster, so ours to close
     print(json.dumps(report.to_dict(), indent=2))
     return 0 if report.ok else 1
 

@@ -47,7 +47,7 @@ def main(argv: list[str]) -> int:
     retry = fast_retries() if "--no-wait" in argv else None
     with ExitStack() as stack, tempfile.TemporaryDirectory() as scratch:
         stand_ins = [stack.enter_context(make()) for make in STAND_INS]
-        # Keep the journal in one lasting place in production (default ./broadcast.db):
+        # Keep the journal in one lasting place in production (SQLiteJournal(): per user):
         # it is what threads tomorrow's follow-up. This example starts afresh each run.
         journal = broadcast.SQLiteJournal(Path(scratch) / "broadcast.db")
         ok = asyncio.run(tell([s.channel() for s in stand_ins], journal, retry))

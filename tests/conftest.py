@@ -21,8 +21,15 @@ SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 @pytest.fixture(autouse=True)
 def _journal_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every test's default journal is its own file, never ./broadcast.db."""
+    """Every test's journal is its own file, never the user's real per-user journal.
+
+    ``XDG_STATE_HOME`` (and ``HOME``, which macOS's state directory follows) moves the
+    per-user default into the test's directory too, for tests that unset
+    ``BROADCAST_JOURNAL`` to exercise it.
+    """
     monkeypatch.setenv("BROADCAST_JOURNAL", str(tmp_path / "broadcast.db"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
 
 
 @pytest.fixture(autouse=True)

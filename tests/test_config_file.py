@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from broadcast import ConfigError, SQLiteJournal, load_config
-from broadcast._config import KNOWN_VARIABLES
 from broadcast._config_file import KEYS, SECRET_KEYS
+from broadcast._config_names import known_env_names
 from broadcast.channels import Email, FacebookPage, TwilioSMS, Twitter, Webhook
 
 from .conftest import SECRET
@@ -157,7 +157,7 @@ def test_environment_channels_join_the_file_ones(tmp_path: Path) -> None:
         (
             'type = "email"\nhost = "smtp.example.com"\nsender = "s@example.com"\n'
             'recipients = ["a@example.com"]\nport = "abc"',
-            r"\[channels\.x\]: port must be a whole number, got 'abc'",
+            r"\[channels\.x\]: port must be a port number from 1 to 65535, got 'abc'",
         ),
         (
             'type = "email"\nhost = "smtp.example.com"\nsender = "s@example.com"\n'
@@ -254,7 +254,7 @@ def test_configuration_page_documents_every_key_and_variable() -> None:
     for kind, keys in KEYS.items():
         row = next(line for line in page.splitlines() if line.startswith(f"| `{kind}` |"))
         assert all(f"`{key}`" in row for key in keys), kind
-    assert [v for v in sorted(KNOWN_VARIABLES) if f"`{v}`" not in page] == []
+    assert [v for v in sorted(known_env_names()) if f"`{v}`" not in page] == []
 
 
 # --- secrets in configuration errors ------------------------------------------------

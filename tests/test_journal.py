@@ -28,6 +28,8 @@ from broadcast import (
     Update,
     overdue,
 )
+from broadcast._config import broadcaster_from_env
+from broadcast._env import Env
 from broadcast.channels import TwilioSMS, Twitter, Webhook
 from broadcast.channels._fanout import FanOut
 from broadcast.testing import FakeClock, LoopbackServer, RecordedRequest, RecordingChannel, Reply
@@ -415,8 +417,8 @@ async def test_a_journal_that_cannot_be_created_is_a_clear_error(
 async def test_the_default_journal_is_broadcast_journal_and_private(
     server: LoopbackServer, tmp_path: Path, make_update: Any
 ) -> None:
-    """Broadcaster() journals to $BROADCAST_JOURNAL, a file only its owner can read."""
-    async with Broadcaster([Webhook(server.url)]) as broadcaster:
+    """The configured Broadcaster journals to $BROADCAST_JOURNAL, readable by its owner only."""
+    async with broadcaster_from_env(Env.load(None), channels=[Webhook(server.url)]) as broadcaster:
         assert isinstance(broadcaster.journal, SQLiteJournal)
         await broadcaster.send(make_update())
     path = Path(os.environ["BROADCAST_JOURNAL"])

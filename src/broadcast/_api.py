@@ -15,9 +15,10 @@ from typing import Any, Literal
 from ._broadcaster import Broadcaster
 from ._channel import Channel
 from ._check import CheckResult, check_channels
-from ._config import broadcaster_from_env
+from ._config import broadcaster_from_env, masked_errors
 from ._config_load import load_config
-from ._env import Env
+from ._config_names import check_names
+from ._env import Env, env_file_names
 from ._journal import Journal
 from ._preview import Preview, channels_to_preview, render_previews
 from ._progress import ProgressCallback
@@ -65,7 +66,10 @@ def _broadcaster(
     journal: Journal | Literal["env"] | None,
 ) -> Broadcaster:
     if channels is not None:
-        return broadcaster_from_env(Env.load(env_file), channels=channels, journal=journal)
+        env = Env.load(env_file)
+        with masked_errors():
+            check_names(env, in_env_file=env_file_names(env_file))
+        return broadcaster_from_env(env, channels=channels, journal=journal)
     loaded = load_config(config, env_file=env_file)
     return loaded.broadcaster(to=to, journal="config" if journal == "env" else journal)
 
@@ -91,9 +95,10 @@ async def asend(
     ``only`` names the channels to use (the others are reported as skipped).
 
     ``progress`` receives fan-out progress (see ``Broadcaster.send``).
-    What was sent is recorded in the journal (``BROADCAST_JOURNAL``, else
-    ``./broadcast.db``; or ``journal=``, None for none), so sending the same update again
-    sends only what is missing, and follow-ups thread under the incident's first posts.
+    What was sent is recorded in the journal (``BROADCAST_JOURNAL``, else the per-user
+    journal the command uses, ``default_journal_path()``; or ``journal=``, None for
+    none), so sending the same update again, from any directory, sends only what is
+    missing, and follow-ups thread under the incident's first posts.
 
     ``fields`` are Update fields (``title=``, ``status=``, ``incident=``, ...). Bad
     input raises ``pydantic.ValidationError`` and bad configuration ``ConfigError``,

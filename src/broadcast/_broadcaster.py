@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import enum
 import logging
 from collections.abc import Callable, Collection, Iterable, Mapping
 from types import TracebackType
@@ -16,7 +15,6 @@ from ._channel import Channel, Delivery, UsesHTTPClient
 from ._errors import AlreadyDelivered, JournalError, PermanentError
 from ._journal import Journal, UsesJournal
 from ._journal_run import journaled
-from ._journal_sqlite import default_journal
 from ._outcome import STOP_GRACE, Failure, delivered_fields, failure_fields, safe_traceback
 from ._progress import ProgressCallback, reporting, stop_reporting
 from ._redact import describe
@@ -37,14 +35,6 @@ DEFAULT_FAN_OUT_TIMEOUT = 3600.0
 before, drains what is in flight, and reports the rest as not sent."""
 MAX_DURATION_GRACE = 5.0
 """Seconds past a fan-out's own deadline before the Broadcaster cuts it off."""
-
-
-class _Default(enum.Enum):
-    JOURNAL = "the default journal"
-
-
-DEFAULT_JOURNAL = _Default.JOURNAL
-"""``SQLiteJournal`` at ``$BROADCAST_JOURNAL``, else ``./broadcast.db``."""
 
 
 class _Superseded(PermanentError):
@@ -71,11 +61,13 @@ class Broadcaster:
     retried per ``retry``. The Broadcaster owns the HTTP client it gives to channels
     that talk HTTP, and closes it with the channels.
 
-    ``journal`` remembers what went where (``./broadcast.db``, or ``$BROADCAST_JOURNAL``,
-    by default): a re-send of the same update delivers only what is missing, two
-    processes never send the same update at once, follow-ups find their thread, and a
-    late retry never goes out after the incident's resolution. ``journal=None`` keeps
-    nothing between sends. A journal the Broadcaster opened itself it also closes.
+    ``journal`` remembers what went where: a re-send of the same update delivers only
+    what is missing, two processes never send the same update at once, follow-ups find
+    their thread, and a late retry never goes out after the incident's resolution. A
+    Broadcaster built in code keeps none unless given one (``journal=SQLiteJournal()``
+    is the per-user journal the command and ``broadcast.send()`` use; or pass a path),
+    so two Broadcasters share nothing unless they share a journal. The caller closes
+    the journal it passed.
     """
 
     def __init__(
@@ -88,7 +80,7 @@ class Broadcaster:
         fan_out_timeout: float = DEFAULT_FAN_OUT_TIMEOUT,
         timeouts: Mapping[str, float] | None = None,
         http_client: httpx.AsyncClient | None = None,
-        journal: Journal | _Default | None = DEFAULT_JOURNAL,
+        journal: Journal | None = None,
     ) -> None:
         self._channels: tuple[Channel[Any], ...] = tuple(channels)
         names = [c.name for c in self._channels]
@@ -106,9 +98,9 @@ class Broadcaster:
         self._stop_reason: str | None = None
         self._http = http_client
         self._owns_http = http_client is None
-        self._owns_journal = journal is DEFAULT_JOURNAL
-        self._journal: Journal | None
-        self._journal = default_journal() if isinstance(journal, _Default) else journal
+        self._owns_journal = False
+        """Set by ``broadcaster_from_env`` for the journal it made: closed by ``aclose``."""
+        self._journal = journal
         self._opened = False
         self._closed = False
 

@@ -13,9 +13,11 @@ Every error names the variable and says how to fix it.
 |                               | when set, it bounds fan-outs (email, SMS) too          |
 | ``BROADCAST_FAN_OUT_TIMEOUT`` | seconds per fan-out channel (default: BROADCAST_TIMEOUT|
 |                               | if set, else 3600)                                     |
-| ``BROADCAST_JOURNAL``         | the delivery journal file (default ./broadcast.db;     |
-|                               | ``off``: none)                                         |
+| ``BROADCAST_JOURNAL``         | the delivery journal file (default: the per-user       |
+|                               | journal, see ``default_journal_path``; ``off``: none)  |
 | ``BROADCAST_CONFIG``          | the broadcast.toml to read (default ./broadcast.toml)  |
+| ``BROADCAST_ALLOW_UNKNOWN``   | ``1``: an unknown ``BROADCAST_*`` name is a warning    |
+|                               | (never for credentials; see ``_config_names``)         |
 | ``BROADCAST_RETRY_ATTEMPTS``  | attempts per channel (default 5)                       |
 | ``BROADCAST_RETRY_DEADLINE``  | seconds of retrying per channel (default 120)          |
 | ``BROADCAST_SMTP_HOST``       | enables the email channel                              |
@@ -50,6 +52,7 @@ Every error names the variable and says how to fix it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from email.utils import parseaddr
@@ -60,63 +63,31 @@ from ._channel import Channel
 from ._env import Env
 from ._errors import ConfigError
 from ._journal import Journal
-from ._journal_sqlite import default_journal
+from ._journal_sqlite import journal_from_setting
 from ._redact import redact, register_secret
 from ._retry import RetryPolicy
 
 __all__ = [
     "BUILDERS",
     "HOW_TO_CONFIGURE",
-    "KNOWN_VARIABLES",
     "SETTINGS",
     "broadcaster_from_env",
+    "broadcaster_settings",
     "channels_from_env",
     "env_channels",
     "masked_errors",
 ]
 
+log = logging.getLogger("broadcast")
+
+MAX_ATTEMPTS = 100
+"""Most attempts per channel ``BROADCAST_RETRY_ATTEMPTS`` may ask for."""
+MAX_POOL_SIZE = 100
+"""Most SMTP connections at once (servers refuse far fewer)."""
+MAX_CONCURRENCY = 1000
+"""Most SMS requests in flight."""
+
 _TWITTER_OAUTH1 = ("CONSUMER_KEY", "CONSUMER_SECRET", "ACCESS_TOKEN", "ACCESS_TOKEN_SECRET")
-KNOWN_VARIABLES = frozenset(
-    {
-        "BROADCAST_WEBHOOK_URL",
-        "BROADCAST_WEBHOOK_SECRET",
-        "BROADCAST_WEBHOOK_TIMEOUT",
-        "BROADCAST_TIMEOUT",
-        "BROADCAST_FAN_OUT_TIMEOUT",
-        "BROADCAST_JOURNAL",
-        "BROADCAST_CONFIG",
-        "BROADCAST_RETRY_ATTEMPTS",
-        "BROADCAST_RETRY_DEADLINE",
-        "BROADCAST_SMTP_HOST",
-        "BROADCAST_SMTP_PORT",
-        "BROADCAST_SMTP_USERNAME",
-        "BROADCAST_SMTP_PASSWORD",
-        "BROADCAST_SMTP_SENDER",
-        "BROADCAST_SMTP_RECIPIENTS",
-        "BROADCAST_SMTP_TLS",
-        "BROADCAST_SMTP_POOL_SIZE",
-        "BROADCAST_SMTP_REPLY_TO",
-        *(f"BROADCAST_TWITTER_{n}" for n in _TWITTER_OAUTH1),
-        "BROADCAST_TWITTER_BEARER_TOKEN",
-        "BROADCAST_TWITTER_BASE_URL",
-        "BROADCAST_FACEBOOK_PAGE_ID",
-        "BROADCAST_FACEBOOK_PAGE_TOKEN",
-        "BROADCAST_FACEBOOK_APP_SECRET",
-        "BROADCAST_FACEBOOK_FOLLOW_UP",
-        "BROADCAST_FACEBOOK_API_VERSION",
-        "BROADCAST_FACEBOOK_BASE_URL",
-        "BROADCAST_TWILIO_ACCOUNT_SID",
-        "BROADCAST_TWILIO_AUTH_TOKEN",
-        "BROADCAST_TWILIO_FROM",
-        "BROADCAST_TWILIO_MESSAGING_SERVICE_SID",
-        "BROADCAST_TWILIO_BASE_URL",
-        "BROADCAST_SMS_RECIPIENTS",
-        "BROADCAST_SMS_REGION",
-        "BROADCAST_SMS_MAX_SEGMENTS",
-        "BROADCAST_SMS_RATE",
-        "BROADCAST_SMS_CONCURRENCY",
-    }
-)
 HOW_TO_CONFIGURE = (
     "set BROADCAST_WEBHOOK_URL (webhook), BROADCAST_SMTP_HOST (email), "
     "BROADCAST_TWITTER_BEARER_TOKEN or BROADCAST_TWITTER_CONSUMER_KEY... (X), or "
@@ -138,7 +109,7 @@ def _webhook(env: Env) -> Channel[Any] | None:
         return None
     from .channels._webhook import Webhook  # noqa: PLC0415 - channels load lazily
 
-    timeout = env.number("BROADCAST_WEBHOOK_TIMEOUT", 15.0)
+    timeout = env.seconds("BROADCAST_WEBHOOK_TIMEOUT", 15.0)
     channel: Channel[Any] = env.build(
         "BROADCAST_WEBHOOK_SECRET", lambda: Webhook(url, secret=secret, timeout=timeout)
     )
@@ -164,8 +135,8 @@ def _email(env: Env) -> Channel[Any] | None:
     tls = env.get("BROADCAST_SMTP_TLS") or "starttls"
     if tls not in {"starttls", "implicit", "none"}:
         raise ConfigError(f"BROADCAST_SMTP_TLS must be starttls, implicit or none, got {tls!r}")
-    port = int(env.number("BROADCAST_SMTP_PORT", 0, integer=True)) or None
-    pool_size = int(env.number("BROADCAST_SMTP_POOL_SIZE", 4, integer=True))
+    port = env.port("BROADCAST_SMTP_PORT")
+    pool_size = env.count("BROADCAST_SMTP_POOL_SIZE", 4, maximum=MAX_POOL_SIZE)
     options: dict[str, Any] = {
         "sender": sender,
         "recipients": recipients,
@@ -290,17 +261,15 @@ def _sms(env: Env) -> Channel[Any] | None:
         "from_": from_,
         "messaging_service_sid": service,
         "default_region": region,
-        "max_segments": int(env.number("BROADCAST_SMS_MAX_SEGMENTS", 2, integer=True)),
+        "max_segments": env.count("BROADCAST_SMS_MAX_SEGMENTS", 2, maximum=MAX_SEGMENTS),
         "rate": env.number("BROADCAST_SMS_RATE", 50.0),
-        "concurrency": int(env.number("BROADCAST_SMS_CONCURRENCY", 20, integer=True)),
+        "concurrency": env.count("BROADCAST_SMS_CONCURRENCY", 20, maximum=MAX_CONCURRENCY),
         "base_url": env.url("BROADCAST_TWILIO_BASE_URL") or DEFAULT_BASE_URL,
     }
     if not (sid.startswith("AC") and len(sid) == 34):
         raise ConfigError("BROADCAST_TWILIO_ACCOUNT_SID must be 'AC' and 32 characters")
     if from_ is not None:
         env.build("BROADCAST_TWILIO_FROM", lambda: sender_id(from_, region))
-    if not 1 <= options["max_segments"] <= MAX_SEGMENTS:
-        raise ConfigError(f"BROADCAST_SMS_MAX_SEGMENTS must be 1 to {MAX_SEGMENTS}")
     channel: Channel[Any] = env.build(
         "BROADCAST_SMS_RECIPIENTS", lambda: TwilioSMS(sid, token, **options)
     )
@@ -325,6 +294,19 @@ SETTINGS = {
 """The settings that are not about one channel, by their broadcast.toml key."""
 
 
+def broadcaster_settings(env: Env) -> dict[str, Any]:
+    """The Broadcaster's ``retry``, ``timeout`` and ``fan_out_timeout``, each checked."""
+    retry = RetryPolicy(
+        attempts=env.count("BROADCAST_RETRY_ATTEMPTS", 5, maximum=MAX_ATTEMPTS),
+        deadline=env.seconds("BROADCAST_RETRY_DEADLINE", 120.0),
+    )
+    timeout = env.seconds("BROADCAST_TIMEOUT", DEFAULT_TIMEOUT)
+    # A timeout someone set is meant for every channel: it bounds fan-outs too.
+    fallback = timeout if env.get("BROADCAST_TIMEOUT") else DEFAULT_FAN_OUT_TIMEOUT
+    fan_out_timeout = env.seconds("BROADCAST_FAN_OUT_TIMEOUT", fallback)
+    return {"retry": retry, "timeout": timeout, "fan_out_timeout": fan_out_timeout}
+
+
 def env_channels(env: Env) -> list[Channel[Any]]:
     """The channels the ``BROADCAST_*`` variables configure; maybe none.
 
@@ -346,14 +328,19 @@ def masked_errors() -> Iterator[None]:
 
 
 def channels_from_env(env: Env | None = None) -> list[Channel[Any]]:
-    """Every channel the environment configures; an error if there is none."""
+    """Every channel the environment configures; an error if there is none.
+
+    A set ``BROADCAST_*`` variable that broadcast does not read (a typo) is an error
+    naming it, with the closest known name (see ``_config_names``).
+    """
+    from ._config_names import check_names  # noqa: PLC0415 - it imports this module
+
     env = env or Env.load()
+    with masked_errors():
+        check_names(env)
     channels = env_channels(env)
     if not channels:
-        message = f"no channel is configured: {HOW_TO_CONFIGURE}"
-        if typos := env.unknown(KNOWN_VARIABLES):
-            message += f" (found unknown variables: {', '.join(typos)})"
-        raise ConfigError(message)
+        raise ConfigError(f"no channel is configured: {HOW_TO_CONFIGURE}")
     return channels
 
 
@@ -365,8 +352,9 @@ def broadcaster_from_env(
 ) -> Broadcaster:
     """A Broadcaster with the environment's channels (or ``channels``) and settings.
 
-    ``journal`` defaults to an ``SQLiteJournal`` at ``BROADCAST_JOURNAL`` (else
-    ``./broadcast.db``; ``off`` for none); pass a Journal, or None for none.
+    ``journal`` defaults to an ``SQLiteJournal`` at ``BROADCAST_JOURNAL`` (else the
+    per-user journal, ``default_journal_path()``; ``off`` for none), which the
+    Broadcaster closes with itself; pass a Journal (yours to close), or None for none.
     """
     env = env or Env.load()
     register_secret(*env.credentials())
@@ -377,21 +365,17 @@ def broadcaster_from_env(
 def _broadcaster(
     env: Env, channels: list[Channel[Any]] | None, journal: Journal | Literal["env"] | None
 ) -> Broadcaster:
+    settings = broadcaster_settings(env)
+    made = journal == "env"
     if journal == "env":
-        path = env.get("BROADCAST_JOURNAL")
-        journal = None if path == "off" else default_journal(path)
-    retry = RetryPolicy(
-        attempts=int(env.number("BROADCAST_RETRY_ATTEMPTS", 5, integer=True)),
-        deadline=env.number("BROADCAST_RETRY_DEADLINE", 120.0),
-    )
-    timeout = env.number("BROADCAST_TIMEOUT", DEFAULT_TIMEOUT)
-    # A timeout someone set is meant for every channel: it bounds fan-outs too.
-    fallback = timeout if env.get("BROADCAST_TIMEOUT") else DEFAULT_FAN_OUT_TIMEOUT
-    fan_out_timeout = env.number("BROADCAST_FAN_OUT_TIMEOUT", fallback)
-    return Broadcaster(
+        setting = env.get("BROADCAST_JOURNAL")
+        journal = journal_from_setting(setting)
+        where = "BROADCAST_JOURNAL or [settings] journal" if setting else "the per-user default"
+        log.info("journal: %s (%s)", journal.path if journal else "off", where)
+    broadcaster = Broadcaster(
         channels if channels is not None else channels_from_env(env),
-        retry=retry,
-        timeout=timeout,
-        fan_out_timeout=fan_out_timeout,
         journal=journal,
+        **settings,
     )
+    broadcaster._owns_journal = made  # the journal made here closes with the Broadcaster
+    return broadcaster

@@ -3,7 +3,7 @@
 ::
 
     [settings]
-    journal = "/var/lib/broadcast/broadcast.db"    # false: no journal
+    journal = "/var/lib/broadcast/journal.db"      # false: no journal
 
     [channels.status-page]
     type = "webhook"

@@ -24,9 +24,17 @@ from typing import Any, Literal
 
 from ._broadcaster import Broadcaster
 from ._channel import Channel
-from ._config import HOW_TO_CONFIGURE, broadcaster_from_env, env_channels, masked_errors
-from ._config_file import read_config_file
-from ._env import Env, merged_environment
+from ._config import (
+    HOW_TO_CONFIGURE,
+    SETTINGS,
+    broadcaster_from_env,
+    broadcaster_settings,
+    env_channels,
+    masked_errors,
+)
+from ._config_file import _REFERENCE, read_config_file
+from ._config_names import check_names
+from ._env import Env, env_file_names, merged_environment
 from ._errors import ConfigError
 from ._journal import Journal
 from ._redact import register_secret
@@ -133,13 +141,20 @@ def load_config(
     # Masked before anything is parsed, so no error below can print them.
     register_secret(*Env(variables).credentials())
     with masked_errors():
-        return _load(path, variables, require_secrets=require_secrets, allow_empty=allow_empty)
+        return _load(
+            path,
+            variables,
+            in_env_file=env_file_names(env_file),
+            require_secrets=require_secrets,
+            allow_empty=allow_empty,
+        )
 
 
 def _load(
     path: str | os.PathLike[str] | None,
     variables: Mapping[str, str],
     *,
+    in_env_file: frozenset[str],
     require_secrets: bool,
     allow_empty: bool,
 ) -> Config:
@@ -147,7 +162,11 @@ def _load(
     file_channels, settings = (
         read_config_file(file, variables, require_secrets=require_secrets) if file else ([], {})
     )
+    # A BROADCAST_* name the file reads as ${VAR} is used; any other unknown one is a typo.
+    referenced = _REFERENCE.findall(file.read_text(encoding="utf-8")) if file else []
+    check_names(Env(variables), in_env_file=in_env_file, referenced=referenced)
     env = Env({**settings, **variables}, placeholders=not require_secrets)
+    _check_settings(env, {k: v for k, v in settings.items() if k not in variables}, file)
     channels = [ConfiguredChannel(c.channel, c.tags, str(file), c.secrets) for c in file_channels]
     env_secrets = env.credentials()
     names = {c.name for c in channels}
@@ -164,6 +183,18 @@ def _load(
             message = f"{file} defines no [channels.NAME] table and {message}"
         raise ConfigError(message)
     return Config(tuple(channels), env, file)
+
+
+def _check_settings(env: Env, from_file: Mapping[str, str], file: Path | None) -> None:
+    """Check the settings now, not at send time; a file's setting is named as its key."""
+    try:
+        broadcaster_settings(env)
+    except ConfigError as exc:
+        message = str(exc)
+        for key, variable in SETTINGS.items():
+            if variable in from_file and message.startswith(variable):
+                message = f"{file}: [settings] {key}{message.removeprefix(variable)}"
+        raise ConfigError(message) from None
 
 
 def _find(path: str | os.PathLike[str] | None, variables: Mapping[str, str]) -> Path | None:

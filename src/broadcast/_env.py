@@ -18,11 +18,23 @@ from dotenv import dotenv_values
 
 from ._errors import ConfigError
 
-__all__ = ["CREDENTIALS", "PLACEHOLDER", "PREFIX", "Env", "merged_environment"]
+__all__ = [
+    "CREDENTIALS",
+    "MAX_PORT",
+    "MAX_SECONDS",
+    "PLACEHOLDER",
+    "PREFIX",
+    "Env",
+    "env_file_names",
+    "merged_environment",
+]
 
 PREFIX = "BROADCAST_"
 CREDENTIALS = ("_TOKEN", "_SECRET", "_PASSWORD", "_KEY")
 """Endings of the variable names that hold credentials."""
+MAX_PORT = 65535
+MAX_SECONDS = 7 * 24 * 3600.0
+"""The longest timeout or deadline accepted: longer is a typo, and overflows clocks."""
 PLACEHOLDER = "placeholder"
 """What a missing credential reads as in an Env made with ``placeholders=True``."""
 
@@ -37,6 +49,13 @@ def merged_environment(
         merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
     merged.update(os.environ if environ is None else environ)
     return merged
+
+
+def env_file_names(env_file: str | os.PathLike[str] | None = ".env") -> frozenset[str]:
+    """The names ``env_file`` sets (none if it is absent), to say where a variable came from."""
+    if env_file is None or not Path(env_file).is_file():
+        return frozenset()
+    return frozenset(dotenv_values(env_file))
 
 
 class Env:
@@ -82,14 +101,55 @@ class Env:
         return value or None
 
     def url(self, name: str) -> str | None:
-        """An absolute http(s) URL."""
+        """An absolute http(s) URL, with a port from 1 to 65535 if it names one.
+
+        The URL is never quoted: its path or query may hold a token.
+        """
         value = self.get(name)
         if value is None:
             return None
-        parts = urlsplit(value)
+        try:
+            parts = urlsplit(value)
+            port = parts.port
+        except ValueError as exc:  # "Invalid IPv6 URL", "Port out of range 0-65535", ...
+            reason = (
+                f"its port must be a number from 1 to {MAX_PORT}"
+                if "port" in str(exc).lower()
+                else "it cannot be read; check its brackets"
+            )
+            raise ConfigError(f"{name} is not a valid URL: {reason}") from None
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             raise ConfigError(f"{name} must be an absolute http:// or https:// URL")
+        if port == 0:
+            raise ConfigError(f"{name}: a URL's port must be from 1 to {MAX_PORT}")
         return value
+
+    def port(self, name: str) -> int | None:
+        """A TCP port, 1 to 65535; None when unset."""
+        value = self.get(name)
+        if value is None:
+            return None
+        if not _whole(value) or not 1 <= int(value) <= MAX_PORT:
+            raise ConfigError(f"{name} must be a port number from 1 to {MAX_PORT}, got {value!r}")
+        return int(value)
+
+    def seconds(self, name: str, default: float) -> float:
+        """A duration in seconds: more than 0, at most ``MAX_SECONDS`` (a week)."""
+        seconds = self.number(name, default)
+        if seconds > MAX_SECONDS:
+            raise ConfigError(
+                f"{name} must be at most {MAX_SECONDS:g} seconds (a week), got {self.get(name)!r}"
+            )
+        return seconds
+
+    def count(self, name: str, default: int, *, maximum: int) -> int:
+        """A whole number from 1 to ``maximum``."""
+        value = self.get(name)
+        if value is None:
+            return default
+        if not _whole(value) or not 1 <= int(value) <= maximum:
+            raise ConfigError(f"{name} must be a whole number from 1 to {maximum}, got {value!r}")
+        return int(value)
 
     def number(self, name: str, default: float, *, integer: bool = False) -> float:
         """A positive number (an integer if asked)."""
@@ -124,3 +184,8 @@ class Env:
             return factory()
         except ValueError as exc:
             raise ConfigError(f"{name}: {exc}") from None
+
+
+def _whole(value: str) -> bool:
+    """Digits 0-9 only (``str.isdigit`` also takes superscripts, which ``int`` refuses)."""
+    return value.isascii() and value.isdigit()

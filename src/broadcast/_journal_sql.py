@@ -124,7 +124,7 @@ def connect(path: Path, *, full_check_up_to: int = FULL_CHECK_BYTES) -> sqlite3.
         raise JournalError(f"journal {path} is a directory; {FIX}")
     if not path.exists():
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         except OSError as exc:
             raise JournalError(f"cannot create journal {path}: {exc.strerror}; {FIX}") from None

@@ -33,36 +33,68 @@ if TYPE_CHECKING:
     from ._report import Receipt
     from ._update import Update
 
-__all__ = ["DEFAULT_PATH", "LEASE_SECONDS", "SQLiteJournal", "default_journal"]
+__all__ = [
+    "LEASE_SECONDS",
+    "SQLiteJournal",
+    "default_journal",
+    "default_journal_path",
+    "journal_from_setting",
+]
 
-DEFAULT_PATH = "broadcast.db"
 LEASE_SECONDS = 60.0
 """How long a claim holds without renewal; a live sender renews it every third of that."""
 
 T = TypeVar("T")
 
 
-def default_journal(path: str | None = None) -> SQLiteJournal:
-    """``SQLiteJournal`` at ``path``, else ``$BROADCAST_JOURNAL``, else ``./broadcast.db``."""
-    return SQLiteJournal(path or os.environ.get("BROADCAST_JOURNAL") or DEFAULT_PATH)
+def default_journal_path() -> Path:
+    """The per-user journal: ``journal.db`` in the platform's state directory for broadcast.
+
+    ``$XDG_STATE_HOME/broadcast/journal.db`` on Linux (``~/.local/state/...`` when unset),
+    ``~/Library/Application Support/broadcast/journal.db`` on macOS, and
+    and under ``%LOCALAPPDATA%`` on Windows (platformdirs decides).
+    One file per user, whatever directory a command runs from.
+    """
+    from platformdirs import user_state_path  # noqa: PLC0415 - only when a journal is made
+
+    return user_state_path("broadcast", appauthor=False) / "journal.db"
+
+
+def default_journal(path: str | os.PathLike[str] | None = None) -> SQLiteJournal:
+    """``SQLiteJournal`` at ``path``, else ``$BROADCAST_JOURNAL``, else the per-user journal."""
+    chosen = path or os.environ.get("BROADCAST_JOURNAL") or default_journal_path()
+    return SQLiteJournal(Path(chosen).expanduser())
+
+
+def journal_from_setting(value: str | None) -> SQLiteJournal | None:
+    """The journal a ``BROADCAST_JOURNAL`` value names: None for ``off``, else a file.
+
+    Unset (None) means the per-user journal, ``default_journal_path()``; a relative
+    path is taken from the working directory, and shown absolute.
+    """
+    if value is not None and value.strip().lower() == "off":
+        return None
+    return SQLiteJournal(Path(value).expanduser().absolute() if value else default_journal_path())
 
 
 class SQLiteJournal:
     """A Journal in one SQLite file; safe to share between processes on one machine.
 
-    ``path`` is created (mode 0600: it holds recipient addresses) with its tables on
-    first use. ``lease`` is how long a claim holds unrenewed; ``clock`` (seconds since
-    the epoch) is injectable for tests.
+    ``path`` is created (mode 0600: it holds recipient addresses; a missing directory
+    is made with mode 0700) with its tables on first use. Without ``path``, it is the
+    per-user journal the command uses (``default_journal_path()``). ``lease`` is how
+    long a claim holds unrenewed; ``clock`` (seconds since the epoch) is injectable for
+    tests.
     """
 
     def __init__(
         self,
-        path: str | os.PathLike[str] = DEFAULT_PATH,
+        path: str | os.PathLike[str] | None = None,
         *,
         lease: float = LEASE_SECONDS,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.path = Path(path)
+        self.path = Path(path) if path is not None else default_journal_path()
         self.lease = lease
         self.owner = new_owner()
         """``host:pid:token``, written on every claim and pending mark this journal makes."""

@@ -72,11 +72,12 @@ def failure_fields(channel: str, failure: Failure) -> dict[str, Any]:
         or isinstance(last_error, Unconfirmed)
     )
     ids = tuple(getattr(last_error, "ids", ()) or getattr(exc, "ids", ()))
-    return {
-        "reason": reason,
-        "details": {"outcome_unknown": True} if unknown else {},
-        "ids": ids,
-    }
+    details: dict[str, bool] = {"outcome_unknown": True} if unknown else {}
+    if not expired and not is_transient(exc):
+        # Refused for good, or a crash (a bug, or a setting the channel cannot use):
+        # sending the same again fails the same way.
+        details["permanent"] = True
+    return {"reason": reason, "details": details, "ids": ids}
 
 
 def _failure_reason(

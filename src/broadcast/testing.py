@@ -4,6 +4,8 @@
 * ``FakeClock`` is a clock whose ``sleep`` only moves time forward, so retries with
   backoff and deadlines run instantly: ``RetryPolicy(sleep=clock.sleep, clock=clock)``.
 * ``fast_retries()`` is that policy, ready made.
+* ``isolated_journal()`` points ``broadcast.send()`` and the command at a journal of
+  the test's own (``BROADCAST_JOURNAL``), never the user's per-user journal.
 * ``LoopbackServer`` is a real HTTP server on 127.0.0.1 that records requests and
   answers from a script, for exercising HTTP channels end to end.
 * ``ChaosServer`` answers like X, Graph, Twilio or a webhook receiver and misbehaves on
@@ -14,8 +16,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from ._channel import Delivery
 from ._chaos import ChaosServer, Fault
@@ -36,6 +42,7 @@ __all__ = [
     "SmtpFault",
     "Text",
     "fast_retries",
+    "isolated_journal",
 ]
 
 
@@ -60,6 +67,35 @@ def fast_retries(attempts: int = 3, *, deadline: float = 120.0) -> RetryPolicy:
     """A RetryPolicy on its own FakeClock: retries happen, nobody waits."""
     clock = FakeClock()
     return RetryPolicy(attempts=attempts, deadline=deadline, sleep=clock.sleep, clock=clock)
+
+
+@contextmanager
+def isolated_journal(path: str | os.PathLike[str] | None = None) -> Iterator[Path]:
+    """Within the block, ``broadcast.send()`` and the command journal to ``path``.
+
+    ``path`` defaults to ``journal.db`` in a new temporary directory, removed on exit.
+    It sets ``BROADCAST_JOURNAL`` (which wins over ``.env`` and broadcast.toml) and puts
+    back what was there before, so a test never reads or writes the per-user journal,
+    and each test starts with an empty one. As a pytest fixture::
+
+        @pytest.fixture(autouse=True)
+        def journal(tmp_path):
+            with isolated_journal(tmp_path / "journal.db") as path:
+                yield path
+    """
+    with ExitStack() as stack:
+        if path is None:
+            scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="broadcast-"))
+            path = Path(scratch) / "journal.db"
+        before = os.environ.get("BROADCAST_JOURNAL")
+        os.environ["BROADCAST_JOURNAL"] = str(path)
+        try:
+            yield Path(path)
+        finally:
+            if before is None:
+                os.environ.pop("BROADCAST_JOURNAL", None)
+            else:
+                os.environ["BROADCAST_JOURNAL"] = before
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,11 +25,13 @@ def check(
 ) -> None:
     """Validate the configuration and probe each channel's credentials, posting nothing.
 
-    One line per channel. Exit 1 if a probe fails, 2 if the configuration is wrong.
+    One line per channel, then the journal's path. Exit 1 if a probe fails, 2 if the
+    configuration is wrong.
     """
     from .._api import acheck  # noqa: PLC0415 - keep --help fast
 
-    channels = settings.load().select(only=only, to=to)
+    config = settings.load()
+    channels = config.select(only=only, to=to)
     results = asyncio.run(acheck(channels=channels, timeout=timeout))
     if as_json:
         click.echo(settings.mask(json.dumps([asdict(r) for r in results], indent=2)))
@@ -39,4 +41,16 @@ def check(
             verdict = "ok  " if r.ok else "FAIL"
             line = f"{verdict} {r.channel:<{width}}  {r.detail} ({r.elapsed:.2f}s)"
             click.echo(settings.mask(line))
+        click.echo(_journal_line(config.env.get("BROADCAST_JOURNAL")))
     raise click.exceptions.Exit(EXIT_OK if all(r.ok for r in results) else EXIT_FAILED)
+
+
+def _journal_line(setting: str | None) -> str:
+    """Where sends from here are recorded: one journal per user unless configured."""
+    from .._journal_sqlite import journal_from_setting  # noqa: PLC0415 - keep --help fast
+
+    journal = journal_from_setting(setting)
+    if journal is None:
+        return "journal: off (BROADCAST_JOURNAL=off): nothing is recorded between sends"
+    made = "" if journal.path.exists() else " (not created yet: nothing was sent)"
+    return f"journal: {journal.path}{made}"

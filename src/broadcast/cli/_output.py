@@ -13,7 +13,7 @@ import click
 if TYPE_CHECKING:
     from .._preview import Preview
     from .._progress import Progress
-    from .._report import Report
+    from .._report import Receipt, Report
 
 __all__ = ["ProgressDisplay", "exit_code", "print_previews", "print_report", "verdict"]
 
@@ -79,8 +79,21 @@ def verdict(report: Report) -> str | None:
     if code:
         missed = (*report.failed, *report.partial, *report.busy)
         names = ", ".join(r.channel for r in missed)
-        return f"Not everyone was reached: {names}. Re-run the same command to retry."
+        return f"Not everyone was reached: {names}. {_next(missed)}"
     return None
+
+
+def _next(missed: Sequence[Receipt]) -> str:
+    """What to do: re-run, unless a failure is one a re-run repeats (refused, or a crash)."""
+    stuck = ", ".join(r.channel for r in missed if r.details.get("permanent"))
+    again = ", ".join(r.channel for r in missed if not r.details.get("permanent"))
+    if not stuck:
+        return "Re-run the same command to retry."
+    advice = (
+        f"A re-run will not fix {stuck}: fix what its reason says first (`broadcast check` "
+        "tests each channel; --debug shows a crash's traceback)."
+    )
+    return f"Re-run the same command to retry {again}. {advice}" if again else advice
 
 
 def print_previews(

@@ -24,8 +24,9 @@ from typing import Any, Literal
 
 from ._broadcaster import Broadcaster
 from ._channel import Channel
-from ._config import HOW_TO_CONFIGURE, broadcaster_from_env, env_channels, masked_errors
+from ._config import broadcaster_from_env, env_channels, masked_errors
 from ._config_file import read_config_file
+from ._config_registry import how_to_configure
 from ._env import Env, merged_environment
 from ._errors import ConfigError
 from ._journal import Journal
@@ -159,7 +160,7 @@ def _load(
             )
         channels.append(ConfiguredChannel(channel, frozenset(), "environment", env_secrets))
     if not channels and not allow_empty:
-        message = f"no channel is configured: {HOW_TO_CONFIGURE}, or write a {DEFAULT_CONFIG}"
+        message = f"no channel is configured: {how_to_configure()}, or write a {DEFAULT_CONFIG}"
         if file is not None:
             message = f"{file} defines no [channels.NAME] table and {message}"
         raise ConfigError(message)

@@ -50,22 +50,7 @@ def channels_to_preview(
 
 
 def example_channels() -> list[Channel[Any]]:
-    """One channel of each built-in type with example settings: renders, never sends."""
-    from .channels import Email, FacebookPage, TwilioSMS, Twitter, Webhook  # noqa: PLC0415
+    """One channel of each registered type with example settings: renders, never sends."""
+    from ._config_registry import specs  # noqa: PLC0415 - channels load lazily
 
-    return [
-        Webhook("https://cms.example.com/hooks/incidents"),
-        Email(
-            "smtp.example.com",
-            sender="Status <status@example.com>",
-            recipients=["customer@example.com"],
-        ),
-        Twitter(bearer_token="example-only"),  # noqa: S106 - never used to send
-        FacebookPage("1234567890", "example-only"),
-        TwilioSMS(
-            "AC" + "0" * 32,
-            "example-only",
-            from_="+15005550006",
-            recipients=["+14155550101"],
-        ),
-    ]
+    return [s.example() for s in specs()]

@@ -1,0 +1,114 @@
+"""The configuration that the channel registry generates: no channel is listed by hand.
+
+Every ``BROADCAST_*`` variable, ``broadcast.toml`` key, credential to mask, line of the
+"nothing is configured" hint and row of the docs' configuration table comes from the
+channels' ``ChannelSpec`` declarations, built-ins and installed plugins alike.
+
+A plugin's variables are ``BROADCAST_<NAME>_*``: reading the environment imports a
+plugin only when one of those is set, so a broken plugin nobody configured stays quiet.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from .channels._registry import BUILTIN, available, spec
+from .channels._spec import ChannelSpec
+
+if TYPE_CHECKING:
+    from ._channel import Channel
+    from ._env import Env
+
+__all__ = [
+    "SETTINGS",
+    "builtin_specs",
+    "channel_keys",
+    "configured_specs",
+    "how_to_configure",
+    "known_env_names",
+    "secret_env_names",
+    "settings_table",
+    "specs",
+]
+
+SETTINGS = {
+    "journal": "BROADCAST_JOURNAL",
+    "timeout": "BROADCAST_TIMEOUT",
+    "fan_out_timeout": "BROADCAST_FAN_OUT_TIMEOUT",
+    "retry_attempts": "BROADCAST_RETRY_ATTEMPTS",
+    "retry_deadline": "BROADCAST_RETRY_DEADLINE",
+}
+"""The settings that are not about one channel, by their broadcast.toml key."""
+GENERAL = frozenset({*SETTINGS.values(), "BROADCAST_CONFIG"})
+"""Every variable that is not a channel's."""
+
+
+@functools.cache
+def builtin_specs() -> tuple[ChannelSpec, ...]:
+    """The built-in channels' declarations, in the registry's order."""
+    return tuple(spec(name) for name in BUILTIN)
+
+
+def specs() -> list[ChannelSpec]:
+    """Every channel's declaration: built-ins, then plugins that declare a ChannelSpec."""
+    found = list(builtin_specs())
+    for name in available()[len(BUILTIN) :]:
+        try:
+            found.append(spec(name))
+        except Exception:  # noqa: BLE001, S112 - a broken plugin is reported when configured
+            continue
+    return found
+
+
+def configured_specs(env: Env) -> Iterator[ChannelSpec]:
+    """The declarations to read ``env`` with: built-ins, and plugins it has variables for."""
+    yield from builtin_specs()
+    names = env.names()
+    for name in available()[len(BUILTIN) :]:
+        prefix = f"BROADCAST_{name.upper().replace('-', '_')}_"
+        if any(n.startswith(prefix) for n in names):
+            yield spec(name)
+
+
+def env_channels_of(env: Env) -> list[Channel[Any]]:
+    """The channels ``env``'s variables configure, in the registry's order."""
+    return [c for s in configured_specs(env) if (c := s.from_env(env)) is not None]
+
+
+def channel_keys() -> dict[str, dict[str, str]]:
+    """Per channel type: each key of its broadcast.toml table, and its variable (was KEYS)."""
+    return {s.name: s.keys() for s in specs()}
+
+
+def known_env_names() -> frozenset[str]:
+    """Every ``BROADCAST_*`` variable that means something: for spotting typos."""
+    return GENERAL.union(*(s.env_names() for s in specs()))
+
+
+def secret_env_names() -> frozenset[str]:
+    """The variables declared as credentials (``SecretStr``), of every known channel."""
+    return frozenset().union(*(s.secret_variables() for s in builtin_specs()))
+
+
+def how_to_configure() -> str:
+    """What to set when nothing is configured, one hint per channel."""
+    hints = [s.hint() for s in specs()]
+    listed = ", ".join(hints[:-1]) + f", or {hints[-1]}" if len(hints) > 1 else hints[0]
+    return (
+        f"set {listed} in the environment or a .env file, or pass channels=[...]; "
+        "see the configuration table in the README"
+    )
+
+
+def settings_table(declared: Mapping[str, ChannelSpec] | None = None) -> str:
+    """The docs' table of every channel's keys and variables, as Markdown."""
+    lines = ["| `type` | key | variable | meaning | default |", "|---|---|---|---|---|"]
+    for channel in (declared or {s.name: s for s in builtin_specs()}).values():
+        for key, variable, meaning, default in channel.rows():
+            secret = " (secret)" if key in channel.secret_keys() else ""
+            lines.append(
+                f"| `{channel.name}` | `{key}` | `{variable}` | {meaning}{secret} | {default} |"
+            )
+    return "\n".join(lines) + "\n"

@@ -24,7 +24,7 @@ from ._report import Outcome, Receipt, Report
 from ._retry import RetryPolicy
 from ._scope import SendScope, entered, stoppable_sleep
 from ._update import Update
-from .channels._http import new_client
+from .http import new_client
 
 __all__ = ["Broadcaster"]
 

@@ -10,10 +10,12 @@ plugin only when one of those is set, so a broken plugin nobody configured stays
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from ._errors import ConfigError
 from .channels._registry import BUILTIN, available, spec
 from .channels._spec import ChannelSpec
 
@@ -87,9 +89,17 @@ def known_env_names() -> frozenset[str]:
     return GENERAL.union(*(s.env_names() for s in specs()))
 
 
-def secret_env_names() -> frozenset[str]:
-    """The variables declared as credentials (``SecretStr``), of every known channel."""
-    return frozenset().union(*(s.secret_variables() for s in builtin_specs()))
+def secret_env_names(env: Env | None = None) -> frozenset[str]:
+    """The variables declared as credentials (``SecretStr``).
+
+    The built-ins', and those of the plugins ``env`` has variables for.
+    """
+    declared = list(builtin_specs())
+    if env is not None:
+        # A broken plugin is skipped here: reading the environment says so, masked.
+        with contextlib.suppress(ConfigError):
+            declared = list(configured_specs(env))
+    return frozenset().union(*(s.secret_variables() for s in declared))
 
 
 def how_to_configure() -> str:

@@ -72,7 +72,7 @@ class Env:
         """
         from ._config_registry import secret_env_names  # noqa: PLC0415 - loads the channels
 
-        declared = secret_env_names() if self._values else frozenset()
+        declared = secret_env_names(self) if self._values else frozenset()
         return frozenset(
             value
             for name in self._values

@@ -31,6 +31,7 @@ from pydantic import BaseModel, Field, JsonValue, SecretStr, ValidationError
 from pydantic.fields import FieldInfo
 
 from .._errors import ConfigError
+from .._redact import register_secret
 
 if TYPE_CHECKING:
     from .._channel import Channel
@@ -135,6 +136,8 @@ class ChannelSpec:
             model = self.settings.model_validate(given)
         except ValidationError as exc:
             raise ConfigError(_explain(exc, keys)) from None
+        secrets = [v.get_secret_value() for _, v in model if isinstance(v, SecretStr)]
+        register_secret(*secrets)  # masked in every log, report and error from here on
         values = {
             name: value.get_secret_value() if isinstance(value, SecretStr) else value
             for name, value in model

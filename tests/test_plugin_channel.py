@@ -19,7 +19,7 @@ import pytest
 
 from broadcast.testing import LoopbackServer
 
-TOKEN = "acme-tok-7d41c9e2b88f0a13"  # noqa: S105 - a test credential
+TOKEN = "acme-tok-7d41c9e2b88f0a13"
 
 PLUGIN = '''
 """acme: a plugin channel that posts to an HTTP endpoint, with its token in the URL."""
@@ -180,7 +180,7 @@ def test_plugin_settings_errors_name_the_variable_or_key(site: Path, tmp_path: P
 
 
 def test_plugin_preview_without_configuration_shows_its_example(site: Path, tmp_path: Path) -> None:
-    """With nothing configured, preview renders one example per registered type, the plugin's too."""
+    """With nothing configured, preview renders an example of each type, the plugin's too."""
     previewed = broadcast(site, tmp_path, "preview", *FLAGS)
     assert previewed.returncode == 0, previewed.stderr
     assert "ACME [investigating] PlayStation Network is down" in previewed.stdout

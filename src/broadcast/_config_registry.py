@@ -11,8 +11,7 @@ plugin only when one of those is set, so a broken plugin nobody configured stays
 from __future__ import annotations
 
 import contextlib
-import functools
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._errors import ConfigError
@@ -33,6 +32,7 @@ __all__ = [
     "secret_env_names",
     "settings_table",
     "specs",
+    "types_table",
 ]
 
 SETTINGS = {
@@ -47,7 +47,6 @@ GENERAL = frozenset({*SETTINGS.values(), "BROADCAST_CONFIG"})
 """Every variable that is not a channel's."""
 
 
-@functools.cache
 def builtin_specs() -> tuple[ChannelSpec, ...]:
     """The built-in channels' declarations, in the registry's order."""
     return tuple(spec(name) for name in BUILTIN)
@@ -112,13 +111,22 @@ def how_to_configure() -> str:
     )
 
 
-def settings_table(declared: Mapping[str, ChannelSpec] | None = None) -> str:
-    """The docs' table of every channel's keys and variables, as Markdown."""
-    lines = ["| `type` | key | variable | meaning | default |", "|---|---|---|---|---|"]
-    for channel in (declared or {s.name: s for s in builtin_specs()}).values():
+def types_table(declared: Sequence[ChannelSpec] | None = None) -> str:
+    """The docs' table of each channel type, what it does and its keys, as Markdown."""
+    lines = ["| `type` | keys | |", "|---|---|---|"]
+    for channel in declared if declared is not None else builtin_specs():
+        required, table = set(channel.required_keys()), channel.keys()
+        keys = ", ".join(f"`{k}`" + (" (required)" if k in required else "") for k in table)
+        lines.append(f"| `{channel.name}` | {keys} | {channel.summary()} |")
+    return "\n".join(lines) + "\n"
+
+
+def settings_table(declared: Sequence[ChannelSpec] | None = None) -> str:
+    """The docs' table of every channel's variables and keys, as Markdown."""
+    lines = ["| Variable | Key | Meaning | Default |", "|---|---|---|---|"]
+    for channel in declared if declared is not None else builtin_specs():
+        secret = channel.secret_keys()
         for key, variable, meaning, default in channel.rows():
-            secret = " (secret)" if key in channel.secret_keys() else ""
-            lines.append(
-                f"| `{channel.name}` | `{key}` | `{variable}` | {meaning}{secret} | {default} |"
-            )
+            said = meaning + (" A credential: masked everywhere." if key in secret else "")
+            lines.append(f"| `{variable}` | `{key}` ({channel.name}) | {said} | {default} |")
     return "\n".join(lines) + "\n"

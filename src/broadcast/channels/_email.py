@@ -388,7 +388,7 @@ class _SMTPWorker:
 
 
 class EmailSettings(BaseModel):
-    """``BROADCAST_SMTP_*``, or a ``type = "email"`` table."""
+    """Mails every recipient through the SMTP server `host`, from `sender`."""
 
     host: str = setting(doc="Enables the email channel.")
     port: int | None = setting(None, doc="SMTP port.", shown_default="587 / 465 / 25 by TLS mode")

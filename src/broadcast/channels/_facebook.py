@@ -340,7 +340,7 @@ class FacebookPage:
 
 
 class FacebookSettings(BaseModel):
-    """``BROADCAST_FACEBOOK_*``, or a ``type = "facebook"`` table."""
+    """Posts to the Facebook Page `page_id` with its `page_token`."""
 
     page_id: str = setting(doc="Enables the Facebook Page channel: the Page's numeric id.")
     page_token: SecretStr = setting(doc="A long-lived Page access token.")

@@ -323,7 +323,7 @@ class _Sender:
 
 
 class SMSSettings(BaseModel):
-    """``BROADCAST_TWILIO_*`` and ``BROADCAST_SMS_*``, or a ``type = "sms"`` table."""
+    """Texts every recipient through Twilio, from one of `from` or `messaging_service_sid`."""
 
     account_sid: str = setting(doc="Enables SMS through Twilio (`AC...`).")
     auth_token: SecretStr = setting(doc="Twilio auth token.")

@@ -98,6 +98,14 @@ class ChannelSpec:
         """The keys that hold credentials (declared ``SecretStr``): masked everywhere."""
         return frozenset(_key(n, f) for n, f in self._fields() if _is_secret(f))
 
+    def required_keys(self) -> list[str]:
+        """The keys that have no default."""
+        return [_key(n, f) for n, f in self._fields() if f.is_required()]
+
+    def summary(self) -> str:
+        """What the channel does, in one line: its settings model's docstring."""
+        return (self.settings.__doc__ or "").strip().splitlines()[0]
+
     def secret_variables(self) -> frozenset[str]:
         """The variables that hold credentials."""
         return frozenset(self._env(n, f) for n, f in self._fields() if _is_secret(f))

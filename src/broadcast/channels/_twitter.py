@@ -308,7 +308,7 @@ _WITH_OAUTH1 = "Enable X with OAuth 1.0a user credentials (all four)."
 
 
 class TwitterSettings(BaseModel):
-    """``BROADCAST_TWITTER_*``: a bearer token, or all four OAuth 1.0a values."""
+    """Posts to X: `bearer_token`, or all four OAuth 1.0a keys (`consumer_key`, ...)."""
 
     consumer_key: SecretStr | None = setting(None, doc=_WITH_OAUTH1)
     consumer_secret: SecretStr | None = setting(None, doc=_WITH_OAUTH1)

@@ -237,7 +237,7 @@ def _receiver_id(response: httpx.Response) -> str | None:
 
 
 class WebhookSettings(BaseModel):
-    """``BROADCAST_WEBHOOK_*``, or a ``type = "webhook"`` table."""
+    """POSTs each update as signed JSON to `url`."""
 
     url: SecretStr = setting(doc="Enables the webhook channel. `user:pass@` becomes Basic auth.")
     secret: SecretStr | None = setting(

@@ -74,7 +74,7 @@ def failure_fields(channel: str, failure: Failure) -> dict[str, Any]:
     ids = tuple(getattr(last_error, "ids", ()) or getattr(exc, "ids", ()))
     return {
         "reason": reason,
-        "details": {"outcome_unknown": True} if unknown else {},
+        "outcome_unknown": unknown,
         "ids": ids,
     }
 
@@ -134,4 +134,5 @@ def delivered_fields(
         "reason": summary,
         "accepted": delivery.accepted,
         "rejected": tuple(delivery.rejected),
+        "stopped_early": delivery.incomplete,
     }

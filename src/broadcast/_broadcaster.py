@@ -24,6 +24,7 @@ from ._redact import describe
 from ._report import Outcome, Receipt, Report
 from ._retry import RetryPolicy
 from ._scope import SendScope, entered, stoppable_sleep
+from ._selection import names_in
 from ._update import Update
 from .http import new_client
 
@@ -246,7 +247,7 @@ class Broadcaster:
         names = {c.name for c in self._channels}
         if only is None:
             return names
-        wanted = {only} if isinstance(only, str) else set(only)
+        wanted = names_in(only)
         if unknown := sorted(wanted - names):
             raise ValueError(
                 f"only= names unknown channels: {', '.join(unknown)} "

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._channel import Channel
 from ._redact import describe
+from ._selection import known, names_in
 
 if TYPE_CHECKING:
     from ._config_load import Config
@@ -43,10 +44,23 @@ def render_previews(channels: Sequence[Channel[Any]], update: Any) -> list[Previ
 
 
 def channels_to_preview(
-    config: Config, to: Collection[str] | str | None = None
+    config: Config,
+    to: Collection[str] | str | None = None,
+    *,
+    only: Collection[str] | str | None = None,
 ) -> list[Channel[Any]]:
-    """The configured channels with one of the tags ``to``; else one example of each type."""
-    return config.select(to=to) if config.channels else example_channels()
+    """The configured channels ``only`` names, with one of the tags ``to`` (as ``send``).
+
+    With none configured: one example of each registered type (``only``: by type).
+    """
+    if config.channels:
+        return config.select(only=only, to=to)
+    examples = example_channels()
+    if only is not None:
+        names = names_in(only)
+        known("channel", names, [c.name for c in examples])
+        examples = [c for c in examples if c.name in names]
+    return examples
 
 
 def example_channels() -> list[Channel[Any]]:

@@ -151,6 +151,7 @@ class ChannelSpec:
             for name, value in model
         }
         channel: Channel[Any] = env.build(next(iter(keys.values())), lambda: self.channel(**values))
+        channel.name = self.name  # named after its type, as the built-ins are
         return channel
 
     def _fields(self) -> list[tuple[str, FieldInfo]]:

@@ -173,3 +173,22 @@ def test_a_declared_setting_is_validated_by_its_model_naming_the_variable() -> N
         load_config(env_file=None, environ=env)
     with pytest.raises(ConfigError, match=r"^BROADCAST_PAGER_KEY is required$"):
         load_config(env_file=None, environ={"BROADCAST_PAGER_NUMBER": "1"})
+
+
+def test_a_plugin_spec_must_keep_its_entry_point_name_and_prefix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plugin whose ChannelSpec is named otherwise cannot be configured: a clear error."""
+    (tmp_path / "misnamed_plugin.py").write_text(
+        "from broadcast.channels._spec import ChannelSpec\n"
+        "from tests.test_config_registry import Pager, PagerSettings\n"
+        "SPEC = ChannelSpec(name='other', channel=Pager, settings=PagerSettings,\n"
+        "                   example=lambda: Pager('1', 'k'))\n"
+    )
+    dist = tmp_path / "misnamed-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: misnamed\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[broadcast.channels]\nbeeper = misnamed_plugin:SPEC\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ConfigError, match="must be named as its entry point"):
+        load_config(env_file=None, environ={"BROADCAST_BEEPER_NUMBER": "1"})

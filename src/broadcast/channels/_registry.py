@@ -54,6 +54,11 @@ def spec(name: str) -> ChannelSpec:
             "be configured from broadcast.toml or BROADCAST_* variables; point its "
             f"{ENTRY_POINT_GROUP!r} entry point at the module's ChannelSpec"
         )
+    if name not in BUILTIN and (found.name != name or found.env_prefix is not None):
+        raise ConfigError(
+            f"channel {name!r}: a plugin's ChannelSpec must be named as its entry point "
+            f"(it says {found.name!r}) and keep the BROADCAST_<NAME>_ prefix (no env_prefix)"
+        )
     return found
 
 

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field, JsonValue, SecretStr, ValidationError
 from pydantic.fields import FieldInfo
 
+from .._capabilities import capabilities_of
 from .._errors import ConfigError
 from .._redact import register_secret
 
@@ -121,8 +122,6 @@ class ChannelSpec:
 
     def capabilities(self) -> frozenset[str]:
         """What the channel can do beyond posting: check, threading, fan-out, idempotency."""
-        from .._capabilities import capabilities_of  # noqa: PLC0415 - engine-level names
-
         return capabilities_of(self.channel)
 
     def rows(self) -> list[tuple[str, str, str, str]]:

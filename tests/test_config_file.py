@@ -8,7 +8,7 @@ import pytest
 from broadcast import ConfigError, SQLiteJournal, load_config
 from broadcast._config_file import KEYS, SECRET_KEYS
 from broadcast._config_names import known_env_names
-from broadcast.channels import Email, FacebookPage, TwilioSMS, Twitter, Webhook
+from broadcast.channels import Email, FacebookPage, TwilioSMS, Twitter, Webhook, available
 
 from .conftest import SECRET
 
@@ -152,7 +152,10 @@ def test_environment_channels_join_the_file_ones(tmp_path: Path) -> None:
             'type = "twitter"\nbearer_tokn = "x"',
             r"\[channels\.x\] unknown key 'bearer_tokn'; did you mean bearer_token\?",
         ),
-        ('type = "pigeon"', r"\[channels\.x\]: set type to one of email, facebook, sms"),
+        (
+            'type = "pigeon"',
+            rf"\[channels\.x\]: set type to one of {', '.join(sorted(available()))}",
+        ),
         ('bearer_token = "x"', r"\[channels\.x\]: set type to one of"),
         (
             'type = "email"\nhost = "smtp.example.com"\nsender = "s@example.com"\n'

@@ -82,6 +82,7 @@ if TYPE_CHECKING:
     from ._journal_sqlite import SQLiteJournal
     from ._preview import Preview
     from ._progress import Progress
+    from ._redact import register_secret
     from ._report import (
         Outcome,
         Receipt,
@@ -155,6 +156,7 @@ __all__ = [
     "make_update",
     "overdue",
     "preview",
+    "register_secret",
     "send",
 ]
 
@@ -214,9 +216,10 @@ _WHERE = {
     "Severity": "._update",
     "Status": "._update",
     "Update": "._update",
+    "register_secret": "._redact",
 }
 """Each lazily loaded name, and the private module that defines it."""
-_SUBPACKAGES = frozenset({"channels", "cli", "demo", "testing", "text"})
+_SUBPACKAGES = frozenset({"channels", "cli", "demo", "http", "testing", "text"})
 
 
 def __getattr__(name: str) -> Any:

@@ -23,6 +23,7 @@ from ._journal import Journal
 from ._preview import Preview, channels_to_preview, render_previews
 from ._progress import ProgressCallback
 from ._report import Report
+from ._selection import select_given
 from ._update import Update
 
 __all__ = ["acheck", "asend", "check", "make_update", "preview", "send"]
@@ -62,16 +63,23 @@ def _broadcaster(
     *,
     config: PathLike,
     env_file: PathLike,
+    only: Selection,
     to: Selection,
     journal: Journal | Literal["env"] | None,
-) -> Broadcaster:
+) -> tuple[Broadcaster, list[str] | None]:
+    """The Broadcaster, and the names ``only`` and ``to`` pick (as in check and the CLI)."""
     if channels is not None:
+        picked = select_given(channels, only=only, to=to)
         env = Env.load(env_file)
         with masked_errors():
             check_names(env, in_env_file=env_file_names(env_file))
-        return broadcaster_from_env(env, channels=channels, journal=journal)
-    loaded = load_config(config, env_file=env_file)
-    return loaded.broadcaster(to=to, journal="config" if journal == "env" else journal)
+        broadcaster = broadcaster_from_env(env, channels=channels, journal=journal)
+    else:
+        loaded = load_config(config, env_file=env_file)
+        picked = loaded.select(only=only, to=to)
+        broadcaster = loaded.broadcaster(to=to, journal="config" if journal == "env" else journal)
+    # The channels not picked by only= are in the Report, as skipped.
+    return broadcaster, None if only is None else [c.name for c in picked]
 
 
 async def asend(
@@ -106,9 +114,11 @@ async def asend(
     Report; call ``report.raise_for_failures()`` to turn them into an exception.
     """
     update = make_update(update_or_text, **fields)
-    broadcaster = _broadcaster(channels, config=config, env_file=env_file, to=to, journal=journal)
+    broadcaster, picked = _broadcaster(
+        channels, config=config, env_file=env_file, only=only, to=to, journal=journal
+    )
     async with broadcaster:
-        return await broadcaster.send(update, only=only, dry_run=dry_run, progress=progress)
+        return await broadcaster.send(update, only=picked, dry_run=dry_run, progress=progress)
 
 
 def send(
@@ -157,6 +167,7 @@ def preview(
     /,
     *,
     channels: list[Channel[Any]] | None = None,
+    only: Selection = None,
     to: Selection = None,
     config: PathLike = None,
     env_file: PathLike = ".env",
@@ -166,12 +177,15 @@ def preview(
 
     Uses ``channels``, else the configured channels (a missing credential reads as a
     placeholder), else, when nothing is configured, one example channel of each
-    built-in type. Bad input raises ``pydantic.ValidationError`` naming the field.
+    registered type. ``only`` and ``to`` pick channels as in ``send()``. Bad input
+    raises ``pydantic.ValidationError`` naming the field.
     """
     update = make_update(update_or_text, **fields)
     if channels is None:
         loaded = load_config(config, env_file=env_file, require_secrets=False, allow_empty=True)
-        channels = channels_to_preview(loaded, to)
+        channels = channels_to_preview(loaded, to, only=only)
+    else:
+        channels = select_given(channels, only=only, to=to)
     return render_previews(channels, update)
 
 
@@ -191,6 +205,8 @@ async def acheck(
     """
     if channels is None:
         channels = load_config(config, env_file=env_file).select(only=only, to=to)
+    else:
+        channels = select_given(channels, only=only, to=to)
     try:
         return await check_channels(channels, timeout=timeout)
     finally:

@@ -11,6 +11,7 @@ from typing import Any, Self
 
 import httpx
 
+from ._capabilities import Capabilities
 from ._channel import Channel, Delivery, UsesHTTPClient
 from ._errors import AlreadyDelivered, JournalError, PermanentError
 from ._journal import Journal, UsesJournal
@@ -21,8 +22,9 @@ from ._redact import describe
 from ._report import Outcome, Receipt, Report
 from ._retry import RetryPolicy
 from ._scope import SendScope, entered, stoppable_sleep
+from ._selection import names_in
 from ._update import Update
-from .channels._http import new_client
+from .http import new_client
 
 __all__ = ["Broadcaster"]
 
@@ -88,6 +90,8 @@ class Broadcaster:
             raise ValueError("Broadcaster needs at least one channel")
         if dupes := sorted({n for n in names if names.count(n) > 1}):
             raise ValueError(f"channel names must be unique; repeated: {', '.join(dupes)}")
+        # Each channel's capabilities, read once here: a malformed one is a TypeError now.
+        self._capabilities = {c.name: Capabilities.of(c) for c in self._channels}
         self._timeouts = dict(timeouts or {})
         if unknown := sorted(set(self._timeouts) - set(names)):
             raise ValueError(f"timeouts= names unknown channels: {', '.join(unknown)}")
@@ -235,7 +239,7 @@ class Broadcaster:
         names = {c.name for c in self._channels}
         if only is None:
             return names
-        wanted = {only} if isinstance(only, str) else set(only)
+        wanted = names_in(only)
         if unknown := sorted(wanted - names):
             raise ValueError(
                 f"only= names unknown channels: {', '.join(unknown)} "
@@ -287,6 +291,7 @@ class Broadcaster:
             update,
             lambda: self._deliver(channel, update, rendered, receipt, journal),
             receipt,
+            resumes=self._capabilities[channel.name].resumes_itself,
         )
 
     async def _deliver(
@@ -350,8 +355,8 @@ class Broadcaster:
         except (AlreadyDelivered, _Superseded) as exc:
             log.info("%s: skipped: %s", channel.name, describe(exc))
             ids = exc.ids if isinstance(exc, AlreadyDelivered) else ()
-            details = {"superseded": True} if isinstance(exc, _Superseded) else {}
-            return done(Outcome.SKIPPED, reason=describe(exc), ids=ids, details=details)
+            superseded = isinstance(exc, _Superseded)
+            return done(Outcome.SKIPPED, reason=describe(exc), ids=ids, superseded=superseded)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a Receipt
             failure = Failure(exc, last_error, attempts, timer.expired(), backstop, scope)
             return done(Outcome.FAILED, **failure_fields(channel.name, failure))
@@ -369,14 +374,14 @@ class Broadcaster:
         ``fan_out_timeout``; it stops itself by then, and is cut off
         ``MAX_DURATION_GRACE`` later.
         """
-        if not hasattr(channel, "max_duration"):
+        capabilities = self._capabilities[channel.name]
+        if not capabilities.fan_out:
             limit = self._timeouts.get(channel.name, self._timeout)
             return limit, limit
-        own = channel.max_duration
         if channel.name in self._timeouts:
             limit = self._timeouts[channel.name]
-        elif isinstance(own, int | float):
-            limit = float(own)
+        elif capabilities.max_duration is not None:
+            limit = capabilities.max_duration
         else:
             limit = self._fan_out_timeout
         return limit, limit + MAX_DURATION_GRACE

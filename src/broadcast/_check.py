@@ -10,7 +10,7 @@ from typing import Any
 
 from ._channel import Channel, Checkable, UsesHTTPClient
 from ._redact import describe, redact
-from .channels._http import new_client
+from .http import new_client
 
 __all__ = ["NO_PROBE", "CheckResult", "check_channels"]
 

@@ -28,65 +28,24 @@ from pathlib import Path
 from typing import Any
 
 from ._channel import Channel
-from ._config import BUILDERS, SETTINGS
+from ._config_registry import SETTINGS, channel_keys, specs
 from ._env import Env
 from ._errors import ConfigError
 from ._redact import redact, register_secret
+from .channels._registry import available, spec
 
-__all__ = ["KEYS", "SECRET_KEYS", "FileChannel", "read_config_file"]
+__all__ = ["FileChannel", "read_config_file"]
 
-_SMS = {"recipients", "region", "max_segments", "rate", "concurrency"}
-KEYS: dict[str, dict[str, str]] = {
-    "webhook": {k: f"BROADCAST_WEBHOOK_{k.upper()}" for k in ("url", "secret", "timeout")},
-    "email": {
-        k: f"BROADCAST_SMTP_{k.upper()}"
-        for k in (
-            "host",
-            "port",
-            "username",
-            "password",
-            "sender",
-            "recipients",
-            "tls",
-            "pool_size",
-            "reply_to",
-        )
-    },
-    "twitter": {
-        k: f"BROADCAST_TWITTER_{k.upper()}"
-        for k in (
-            "consumer_key",
-            "consumer_secret",
-            "access_token",
-            "access_token_secret",
-            "bearer_token",
-            "base_url",
-        )
-    },
-    "facebook": {
-        k: f"BROADCAST_FACEBOOK_{k.upper()}"
-        for k in ("page_id", "page_token", "app_secret", "follow_up", "api_version", "base_url")
-    },
-    "sms": {
-        k: f"BROADCAST_{'SMS' if k in _SMS else 'TWILIO'}_{k.upper()}"
-        for k in ("account_sid", "auth_token", "from", "messaging_service_sid", "base_url", *_SMS)
-    },
-}
-"""Per channel type: each key of its table, and the variable it stands for."""
-SECRET_KEYS = frozenset(
-    {
-        "secret",
-        "password",
-        "bearer_token",
-        "consumer_key",
-        "consumer_secret",
-        "access_token",
-        "access_token_secret",
-        "page_token",
-        "app_secret",
-        "auth_token",
-    }
-)
+
+def __getattr__(name: str) -> Any:
+    """``KEYS`` and ``SECRET_KEYS``, generated from the channel registry on first use."""
+    if name == "KEYS":
+        return channel_keys()
+    if name == "SECRET_KEYS":
+        return frozenset().union(*(s.secret_keys() for s in specs()))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 _PLACEHOLDERS = {"secret": "whsec_" + "A" * 32, "url": "https://placeholder.invalid/hook"}
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _TAG = _NAME
@@ -176,20 +135,21 @@ class _Reader:
             )
         if not isinstance(table, dict):
             raise ConfigError(f"{at} must be a table")
-        kind = table.get("type")
-        if kind not in KEYS:
-            raise ConfigError(f"{at}: set type to one of {', '.join(sorted(KEYS))}, got {kind!r}")
-        keys = KEYS[kind]
+        kind, kinds = table.get("type"), available()
+        if not isinstance(kind, str) or kind not in kinds:
+            raise ConfigError(f"{at}: set type to one of {', '.join(sorted(kinds))}, got {kind!r}")
+        declared = spec(kind)
+        keys = declared.keys()
         _no_unknown(self.where, f"[channels.{name}] ", table, {"type", "tags", *keys})
         tags = self._tags(at, table.get("tags", []))
-        secret = {k for k in keys if k in SECRET_KEYS or (kind, k) == ("webhook", "url")}
+        secret = declared.secret_keys()
         values = {
             keys[key]: self._value(at, key, value, secret=key in secret)
             for key, value in table.items()
             if key not in {"type", "tags"}
         }
         try:
-            channel = BUILDERS[kind](Env(values))
+            channel = declared.from_env(Env(values))
         except ConfigError as exc:
             raise ConfigError(redact(f"{at}: {_in_keys(str(exc), keys)}")) from None
         if channel is None:
@@ -210,12 +170,12 @@ class _Reader:
         if isinstance(value, list) and key == "recipients":
             if not all(isinstance(v, str) and "," not in v for v in value):
                 raise ConfigError(f"{at}: recipients must be a list of addresses or numbers")
-            return ", ".join(self._text(at, key, v) for v in value)
+            return ", ".join(self._text(at, key, v, secret=secret) for v in value)
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             kind = "text or a list" if key == "recipients" else "text or a number"
             given = _kind_of(value) if secret else repr(value)
             raise ConfigError(f"{at}: {key} must be {kind}, got {given}")
-        text = self._text(at, key, str(value))
+        text = self._text(at, key, str(value), secret=secret)
         if secret and not self._uses_placeholder(str(value)):
             register_secret(text.strip())  # before anything can fail and quote it
         if key == "recipients" and text.startswith("@"):
@@ -228,12 +188,12 @@ class _Reader:
             self.lookup.get(m.group(1)) is None for m in _REFERENCE.finditer(value)
         )
 
-    def _text(self, at: str, key: str, text: str) -> str:
+    def _text(self, at: str, key: str, text: str, *, secret: bool) -> str:
         def substitute(match: re.Match[str]) -> str:
             variable = match.group(1)
             if (found := self.lookup.get(variable)) is not None:
                 return found
-            if not self.require_secrets and (key in SECRET_KEYS or key == "url"):
+            if not self.require_secrets and secret:
                 return _PLACEHOLDERS.get(key, "placeholder")
             raise ConfigError(
                 f"{at}: {key} refers to ${{{variable}}}, which is not set; "

@@ -17,27 +17,22 @@ an error, never a silent choice.
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from ._broadcaster import Broadcaster
 from ._channel import Channel
-from ._config import (
-    HOW_TO_CONFIGURE,
-    SETTINGS,
-    broadcaster_from_env,
-    broadcaster_settings,
-    env_channels,
-    masked_errors,
-)
+from ._config import broadcaster_from_env, broadcaster_settings, env_channels, masked_errors
 from ._config_file import _REFERENCE, read_config_file
 from ._config_names import check_names
+from ._config_registry import SETTINGS, how_to_configure
 from ._env import Env, env_file_names, merged_environment
 from ._errors import ConfigError
 from ._journal import Journal
 from ._redact import register_secret
+from ._selection import known, names_in
 
 __all__ = ["DEFAULT_CONFIG", "Config", "ConfiguredChannel", "load_config"]
 
@@ -94,12 +89,12 @@ class Config:
         """
         chosen = list(self.channels)
         if only is not None:
-            names = _words(only)
-            _known("channel", names, [c.name for c in self.channels])
+            names = names_in(only)
+            known("channel", names, [c.name for c in self.channels])
             chosen = [c for c in chosen if c.name in names]
         if to is not None:
-            tags = _words(to)
-            _known("tag", tags, self.tags)
+            tags = names_in(to)
+            known("tag", tags, self.tags)
             chosen = [c for c in chosen if c.tags & tags]
         if not chosen:
             raise ConfigError("no configured channel matches both --only and --to")
@@ -178,7 +173,7 @@ def _load(
             )
         channels.append(ConfiguredChannel(channel, frozenset(), "environment", env_secrets))
     if not channels and not allow_empty:
-        message = f"no channel is configured: {HOW_TO_CONFIGURE}, or write a {DEFAULT_CONFIG}"
+        message = f"no channel is configured: {how_to_configure()}, or write a {DEFAULT_CONFIG}"
         if file is not None:
             message = f"{file} defines no [channels.NAME] table and {message}"
         raise ConfigError(message)
@@ -204,14 +199,3 @@ def _find(path: str | os.PathLike[str] | None, variables: Mapping[str, str]) -> 
         return Path(named)
     default = Path(DEFAULT_CONFIG)
     return default if default.is_file() else None
-
-
-def _words(value: Collection[str] | str) -> set[str]:
-    items = value.split(",") if isinstance(value, str) else value
-    return {item.strip() for item in items if item.strip()}
-
-
-def _known(kind: str, wanted: set[str], known: Sequence[str]) -> None:
-    if unknown := sorted(wanted - set(known)):
-        listed = ", ".join(sorted(known)) or "none"
-        raise ConfigError(f"unknown {kind} {', '.join(unknown)}; configured {kind}s: {listed}")

@@ -17,8 +17,7 @@ import difflib
 import logging
 from collections.abc import Collection
 
-from ._config import SETTINGS
-from ._config_file import KEYS
+from ._config_registry import known_env_names as _registry_names
 from ._env import CREDENTIALS, PREFIX, Env
 from ._errors import ConfigError
 
@@ -35,8 +34,7 @@ def known_env_names() -> frozenset[str]:
 
     The one list that typo checks, the docs test and the error hints compare with.
     """
-    channel_names = (name for keys in KEYS.values() for name in keys.values())
-    return frozenset({*channel_names, *SETTINGS.values(), *_GENERAL})
+    return _registry_names() | _GENERAL
 
 
 def check_names(

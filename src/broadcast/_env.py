@@ -86,12 +86,16 @@ class Env:
     def credentials(self) -> frozenset[str]:
         """The values of the variables that hold credentials, to be masked in output.
 
-        The webhook URL is one: its path or query may hold a token.
+        So is every variable a channel declares as a ``SecretStr`` (the webhook URL:
+        its path or query may hold a token).
         """
+        from ._config_registry import secret_env_names  # noqa: PLC0415 - loads the channels
+
+        declared = secret_env_names(self) if self._values else frozenset()
         return frozenset(
             value
             for name in self._values
-            if name.endswith(CREDENTIALS) or name == "BROADCAST_WEBHOOK_URL"
+            if name.endswith(CREDENTIALS) or name in declared
             if (value := self.get(name)) is not None
         )
 

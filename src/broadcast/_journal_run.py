@@ -15,9 +15,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from ._capabilities import Capabilities
 from ._channel import Channel
 from ._errors import JournalError
-from ._journal import Claim, Journal, SendState, UsesJournal
+from ._journal import Claim, Journal, SendState
 from ._report import Outcome, Receipt
 from ._update import Update
 
@@ -31,9 +32,9 @@ def resumes_itself(channel: Channel[Any]) -> bool:
 
     Channels that keep per-post or per-recipient state in the journal can; so can one
     whose receivers drop repeats (``idempotent = True``, as webhook receivers do by
-    ``webhook-id``).
+    ``webhook-id``). Read from its declared capabilities (``Capabilities``).
     """
-    return isinstance(channel, UsesJournal) or getattr(channel, "idempotent", False) is True
+    return Capabilities.of(channel).resumes_itself
 
 
 async def journaled(
@@ -42,19 +43,33 @@ async def journaled(
     update: Update,
     deliver: Callable[[], Awaitable[Receipt]],
     receipt: Callable[..., Receipt],
+    *,
+    resumes: bool | None = None,
 ) -> Receipt:
-    """Claim ``channel``'s send of ``update``, run ``deliver``, record the outcome."""
+    """Claim ``channel``'s send of ``update``, run ``deliver``, record the outcome.
+
+    ``resumes``: whether the channel can be re-sent after a crash without posting twice
+    (its capabilities, read once when it was added; default: read them now).
+    """
+    if resumes is None:
+        resumes = resumes_itself(channel)
     try:
         claim = await journal.claim(update, channel.name)
     except JournalError as exc:
         log.error("%s: %s", channel.name, exc)
         return receipt(Outcome.FAILED, reason=f"not sent: {exc}")
-    if (early := _claim_receipt(channel, claim)) is not None:
+    if (early := _claim_receipt(channel, claim, resumes=resumes)) is not None:
         log.log(_level(early), "%s: %s: %s", channel.name, early.outcome, early.reason)
         if claim.status == "claimed":  # in doubt: leave it so for whoever settles it
             with contextlib.suppress(JournalError):
                 await journal.release(claim)
-        return receipt(early.outcome, reason=early.reason, ids=early.ids)
+        return receipt(
+            early.outcome,
+            reason=early.reason,
+            ids=early.ids,
+            outcome_unknown=early.outcome_unknown,
+            superseded=early.superseded,
+        )
     if claim.in_doubt:
         log.warning("%s: resuming a send that a stopped run left unfinished", channel.name)
     renewing = asyncio.create_task(_renew(journal, claim), name=f"broadcast:lease:{claim.channel}")
@@ -67,7 +82,7 @@ async def journaled(
     finally:
         renewing.cancel()
     try:
-        if _outcome_unknown(channel, result):
+        if not resumes and _outcome_unknown(result):
             await journal.release(claim, result)
             log.warning("%s: left in doubt in the journal: it may have got through", claim.channel)
         else:
@@ -91,28 +106,28 @@ async def _renew(journal: Journal, claim: Claim) -> None:
             log.error("%s: cannot renew the journal lease: %s", claim.channel, exc)
 
 
-def _claim_receipt(channel: Channel[Any], claim: Claim) -> Receipt | None:
+def _claim_receipt(channel: Channel[Any], claim: Claim, *, resumes: bool) -> Receipt | None:
     """The Receipt for a channel the journal says not to send on, else None."""
     name = channel.name
     if claim.status == "delivered":
         return Receipt(name, Outcome.SKIPPED, ids=claim.ids, reason="already delivered")
     if claim.status == "superseded":
         reason = f"superseded: the incident was resolved by {claim.by}"
-        return Receipt(name, Outcome.SKIPPED, reason=reason)
+        return Receipt(name, Outcome.SKIPPED, reason=reason, superseded=True)
     if claim.status == "busy":
         reason = (
             f"being sent by another process ({claim.holder}); not sent twice here. "
             "Run again later: once that process ends or its lease expires, a run takes over"
         )
         return Receipt(name, Outcome.BUSY, reason=reason)
-    if claim.in_doubt and not resumes_itself(channel):
+    if claim.in_doubt and not resumes:
         reason = (
             "in doubt: a run that stopped was sending this and may or may not have got "
             f"through; check, then journal.settle({claim.update_key!r}, {name!r}, "
             "post_id=<its id, or None to send again>), or run: broadcast settle "
             f"{claim.update_key} {name} --post-id ID (or --resend)"
         )
-        return Receipt(name, Outcome.FAILED, reason=reason)
+        return Receipt(name, Outcome.FAILED, reason=reason, outcome_unknown=True)
     return None
 
 
@@ -123,7 +138,7 @@ def _level(receipt: Receipt) -> int:
 
 def _state(receipt: Receipt) -> SendState:
     if receipt.outcome is Outcome.SKIPPED:
-        return "superseded" if receipt.details.get("superseded") else "delivered"
+        return "superseded" if receipt.superseded else "delivered"
     states: dict[Outcome, SendState] = {
         Outcome.DELIVERED: "delivered",
         Outcome.PARTIAL: "partial",
@@ -132,8 +147,6 @@ def _state(receipt: Receipt) -> SendState:
     return states[receipt.outcome]
 
 
-def _outcome_unknown(channel: Channel[Any], receipt: Receipt) -> bool:
-    """A failure that may have got through, on a channel that cannot tell by itself."""
-    if resumes_itself(channel):
-        return False
-    return receipt.outcome is Outcome.FAILED and bool(receipt.details.get("outcome_unknown"))
+def _outcome_unknown(receipt: Receipt) -> bool:
+    """A failure that may have got through (only asked of a channel that cannot tell)."""
+    return receipt.outcome is Outcome.FAILED and receipt.outcome_unknown

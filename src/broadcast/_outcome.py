@@ -72,12 +72,14 @@ def failure_fields(channel: str, failure: Failure) -> dict[str, Any]:
         or isinstance(last_error, Unconfirmed)
     )
     ids = tuple(getattr(last_error, "ids", ()) or getattr(exc, "ids", ()))
-    details: dict[str, bool] = {"outcome_unknown": True} if unknown else {}
-    if not expired and not is_transient(exc):
+    return {
+        "reason": reason,
+        "outcome_unknown": unknown,
         # Refused for good, or a crash (a bug, or a setting the channel cannot use):
         # sending the same again fails the same way.
-        details["permanent"] = True
-    return {"reason": reason, "details": details, "ids": ids}
+        "permanent": not expired and not is_transient(exc),
+        "ids": ids,
+    }
 
 
 def _failure_reason(
@@ -135,4 +137,5 @@ def delivered_fields(
         "reason": summary,
         "accepted": delivery.accepted,
         "rejected": tuple(delivery.rejected),
+        "stopped_early": delivery.incomplete,
     }

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._channel import Channel
 from ._redact import describe
+from ._selection import known, names_in
 
 if TYPE_CHECKING:
     from ._config_load import Config
@@ -43,29 +44,27 @@ def render_previews(channels: Sequence[Channel[Any]], update: Any) -> list[Previ
 
 
 def channels_to_preview(
-    config: Config, to: Collection[str] | str | None = None
+    config: Config,
+    to: Collection[str] | str | None = None,
+    *,
+    only: Collection[str] | str | None = None,
 ) -> list[Channel[Any]]:
-    """The configured channels with one of the tags ``to``; else one example of each type."""
-    return config.select(to=to) if config.channels else example_channels()
+    """The configured channels ``only`` names, with one of the tags ``to`` (as ``send``).
+
+    With none configured: one example of each registered type (``only``: by type).
+    """
+    if config.channels:
+        return config.select(only=only, to=to)
+    examples = example_channels()
+    if only is not None:
+        names = names_in(only)
+        known("channel", names, [c.name for c in examples])
+        examples = [c for c in examples if c.name in names]
+    return examples
 
 
 def example_channels() -> list[Channel[Any]]:
-    """One channel of each built-in type with example settings: renders, never sends."""
-    from .channels import Email, FacebookPage, TwilioSMS, Twitter, Webhook  # noqa: PLC0415
+    """One channel of each registered type with example settings: renders, never sends."""
+    from ._config_registry import specs  # noqa: PLC0415 - channels load lazily
 
-    return [
-        Webhook("https://cms.example.com/hooks/incidents"),
-        Email(
-            "smtp.example.com",
-            sender="Status <status@example.com>",
-            recipients=["customer@example.com"],
-        ),
-        Twitter(bearer_token="example-only"),  # noqa: S106 - never used to send
-        FacebookPage("1234567890", "example-only"),
-        TwilioSMS(
-            "AC" + "0" * 32,
-            "example-only",
-            from_="+15005550006",
-            recipients=["+14155550101"],
-        ),
-    ]
+    return [s.example() for s in specs()]

@@ -49,10 +49,22 @@ class Receipt:
     preview: str | None = None
     """The rendered text, on dry runs."""
     details: Mapping[str, Any] = field(default_factory=dict)
+    """The provider's data and a fan-out's counts (``not_sent``, ``already_delivered``)."""
     accepted: int | None = None
     """Fan-out channels: recipients that got it."""
     rejected: tuple[Rejection, ...] = ()
     """Fan-out channels: recipients that did not, with the provider's code and reason."""
+    outcome_unknown: bool = False
+    """Failed, but it may have got through (no answer came, or a stopped run left it in
+    doubt): the journal keeps it in doubt rather than sending it again blindly."""
+    superseded: bool = False
+    """Skipped because a later ``resolved`` update of the incident exists."""
+    stopped_early: bool = False
+    """A fan-out stopped before the end of its list (a deadline, a stop, the provider
+    refusing more): the rest were not sent, and a re-run sends them."""
+    permanent: bool = False
+    """Failed in a way a re-run repeats (refused for good, or a crash): fix the reason
+    first. The command does not suggest re-running for these."""
 
     def summary(self) -> str:
         """The provider ids when delivered (with the recipient count), else the reason."""
@@ -62,7 +74,11 @@ class Receipt:
         return f"{self.accepted} recipients; {said}" if self.accepted is not None else said
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
+        """JSON-ready form; each of the typed flags only when it is set."""
+        flags = ("outcome_unknown", "superseded", "stopped_early", "permanent")
+        return self._fields() | {flag: True for flag in flags if getattr(self, flag)}
+
+    def _fields(self) -> dict[str, Any]:
         return {
             "channel": self.channel,
             "outcome": self.outcome.value,
@@ -107,7 +123,7 @@ class Report:
         if self.failed or self.busy or self.stopped:
             return False
         for receipt in self.partial:
-            if receipt.details.get("stopped_early"):
+            if receipt.stopped_early:
                 return False
             if any(not r.permanent for r in receipt.rejected):
                 return False

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._registry import BUILTIN, ENTRY_POINT_GROUP, available, load
+from ._spec import ChannelSpec, setting
 
 if TYPE_CHECKING:
     from ._email import Email
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "ChannelSpec",
     "Email",
     "FacebookPage",
     "TwilioSMS",
@@ -27,9 +29,10 @@ __all__ = [
     "Webhook",
     "available",
     "load",
+    "setting",
 ]
 
-_LAZY = {target.rpartition(":")[2]: name for name, (target, _) in BUILTIN.items()}
+_LAZY = {cls: name for name, (_, cls, _) in BUILTIN.items()}
 
 
 def __getattr__(attr: str) -> Any:

@@ -18,14 +18,14 @@ import re
 import ssl
 from collections.abc import Collection
 from email.utils import formataddr, parseaddr
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import aiosmtplib
 from email_validator import EmailNotValidError, validate_email
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 
 from .._channel import Delivery
-from .._errors import AuthError, ChannelError, PermanentError, TransientError
+from .._errors import AuthError, ChannelError, ConfigError, PermanentError, TransientError
 from .._journal import Journal
 from .._redact import excerpt, register_secret
 from .._retry import RetryPolicy
@@ -33,8 +33,15 @@ from .._update import Update
 from ._email_message import EmailTemplate, is_msg_id, render_email
 from ._fanout import FanOut
 from ._recipients import Audience, RecipientSource, describe_invalid, invalid_in
+from ._spec import ChannelSpec, setting
+
+if TYPE_CHECKING:
+    from .._env import Env
 
 __all__ = ["Email", "normalise_address"]
+
+MAX_POOL_SIZE = 100
+"""Most SMTP connections at once ``BROADCAST_SMTP_POOL_SIZE`` may ask for."""
 
 log = logging.getLogger("broadcast")
 
@@ -133,6 +140,11 @@ class Email:
     the send is over, cancelled or timed out; a server that does not answer the ``QUIT``
     within ``quit_timeout`` seconds is hung up on.
     """
+
+    threaded = True
+    """Follow-ups reply under the incident's first message (``In-Reply-To``)."""
+    max_duration: float | None = None
+    """A fan-out: seconds it may take in all (None: the Broadcaster's fan-out timeout)."""
 
     def __init__(
         self,
@@ -377,3 +389,77 @@ class _SMTPWorker:
                         await client.quit()
         finally:
             client.close()
+
+
+# --- its declaration: settings, capabilities, preview example, stand-in -------------
+
+
+class EmailSettings(BaseModel):
+    """Mails every recipient through the SMTP server `host`, from `sender`."""
+
+    host: str = setting(doc="Enables the email channel.")
+    port: int | None = setting(
+        None, doc="SMTP port, 1 to 65535.", shown_default="587 / 465 / 25 by TLS mode"
+    )
+    username: str | None = setting(None, doc="SMTP login, sent only over TLS.")
+    password: SecretStr | None = setting(None, doc="SMTP password.", shown_default="no auth")
+    sender: str = setting(doc="From, e.g. `Status <status@example.com>`. Required with the host.")
+    recipients: str = setting(
+        doc="`a@example.com, b@example.org`, or `@path/to/file`. Required with the host."
+    )
+    tls: TLS = setting(
+        "starttls", doc="`starttls` (verified), `implicit`, or `none` (logged warning)."
+    )
+    pool_size: int = setting(4, doc="SMTP connections used in parallel, 1 to 100.")
+    reply_to: str | None = setting(None, doc="Reply-To address.")
+
+
+def _from_env(env: Env) -> Email | None:
+    host = env.get("BROADCAST_SMTP_HOST")
+    if host is None:
+        if present := [n for n in env.names() if n.startswith("BROADCAST_SMTP_")]:
+            raise ConfigError(
+                f"{present[0]} is set but BROADCAST_SMTP_HOST is not; "
+                "set the SMTP server to send through"
+            )
+        return None
+    from ._recipients import parse_list  # noqa: PLC0415 - only when configured
+
+    why = "when BROADCAST_SMTP_HOST is set"
+    sender = env.require("BROADCAST_SMTP_SENDER", why)
+    recipients_text = env.require("BROADCAST_SMTP_RECIPIENTS", why)
+    recipients = env.build("BROADCAST_SMTP_RECIPIENTS", lambda: parse_list(recipients_text))
+    tls = env.get("BROADCAST_SMTP_TLS") or "starttls"
+    if tls not in {"starttls", "implicit", "none"}:
+        raise ConfigError(f"BROADCAST_SMTP_TLS must be starttls, implicit or none, got {tls!r}")
+    port = env.port("BROADCAST_SMTP_PORT")
+    pool_size = env.count("BROADCAST_SMTP_POOL_SIZE", 4, maximum=MAX_POOL_SIZE)
+    options: dict[str, Any] = {
+        "sender": sender,
+        "recipients": recipients,
+        "username": env.get("BROADCAST_SMTP_USERNAME"),
+        "password": env.get("BROADCAST_SMTP_PASSWORD"),
+        "tls": tls,
+        "pool_size": pool_size,
+    }
+    env.build("BROADCAST_SMTP_SENDER", lambda: normalise_address(parseaddr(sender)[1]))
+    if reply_to := env.get("BROADCAST_SMTP_REPLY_TO"):
+        options["reply_to"] = reply_to
+        env.build("BROADCAST_SMTP_REPLY_TO", lambda: normalise_address(parseaddr(reply_to)[1]))
+    channel: Email = env.build("BROADCAST_SMTP_RECIPIENTS", lambda: Email(host, port, **options))
+    return channel
+
+
+SPEC = ChannelSpec(
+    name="email",
+    channel=Email,
+    settings=EmailSettings,
+    build=_from_env,
+    env_prefix="BROADCAST_SMTP_",
+    example=lambda: Email(
+        "smtp.example.com",
+        sender="Status <status@example.com>",
+        recipients=["customer@example.com"],
+    ),
+    standin="broadcast.demo._standins:MailReceiver",
+)

@@ -17,13 +17,20 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 
 from .._channel import Delivery
-from .._errors import AlreadyDelivered, AuthError, ChannelError, PermanentError, TransientError
+from .._errors import (
+    AlreadyDelivered,
+    AuthError,
+    ChannelError,
+    ConfigError,
+    PermanentError,
+    TransientError,
+)
 from .._journal import Journal
 from .._redact import excerpt, register_secret
 from .._retry import retry_after_from_headers
@@ -31,6 +38,10 @@ from .._threads import ThreadSlot, ThreadStore, post_part
 from .._update import Update
 from ..text import next_update_phrase, signature, status_tag
 from ._http import ClientSlot, get, json_field, post
+from ._spec import ChannelSpec, setting
+
+if TYPE_CHECKING:
+    from .._env import Env
 
 __all__ = ["FacebookPage", "FacebookPost", "appsecret_proof", "check_api_version", "graph_errors"]
 
@@ -198,6 +209,9 @@ def render_post(update: Update, *, limit: int = MAX_MESSAGE) -> FacebookPost:
 class FacebookPage:
     """Posts updates to a Facebook Page through the Graph API."""
 
+    threaded = True
+    """Follow-ups go under the incident's first post (as posts or comments)."""
+
     def __init__(
         self,
         page_id: str,
@@ -320,3 +334,62 @@ class FacebookPage:
     async def aclose(self) -> None:
         """Close the client if this channel made it."""
         await self._http.aclose()
+
+
+# --- its declaration: settings, capabilities, preview example, stand-in -------------
+
+
+class FacebookSettings(BaseModel):
+    """Posts to the Facebook Page `page_id` with its `page_token`."""
+
+    page_id: str = setting(doc="Enables the Facebook Page channel: the Page's numeric id.")
+    page_token: SecretStr = setting(doc="A long-lived Page access token.")
+    app_secret: SecretStr | None = setting(None, doc="Adds `appsecret_proof` to every call.")
+    follow_up: Literal["post", "comment"] = setting(
+        "post", doc="`post` or `comment` (under the first post)."
+    )
+    api_version: str = setting(DEFAULT_API_VERSION, doc="Graph API version.")
+    base_url: str = setting(DEFAULT_BASE_URL, doc="Graph root, for a proxy or a stand-in.")
+
+
+def _from_env(env: Env) -> FacebookPage | None:
+    page_id = env.get("BROADCAST_FACEBOOK_PAGE_ID")
+    if page_id is None:
+        if present := [n for n in env.names() if n.startswith("BROADCAST_FACEBOOK_")]:
+            raise ConfigError(
+                f"{present[0]} is set but BROADCAST_FACEBOOK_PAGE_ID is not; "
+                "set the numeric id of the Page to post to"
+            )
+        return None
+    token = env.require("BROADCAST_FACEBOOK_PAGE_TOKEN", "when BROADCAST_FACEBOOK_PAGE_ID is set")
+    follow_up = env.get("BROADCAST_FACEBOOK_FOLLOW_UP") or "post"
+    if follow_up not in ("post", "comment"):
+        raise ConfigError(
+            f"BROADCAST_FACEBOOK_FOLLOW_UP must be post or comment, got {follow_up!r}"
+        )
+    base_url = env.url("BROADCAST_FACEBOOK_BASE_URL") or DEFAULT_BASE_URL
+    version = env.get("BROADCAST_FACEBOOK_API_VERSION") or DEFAULT_API_VERSION
+    env.build("BROADCAST_FACEBOOK_API_VERSION", lambda: check_api_version(version))
+    channel: FacebookPage = env.build(
+        "BROADCAST_FACEBOOK_PAGE_ID",
+        lambda: FacebookPage(
+            page_id,
+            token,
+            app_secret=env.get("BROADCAST_FACEBOOK_APP_SECRET"),
+            api_version=version,
+            base_url=base_url,
+            follow_up=follow_up,  # type: ignore[arg-type]  # checked above
+        ),
+    )
+    return channel
+
+
+SPEC = ChannelSpec(
+    name="facebook",
+    channel=FacebookPage,
+    settings=FacebookSettings,
+    build=_from_env,
+    label="Facebook",
+    example=lambda: FacebookPage("1234567890", "example-only"),
+    standin="broadcast.demo._apis:GraphEndpoint",
+)

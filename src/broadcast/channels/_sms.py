@@ -15,15 +15,15 @@ import base64
 import dataclasses
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 import httpx
 import phonenumbers
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 
 from .._channel import Delivery
-from .._errors import AuthError, ChannelError, PermanentError, TransientError
+from .._errors import AuthError, ChannelError, ConfigError, PermanentError, TransientError
 from .._journal import Journal, RecipientLog
 from .._redact import excerpt, register_secret, safe_origin
 from .._retry import RetryPolicy, retry_after_from_headers
@@ -32,8 +32,15 @@ from ..text import SmsText, render_sms
 from ._fanout import FanOut
 from ._http import ClientSlot, get, json_field, post
 from ._recipients import Audience, RecipientSource, describe_invalid, invalid_in
+from ._spec import ChannelSpec, setting
+
+if TYPE_CHECKING:
+    from .._env import Env
 
 __all__ = ["RateLimiter", "TwilioSMS", "normalise_number", "sender_id", "twilio_errors"]
+
+MAX_CONCURRENCY = 1000
+"""Most SMS requests in flight ``BROADCAST_SMS_CONCURRENCY`` may ask for."""
 
 DEFAULT_BASE_URL = "https://api.twilio.com"
 MAX_SEGMENTS = 10
@@ -122,6 +129,9 @@ class TwilioSMS:
     (streamed), or a callable returning one; numbers are normalised to E.164 with
     ``default_region`` for national formats, and duplicates dropped.
     """
+
+    max_duration: float | None = None
+    """A fan-out: seconds it may take in all (None: the Broadcaster's fan-out timeout)."""
 
     def __init__(
         self,
@@ -314,3 +324,89 @@ class _Sender:
 
     async def close(self) -> None:
         """Nothing to release."""
+
+
+# --- its declaration: settings, capabilities, preview example, stand-in -------------
+
+
+class SMSSettings(BaseModel):
+    """Texts every recipient through Twilio, from one of `from` or `messaging_service_sid`."""
+
+    account_sid: str = setting(doc="Enables SMS through Twilio (`AC...`).")
+    auth_token: SecretStr = setting(doc="Twilio auth token.")
+    from_: str | None = setting(
+        None, key="from", doc="The sending number (or a Messaging Service, not both)."
+    )
+    messaging_service_sid: str | None = setting(None, doc="A Messaging Service (`MG...`).")
+    base_url: str = setting(DEFAULT_BASE_URL, doc="API root.")
+    recipients: str = setting(
+        env="BROADCAST_SMS_RECIPIENTS",
+        doc="`+14155550101, (415) 555-0102`, or `@path/to/file`.",
+    )
+    region: str = setting(
+        "US", env="BROADCAST_SMS_REGION", doc="Region for numbers without `+country`."
+    )
+    max_segments: int = setting(
+        2, env="BROADCAST_SMS_MAX_SEGMENTS", doc="Segment budget per text (1 to 10)."
+    )
+    rate: float = setting(50.0, env="BROADCAST_SMS_RATE", doc="Messages per second (more than 0).")
+    concurrency: int = setting(
+        20, env="BROADCAST_SMS_CONCURRENCY", doc="Requests in flight, 1 to 1000."
+    )
+
+
+def _from_env(env: Env) -> TwilioSMS | None:
+    sid = env.get("BROADCAST_TWILIO_ACCOUNT_SID")
+    if sid is None:
+        prefixes = ("BROADCAST_TWILIO_", "BROADCAST_SMS_")
+        if present := [n for n in env.names() if n.startswith(prefixes)]:
+            raise ConfigError(
+                f"{present[0]} is set but BROADCAST_TWILIO_ACCOUNT_SID is not; "
+                "set the Twilio Account SID (AC...) to send SMS"
+            )
+        return None
+    from ._recipients import parse_list  # noqa: PLC0415 - only when configured
+
+    why = "when BROADCAST_TWILIO_ACCOUNT_SID is set"
+    token = env.require("BROADCAST_TWILIO_AUTH_TOKEN", why)
+    from_ = env.get("BROADCAST_TWILIO_FROM")
+    service = env.get("BROADCAST_TWILIO_MESSAGING_SERVICE_SID")
+    if (from_ is None) == (service is None):
+        raise ConfigError(
+            "set exactly one of BROADCAST_TWILIO_FROM or BROADCAST_TWILIO_MESSAGING_SERVICE_SID"
+        )
+    text = env.require("BROADCAST_SMS_RECIPIENTS", why)
+    recipients = env.build("BROADCAST_SMS_RECIPIENTS", lambda: parse_list(text))
+    region = (env.get("BROADCAST_SMS_REGION") or "US").upper()
+    options: dict[str, Any] = {
+        "recipients": recipients,
+        "from_": from_,
+        "messaging_service_sid": service,
+        "default_region": region,
+        "max_segments": env.count("BROADCAST_SMS_MAX_SEGMENTS", 2, maximum=MAX_SEGMENTS),
+        "rate": env.number("BROADCAST_SMS_RATE", 50.0),
+        "concurrency": env.count("BROADCAST_SMS_CONCURRENCY", 20, maximum=MAX_CONCURRENCY),
+        "base_url": env.url("BROADCAST_TWILIO_BASE_URL") or DEFAULT_BASE_URL,
+    }
+    if not (sid.startswith("AC") and len(sid) == 34):
+        raise ConfigError("BROADCAST_TWILIO_ACCOUNT_SID must be 'AC' and 32 characters")
+    if from_ is not None:
+        env.build("BROADCAST_TWILIO_FROM", lambda: sender_id(from_, region))
+    channel: TwilioSMS = env.build(
+        "BROADCAST_SMS_RECIPIENTS", lambda: TwilioSMS(sid, token, **options)
+    )
+    return channel
+
+
+SPEC = ChannelSpec(
+    name="sms",
+    channel=TwilioSMS,
+    settings=SMSSettings,
+    build=_from_env,
+    env_prefix="BROADCAST_TWILIO_",
+    label="SMS",
+    example=lambda: TwilioSMS(
+        "AC" + "0" * 32, "example-only", from_="+15005550006", recipients=["+14155550101"]
+    ),
+    standin="broadcast.demo._apis:TwilioEndpoint",
+)

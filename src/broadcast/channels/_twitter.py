@@ -14,13 +14,13 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 
 from .._channel import Delivery
-from .._errors import AlreadyDelivered, ChannelError, PermanentError, Unconfirmed
+from .._errors import AlreadyDelivered, ChannelError, ConfigError, PermanentError, Unconfirmed
 from .._journal import Journal
 from .._redact import register_secret, safe_origin
 from .._threads import ThreadSlot, ThreadStore, post_part
@@ -35,6 +35,10 @@ from ..text import (
 )
 from ._http import ClientSlot, get, json_field, post
 from ._oauth1 import OAuth1
+from ._spec import ChannelSpec, setting
+
+if TYPE_CHECKING:
+    from .._env import Env
 
 __all__ = ["Thread", "Twitter", "render_posts", "x_errors"]
 
@@ -111,6 +115,9 @@ class Twitter:
     not both. ``threads`` remembers each incident's posts (in memory by default).
     ``base_url`` points elsewhere for tests and the demo.
     """
+
+    threaded = True
+    """Follow-ups reply under the incident's first post."""
 
     def __init__(
         self,
@@ -292,3 +299,65 @@ class _Bearer(httpx.Auth):
         """Add the bearer header."""
         request.headers["Authorization"] = f"Bearer {self._token.get_secret_value()}"
         yield request
+
+
+# --- its declaration: settings, capabilities, preview example, stand-in -------------
+
+_OAUTH1 = ("CONSUMER_KEY", "CONSUMER_SECRET", "ACCESS_TOKEN", "ACCESS_TOKEN_SECRET")
+_WITH_OAUTH1 = "Enable X with OAuth 1.0a user credentials (all four)."
+
+
+class TwitterSettings(BaseModel):
+    """Posts to X: `bearer_token`, or all four OAuth 1.0a keys (`consumer_key`, ...)."""
+
+    consumer_key: SecretStr | None = setting(None, doc=_WITH_OAUTH1)
+    consumer_secret: SecretStr | None = setting(None, doc=_WITH_OAUTH1)
+    access_token: SecretStr | None = setting(None, doc=_WITH_OAUTH1)
+    access_token_secret: SecretStr | None = setting(None, doc=_WITH_OAUTH1)
+    bearer_token: SecretStr | None = setting(
+        None, doc="Enables X with an OAuth 2.0 user access token instead."
+    )
+    base_url: str = setting(DEFAULT_BASE_URL, doc="API root, for a proxy or a stand-in.")
+
+
+def _from_env(env: Env) -> Twitter | None:
+    oauth1 = {n: env.get(f"BROADCAST_TWITTER_{n}") for n in _OAUTH1}
+    bearer = env.get("BROADCAST_TWITTER_BEARER_TOKEN")
+    given = [n for n, v in oauth1.items() if v]
+    if not given and not bearer:
+        if env.get("BROADCAST_TWITTER_BASE_URL"):
+            raise ConfigError(
+                "BROADCAST_TWITTER_BASE_URL is set but no X credentials are: set "
+                "BROADCAST_TWITTER_BEARER_TOKEN or the four BROADCAST_TWITTER_* OAuth 1.0a values"
+            )
+        return None
+    if bearer and given:
+        raise ConfigError(
+            "set either BROADCAST_TWITTER_BEARER_TOKEN or the OAuth 1.0a variables, not both "
+            f"(found BROADCAST_TWITTER_{given[0]})"
+        )
+    if not bearer and len(given) < len(_OAUTH1):
+        missing = [f"BROADCAST_TWITTER_{n}" for n in _OAUTH1 if n not in given]
+        raise ConfigError(f"X OAuth 1.0a needs all four values; missing {', '.join(missing)}")
+    base_url = env.url("BROADCAST_TWITTER_BASE_URL") or DEFAULT_BASE_URL
+    if bearer:
+        return Twitter(bearer_token=bearer, base_url=base_url)
+    return Twitter(
+        consumer_key=oauth1["CONSUMER_KEY"],
+        consumer_secret=oauth1["CONSUMER_SECRET"],
+        access_token=oauth1["ACCESS_TOKEN"],
+        access_token_secret=oauth1["ACCESS_TOKEN_SECRET"],
+        base_url=base_url,
+    )
+
+
+SPEC = ChannelSpec(
+    name="twitter",
+    channel=Twitter,
+    settings=TwitterSettings,
+    build=_from_env,
+    label="X",
+    enabled_by="BROADCAST_TWITTER_BEARER_TOKEN or BROADCAST_TWITTER_CONSUMER_KEY...",
+    example=lambda: Twitter(bearer_token="example-only"),  # noqa: S106 - never sends
+    standin="broadcast.demo._apis:XEndpoint",
+)

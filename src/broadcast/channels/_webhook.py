@@ -19,16 +19,21 @@ import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-from pydantic import SecretBytes, SecretStr
+from pydantic import BaseModel, SecretBytes, SecretStr
 
 from .._channel import Delivery
+from .._errors import ConfigError
 from .._redact import register_secret, safe_origin
 from .._update import Update
 from ._http import ClientSlot, check_response, post, request
+from ._spec import ChannelSpec, setting
+
+if TYPE_CHECKING:
+    from .._env import Env
 
 __all__ = ["Webhook", "WebhookRequest", "sign"]
 
@@ -226,3 +231,43 @@ def _receiver_id(response: httpx.Response) -> str | None:
         return None
     value = body.get("id") if isinstance(body, dict) else None
     return str(value) if isinstance(value, str | int) and not isinstance(value, bool) else None
+
+
+# --- its declaration: settings, capabilities, preview example, stand-in -------------
+
+
+class WebhookSettings(BaseModel):
+    """POSTs each update as signed JSON to `url`."""
+
+    url: SecretStr = setting(doc="Enables the webhook channel. `user:pass@` becomes Basic auth.")
+    secret: SecretStr | None = setting(
+        None, doc="`whsec_<base64>` Standard Webhooks signing secret.", shown_default="unsigned"
+    )
+    timeout: float = setting(15.0, doc="Seconds for one webhook attempt.")
+
+
+def _from_env(env: Env) -> Webhook | None:
+    url = env.url("BROADCAST_WEBHOOK_URL")
+    secret = env.get("BROADCAST_WEBHOOK_SECRET")
+    if url is None:
+        if secret is not None:
+            raise ConfigError(
+                "BROADCAST_WEBHOOK_SECRET is set but BROADCAST_WEBHOOK_URL is not; "
+                "set the URL the update should be posted to"
+            )
+        return None
+    timeout = env.seconds("BROADCAST_WEBHOOK_TIMEOUT", 15.0)
+    channel: Webhook = env.build(
+        "BROADCAST_WEBHOOK_SECRET", lambda: Webhook(url, secret=secret, timeout=timeout)
+    )
+    return channel
+
+
+SPEC = ChannelSpec(
+    name="webhook",
+    channel=Webhook,
+    settings=WebhookSettings,
+    build=_from_env,
+    example=lambda: Webhook("https://cms.example.com/hooks/incidents"),
+    standin="broadcast.demo._standins:WebhookReceiver",
+)

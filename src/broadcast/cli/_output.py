@@ -85,8 +85,8 @@ def verdict(report: Report) -> str | None:
 
 def _next(missed: Sequence[Receipt]) -> str:
     """What to do: re-run, unless a failure is one a re-run repeats (refused, or a crash)."""
-    stuck = ", ".join(r.channel for r in missed if r.details.get("permanent"))
-    again = ", ".join(r.channel for r in missed if not r.details.get("permanent"))
+    stuck = ", ".join(r.channel for r in missed if r.permanent)
+    again = ", ".join(r.channel for r in missed if not r.permanent)
     if not stuck:
         return "Re-run the same command to retry."
     advice = (

@@ -211,22 +211,25 @@ def _as_before(update: Update, path: str | None, *, quiet: bool = False) -> Upda
 
 @click.command()
 @update_options
+@only_option
 @to_option
 @click.option("--json", "as_json", is_flag=True, help="Print the renderings as JSON.")
 @pass_settings
 @guarded
-def preview(settings: Settings, /, *, to: str | None, as_json: bool, **fields: Any) -> None:
+def preview(
+    settings: Settings, /, *, only: str | None, to: str | None, as_json: bool, **fields: Any
+) -> None:
     """Show what each channel would say, without sending and without credentials.
 
     Tweet parts with weighted lengths, SMS encoding and segments, the email, the
     Facebook post, the webhook JSON. With no channel configured, it shows every
-    built-in channel with example settings.
+    registered channel type with example settings (--only picks types by name).
     """
     from .._preview import channels_to_preview, render_previews  # noqa: PLC0415
 
     update = build_update(**fields)
     config = settings.load(require_secrets=False, allow_empty=True)
-    previews = render_previews(channels_to_preview(config, to), update)
+    previews = render_previews(channels_to_preview(config, to, only=only), update)
     if as_json:
         rows = [
             {"channel": p.channel, "kind": p.kind, "text": p.text, "error": p.error}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import sys
 import tempfile
@@ -17,19 +18,27 @@ from .._report import Report
 from .._retry import RetryPolicy
 from .._update import Update
 from ..text import status_tag
-from ._apis import GraphEndpoint, TwilioEndpoint, XEndpoint
-from ._standins import MailReceiver, StandIn, WebhookReceiver
+from ._standins import StandIn
 from ._timeline import psn_timeline
 
 __all__ = ["STAND_INS", "main", "run"]
 
-STAND_INS: list[Callable[[], StandIn]] = [
-    WebhookReceiver,
-    MailReceiver,
-    XEndpoint,
-    GraphEndpoint,
-    TwilioEndpoint,
-]
+
+def stand_ins() -> list[Callable[[], StandIn]]:
+    """Each registered channel's stand-in (its ``ChannelSpec.standin``), in registry order."""
+    from .._config_registry import specs  # noqa: PLC0415 - loads every channel module
+
+    return [_import(s.standin) for s in specs() if s.standin]
+
+
+def _import(target: str) -> Callable[[], StandIn]:
+    module, _, attr = target.partition(":")
+    made: Callable[[], StandIn] = getattr(importlib.import_module(module), attr)
+    return made
+
+
+STAND_INS: list[Callable[[], StandIn]] = stand_ins()
+"""The demo's stand-ins, generated from the registry."""
 
 
 async def run(

@@ -17,6 +17,7 @@ import difflib
 import logging
 from collections.abc import Collection
 
+from ._config_registry import configured_specs
 from ._config_registry import known_env_names as _registry_names
 from ._env import CREDENTIALS, PREFIX, Env
 from ._errors import ConfigError
@@ -45,6 +46,10 @@ def check_names(
     ``in_env_file`` says which names came from ``.env`` (for the message);
     ``referenced`` are names a broadcast.toml reads as ``${VAR}``, so they are used.
     """
+    # A plugin that some variable names (BROADCAST_<NAME>_*) but that cannot be read says
+    # why first: "unknown variable" would hide a broken or misnamed plugin.
+    for _ in configured_specs(env):
+        pass
     known = known_env_names()
     unknown = [
         name

@@ -97,6 +97,7 @@ if TYPE_CHECKING:
         Severity,
         Status,
         Update,
+        UpdateFields,
     )
 
 __all__ = [
@@ -142,6 +143,7 @@ __all__ = [
     "TransientError",
     "Unconfirmed",
     "Update",
+    "UpdateFields",
     "UpdateRecord",
     "UsesHTTPClient",
     "UsesJournal",
@@ -214,6 +216,7 @@ _WHERE = {
     "Severity": "._update",
     "Status": "._update",
     "Update": "._update",
+    "UpdateFields": "._update",
 }
 """Each lazily loaded name, and the private module that defines it."""
 _SUBPACKAGES = frozenset({"channels", "cli", "demo", "testing", "text"})

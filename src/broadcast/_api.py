@@ -7,10 +7,14 @@ environment) unless ``channels=`` is given; the ``broadcast`` command calls thes
 from __future__ import annotations
 
 import asyncio
+import difflib
 import os
 import re
 from collections.abc import Collection
-from typing import Any, Literal
+from typing import Any, Literal, Unpack
+
+from pydantic import ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from ._broadcaster import Broadcaster
 from ._channel import Channel
@@ -22,7 +26,7 @@ from ._journal import Journal
 from ._preview import Preview, channels_to_preview, render_previews
 from ._progress import ProgressCallback
 from ._report import Report
-from ._update import Update
+from ._update import Update, UpdateFields, title_from_text
 
 __all__ = ["acheck", "asend", "check", "make_update", "preview", "send"]
 
@@ -35,25 +39,48 @@ def _slug(title: str) -> str:
     return "-".join(words)[:48].strip("-") or "incident"
 
 
-def make_update(update_or_text: Update | str, /, **fields: Any) -> Update:
+def make_update(update_or_text: Update | str, /, **fields: Unpack[UpdateFields]) -> Update:
     """An Update from an Update (with ``fields`` replaced) or from text.
 
-    From text, the text is the body; ``title`` defaults to its first line and
-    ``incident`` to a slug of the title. Pass ``incident=`` explicitly on follow-ups so
-    every update of one incident shares it.
+    From text, the text is the body; unless ``title`` is given, its first line is the
+    title and leaves the body (one line of text is a title alone, see
+    ``title_from_text``). ``incident`` defaults to a slug of the title. Pass
+    ``incident=`` explicitly on follow-ups so every update of one incident shares it.
+    A keyword that is not an Update field raises ``TypeError``.
     """
+    _known_fields("make_update", fields)
     if isinstance(update_or_text, Update):
         if not fields:
             return update_or_text
         return Update.model_validate({**update_or_text.model_dump(), **fields})
     if not isinstance(update_or_text, str):
         raise TypeError(f"expected an Update or text, got {type(update_or_text).__name__}")
-    fields.setdefault("body", update_or_text)
-    if "title" not in fields:
-        first_line = update_or_text.strip().splitlines()[0] if update_or_text.strip() else ""
-        fields["title"] = first_line[:200]
-    fields.setdefault("incident", _slug(str(fields["title"])))
-    return Update.model_validate(fields)
+    values: dict[str, Any] = dict(fields)
+    if "title" not in values:
+        if not update_or_text.strip() and not values.get("body"):
+            raise _blank_body(update_or_text)
+        values["title"], body = title_from_text(update_or_text)
+        values.setdefault("body", body)
+    values.setdefault("body", update_or_text)
+    values.setdefault("incident", _slug(str(values["title"])))
+    return Update.model_validate(values)
+
+
+def _known_fields(function: str, fields: UpdateFields) -> None:
+    """``TypeError`` for a keyword that is not an Update field, with a did-you-mean."""
+    known = UpdateFields.__annotations__
+    for name in fields:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise TypeError(f"{function}() got an unexpected keyword argument {name!r}{hint}")
+
+
+def _blank_body(text: str) -> ValidationError:
+    """The error for an update with neither a title nor a body, naming the body."""
+    error = PydanticCustomError("blank", "must not be empty or blank: say what is happening")
+    details: list[InitErrorDetails] = [{"type": error, "loc": ("body",), "input": text}]
+    return ValidationError.from_exception_data("Update", details)
 
 
 def _broadcaster(
@@ -82,7 +109,7 @@ async def asend(
     env_file: PathLike = ".env",
     journal: Journal | Literal["env"] | None = "env",
     progress: ProgressCallback | None = None,
-    **fields: Any,
+    **fields: Unpack[UpdateFields],
 ) -> Report:
     """Send one update to every configured channel (or to ``channels``).
 
@@ -95,11 +122,13 @@ async def asend(
     ``./broadcast.db``; or ``journal=``, None for none), so sending the same update again
     sends only what is missing, and follow-ups thread under the incident's first posts.
 
-    ``fields`` are Update fields (``title=``, ``status=``, ``incident=``, ...). Bad
+    ``fields`` are Update fields (``title=``, ``status=``, ``incident=``, ...; see
+    ``UpdateFields``); another keyword raises ``TypeError``. Bad
     input raises ``pydantic.ValidationError`` and bad configuration ``ConfigError``,
     both before anything is sent. Channel failures do not raise: they are in the
     Report; call ``report.raise_for_failures()`` to turn them into an exception.
     """
+    _known_fields("asend", fields)
     update = make_update(update_or_text, **fields)
     broadcaster = _broadcaster(channels, config=config, env_file=env_file, to=to, journal=journal)
     async with broadcaster:
@@ -117,9 +146,10 @@ def send(
     config: PathLike = None,
     env_file: PathLike = ".env",
     journal: Journal | Literal["env"] | None = "env",
-    **fields: Any,
+    **fields: Unpack[UpdateFields],
 ) -> Report:
     """Blocking ``asend`` for scripts. Inside a running event loop, use ``await asend``."""
+    _known_fields("send", fields)
     _not_in_a_loop("send", "asend")
     return asyncio.run(
         asend(
@@ -155,7 +185,7 @@ def preview(
     to: Selection = None,
     config: PathLike = None,
     env_file: PathLike = ".env",
-    **fields: Any,
+    **fields: Unpack[UpdateFields],
 ) -> list[Preview]:
     """What each channel would send, rendered; needs no credentials and sends nothing.
 
@@ -163,6 +193,7 @@ def preview(
     placeholder), else, when nothing is configured, one example channel of each
     built-in type. Bad input raises ``pydantic.ValidationError`` naming the field.
     """
+    _known_fields("preview", fields)
     update = make_update(update_or_text, **fields)
     if channels is None:
         loaded = load_config(config, env_file=env_file, require_secrets=False, allow_empty=True)

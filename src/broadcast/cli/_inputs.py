@@ -95,9 +95,6 @@ def parse_when(text: str, *, now: datetime | None = None) -> datetime:
 
 def explain(error: ValidationError) -> str:
     """A pydantic error as one line per field, each named by its flag."""
-    lines = []
-    for item in error.errors():
-        field = str(item["loc"][0]) if item["loc"] else ""
-        where = FLAGS.get(field, field or "update")
-        lines.append(f"{where}: {item['msg']}")
-    return "; ".join(lines)
+    from .._explain import explain as in_words  # noqa: PLC0415 - keep --help fast
+
+    return in_words(error, FLAGS)

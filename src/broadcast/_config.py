@@ -272,6 +272,7 @@ def _sms(env: Env) -> Channel[Any] | None:
         MAX_SEGMENTS,
         TwilioSMS,
         sender_id,
+        sms_region,
     )
 
     why = "when BROADCAST_TWILIO_ACCOUNT_SID is set"
@@ -284,7 +285,9 @@ def _sms(env: Env) -> Channel[Any] | None:
         )
     text = env.require("BROADCAST_SMS_RECIPIENTS", why)
     recipients = env.build("BROADCAST_SMS_RECIPIENTS", lambda: parse_list(text))
-    region = (env.get("BROADCAST_SMS_REGION") or "US").upper()
+    region = env.build(
+        "BROADCAST_SMS_REGION", lambda: sms_region(env.get("BROADCAST_SMS_REGION") or "US")
+    )
     options: dict[str, Any] = {
         "recipients": recipients,
         "from_": from_,

@@ -287,7 +287,7 @@ def render_sms(update: Update, /, *, max_segments: int = 2, transliterate: bool 
 
     Tries three forms, longest first, and returns the first that fits:
 
-    - ``full``: ``[Status] Title: body. Next update by ... (UTC). link``, with the
+    - ``full``: ``[Status] Title: body. Next update by 10:00 UTC. link``, with the
       author's `` — signature`` after the link if it still fits;
     - ``summary``: status, title, as many whole first sentences of the body as fit (at
       least one) and the link;

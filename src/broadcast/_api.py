@@ -10,7 +10,7 @@ import asyncio
 import difflib
 import os
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any, Literal, Unpack
 
 from pydantic import ValidationError
@@ -32,6 +32,8 @@ __all__ = ["acheck", "asend", "check", "make_update", "preview", "send"]
 
 Selection = Collection[str] | str | None
 PathLike = str | os.PathLike[str] | None
+Channels = Sequence[Channel] | None
+"""Any sequence of channels (``[webhook, email]``, a ``list[Webhook]``), or None."""
 
 
 def _slug(title: str) -> str:
@@ -84,7 +86,7 @@ def _blank_body(text: str) -> ValidationError:
 
 
 def _broadcaster(
-    channels: list[Channel[Any]] | None,
+    channels: Channels,
     *,
     config: PathLike,
     env_file: PathLike,
@@ -92,7 +94,7 @@ def _broadcaster(
     journal: Journal | Literal["env"] | None,
 ) -> Broadcaster:
     if channels is not None:
-        return broadcaster_from_env(Env.load(env_file), channels=channels, journal=journal)
+        return broadcaster_from_env(Env.load(env_file), channels=list(channels), journal=journal)
     loaded = load_config(config, env_file=env_file)
     return loaded.broadcaster(to=to, journal="config" if journal == "env" else journal)
 
@@ -101,7 +103,7 @@ async def asend(
     update_or_text: Update | str,
     /,
     *,
-    channels: list[Channel[Any]] | None = None,
+    channels: Channels = None,
     only: Selection = None,
     to: Selection = None,
     dry_run: bool = False,
@@ -139,7 +141,7 @@ def send(
     update_or_text: Update | str,
     /,
     *,
-    channels: list[Channel[Any]] | None = None,
+    channels: Channels = None,
     only: Selection = None,
     to: Selection = None,
     dry_run: bool = False,
@@ -181,7 +183,7 @@ def preview(
     update_or_text: Update | str,
     /,
     *,
-    channels: list[Channel[Any]] | None = None,
+    channels: Channels = None,
     to: Selection = None,
     config: PathLike = None,
     env_file: PathLike = ".env",
@@ -198,12 +200,12 @@ def preview(
     if channels is None:
         loaded = load_config(config, env_file=env_file, require_secrets=False, allow_empty=True)
         channels = channels_to_preview(loaded, to)
-    return render_previews(channels, update)
+    return render_previews(list(channels), update)
 
 
 async def acheck(
     *,
-    channels: list[Channel[Any]] | None = None,
+    channels: Channels = None,
     only: Selection = None,
     to: Selection = None,
     config: PathLike = None,
@@ -217,6 +219,7 @@ async def acheck(
     """
     if channels is None:
         channels = load_config(config, env_file=env_file).select(only=only, to=to)
+    channels = list(channels)
     try:
         return await check_channels(channels, timeout=timeout)
     finally:
@@ -226,7 +229,7 @@ async def acheck(
 
 def check(
     *,
-    channels: list[Channel[Any]] | None = None,
+    channels: Channels = None,
     only: Selection = None,
     to: Selection = None,
     config: PathLike = None,

@@ -87,3 +87,12 @@ def channels_unparameterised(url: str) -> list[broadcast.Channel]:
 def previews(channels: list[broadcast.Channel]) -> list[str]:
     """Previews of a title-only update."""
     return [p.text for p in broadcast.preview("We are investigating.", channels=channels)]
+
+
+def a_list_of_one_kind(url: str) -> None:
+    """A `list[Webhook]` is accepted wherever channels are (the parameters are sequences)."""
+    hooks = [Webhook(url), Webhook(url + "/other")]
+    broadcast.Broadcaster(hooks)
+    broadcast.send("Down", channels=hooks, dry_run=True)
+    broadcast.preview("Down", channels=hooks)
+    broadcast.check(channels=hooks)

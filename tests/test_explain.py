@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from pydantic import ValidationError
 
 from broadcast import Update
 from broadcast._explain import explain
+from broadcast.cli import main
 from broadcast.cli._inputs import FLAGS
 
 from .conftest import T0
@@ -71,3 +74,16 @@ def test_whole_update_errors_say_update() -> None:
     """An error about the update as a whole (a promise before it was written) says so."""
     message = _explained(next_update_at=datetime(2011, 4, 20, 21, 0, tzinfo=UTC))
     assert message.startswith("update: next_update_at must be later than created_at")
+
+
+def test_command_line_says_it_in_words(tmp_path: Path) -> None:
+    """`broadcast preview` with a too-long body exits 2 with the plain-words message."""
+    result = CliRunner().invoke(
+        main,
+        ["--env-file", str(tmp_path / "none"), "preview", "--title", "Down", "x" * 20_001],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 2
+    assert "error: BODY: too long: 20,001 characters, at most 20,000" in result.output
+    assert "Value error" not in result.output
+    assert "items" not in result.output

@@ -4,10 +4,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from pydantic import ValidationError
 
 import broadcast
 from broadcast import ConfigError, Outcome, Update
+from broadcast.cli import main
 from broadcast.testing import LoopbackServer, RecordingChannel
 
 from .conftest import SECRET, T0
@@ -232,3 +234,13 @@ async def test_asend_to_a_tag_from_a_config_file(
         report = await broadcast.asend("We are investigating.", title="PSN is down", to="affected")
         assert [r.channel for r in report.receipts] == ["a"]
         assert (len(server.requests), len(other.requests)) == (1, 0)
+
+
+def test_command_line_preview_of_one_line_says_it_once(tmp_path: Path) -> None:
+    """`broadcast preview "We are investigating."` texts the line once, as the API does."""
+    args = ["--env-file", str(tmp_path / "none"), "preview", "We are investigating."]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    sms = result.output.split("=== sms")[1]
+    assert "[Investigating] We are investigating.\n" in sms
+    assert sms.count("We are investigating.") == 1

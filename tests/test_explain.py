@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 from click.testing import CliRunner
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from broadcast import Update
 from broadcast._explain import explain
@@ -87,3 +87,30 @@ def test_command_line_says_it_in_words(tmp_path: Path) -> None:
     assert "error: BODY: too long: 20,001 characters, at most 20,000" in result.output
     assert "Value error" not in result.output
     assert "items" not in result.output
+
+
+class _Settings(BaseModel):
+    """A settings model of the kind channels declare."""
+
+    model_config = ConfigDict(extra="forbid")
+    port: Annotated[int, Field(ge=1, le=65_535)] = 587
+    recipients: Annotated[list[str], Field(max_length=20_000)] = []
+
+
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        ({"port": 99_999}, "port: too large: at most 65535"),
+        ({"port": 0}, "port: too small: at least 1"),
+        ({"port": "s3cr3t-pasted-here"}, "port: must be a whole number"),
+        ({"recipients": ["a@example.com"] * 20_001}, "recipients: too long: 20,001 entries"),
+    ],
+)
+def test_settings_errors_in_words_without_the_value(given: dict[str, Any], said: str) -> None:
+    """Numbers and lists are explained too; a wrong number is not repeated back."""
+    with pytest.raises(ValidationError) as caught:
+        _Settings.model_validate(given)
+    message = explain(caught.value)
+    assert message.startswith(said)
+    assert "s3cr3t" not in message
+    assert "Input should" not in message

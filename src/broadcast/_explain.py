@@ -5,6 +5,10 @@ most 20000 items after validation"). ``explain`` says the same in plain words, e
 naming the field (or the flag or setting that sets it): ``body: too long: 20,001
 characters, at most 20,000``. The command line prints these; so may any program that
 shows its users an ``Update``'s errors.
+
+Only a wrong choice (``'fixed' is not one of ...``) and a wrong time repeat the value
+given; numbers and text do not, since a setting's wrong value may be a pasted secret.
+Callers still pass the message through ``redact`` (the command line does).
 """
 
 from __future__ import annotations
@@ -66,12 +70,13 @@ def _value_error(item: ErrorDetails, field: str) -> str:
 
 
 def _not(kind: str) -> Phrase:
-    return lambda item, field: f"must be {kind}, not {item.get('input')!r}"
+    # The value is not repeated: a setting's wrong value may be a credential pasted there.
+    return lambda item, field: f"must be {kind}"
 
 
 def _bound(word: str, key: str) -> Phrase:
     most = "most" if word == "large" else "least"
-    return lambda item, field: f"{item.get('input')!r} is too {word}: at {most} {_ctx(item, key)}"
+    return lambda item, field: f"too {word}: at {most} {_ctx(item, key)}"
 
 
 _NAIVE = (
@@ -85,7 +90,7 @@ _PHRASES: dict[str, Phrase] = {
     "string_too_long": _too_long,
     "too_short": _too_short,
     "string_too_short": _too_short,
-    "missing": lambda item, field: "required: give it",
+    "missing": lambda item, field: "missing: it is required",
     "extra_forbidden": lambda item, field: "not a field of an update",
     "enum": _one_of,
     "literal_error": _one_of,

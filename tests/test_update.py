@@ -61,6 +61,19 @@ def test_next_update_from_a_delay(given: object, after: timedelta) -> None:
     assert u.next_update_at == T0 + after
 
 
+def test_next_update_delay_counts_from_created_at_given_as_text() -> None:
+    """created_at in ISO 8601 text (as from JSON) is the start of the delay too."""
+    u = Update.model_validate(
+        {
+            "title": "Down",
+            "incident": "psn",
+            "created_at": "2011-04-20T22:00Z",
+            "next_update_at": "2h",
+        }
+    )
+    assert u.next_update_at == T0 + timedelta(hours=2)
+
+
 def test_next_update_delay_without_created_at_counts_from_now() -> None:
     """Without created_at, a delay counts from the moment the update is made."""
     u = Update(title="Down", incident="psn", next_update_at=timedelta(hours=2))

@@ -274,6 +274,9 @@ class Update(BaseModel):
             return data
         data = dict(data)
         created = data.get("created_at")
+        if isinstance(created, str):  # from JSON: ISO 8601
+            with contextlib.suppress(ValueError):
+                created = datetime.fromisoformat(created)
         if not isinstance(created, datetime) or created.tzinfo is None:
             if created is not None:
                 return data  # created_at itself is wrong: its own error says so

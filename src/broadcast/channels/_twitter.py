@@ -75,26 +75,35 @@ def render_posts(
     posts = split_thread(with_sign, limit=limit)
     if max_posts is None or len(posts) <= max_posts:
         return posts
-    if update.url is None:
-        raise ValueError(
-            f"body: too long for X: it needs {len(posts)} posts, and max_posts is "
-            f"{max_posts}; shorten it, give the update a url to link the rest from a "
-            "shortened thread, or raise max_posts"
-        )
-    pointer = f"… Full update: {update.url}" + (f"\n\n{promise}" if promise else "")
     story = "\n\n".join(p for p in (head, body) if p)
-    return _shortened(story, pointer, limit=limit, max_posts=max_posts)
+    if update.url is not None:
+        pointer = f"… Full update: {update.url}" + (f"\n\n{promise}" if promise else "")
+        if shortened := _shortened(story, pointer, limit=limit, max_posts=max_posts):
+            return shortened
+    why = "its url is too long to point to from a post" if update.url else "it has no url"
+    raise ValueError(
+        f"body: too long for X: it needs {len(posts)} posts, and max_posts is {max_posts} "
+        f"({why}); shorten it, give the update a url to link the rest from a shortened "
+        "thread, or raise max_posts"
+    )
 
 
-def _shortened(text: str, pointer: str, *, limit: int, max_posts: int) -> list[str]:
-    """The first ``max_posts`` posts of ``text``, the last one ending with ``pointer``."""
+def _shortened(text: str, pointer: str, *, limit: int, max_posts: int) -> list[str] | None:
+    """The first ``max_posts`` posts of ``text``, the last one ending with ``pointer``.
+
+    None if ``pointer`` does not fit in a post.
+    """
     suffix = f" {max_posts}/{max_posts}"
     budget = limit - weighted_length(suffix)
-    parts = split_thread(text, limit=budget, numbered=False)[:max_posts]
     room = budget - weighted_length(pointer) - 1
+    if room < 0:
+        return None
+    parts = split_thread(text, limit=budget, numbered=False)[:max_posts]
     last = split_thread(parts[-1], limit=room, numbered=False)[0] if room >= 2 else ""
     parts[-1] = f"{last} {pointer}".lstrip()
-    return [f"{part} {number}/{max_posts}" for number, part in enumerate(parts, 1)]
+    if weighted_length(parts[-1]) > budget:  # the two weigh more together (a link joined)
+        parts[-1] = pointer
+    return [f"{part} {number}/{len(parts)}" for number, part in enumerate(parts, 1)]
 
 
 @dataclass(frozen=True, slots=True)

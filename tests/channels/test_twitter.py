@@ -189,7 +189,7 @@ def test_thread_too_long_with_a_link_too_long_to_point_to_fails_to_render(
     make_update: Callable[..., Update],
 ) -> None:
     """A url too long for the pointer to fit in a post is no link to point to."""
-    update = make_update(body=HUGE_BODY, url="https://example.com/" + "x" * 1900)
+    update = make_update(body=HUGE_BODY, url="https://example.com/障害/" + "x" * 1900)
     with pytest.raises(ValueError, match=r"\(its url is too long to point to from a post\)"):
         render_posts(update)
 

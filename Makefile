@@ -46,7 +46,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks examples
 
 typecheck: $(STAMP)
-	$(BIN)/mypy --strict src
+	$(BIN)/mypy --strict src examples tests/typing
 
 unit: $(STAMP) $(JS_STAMP)
 	$(BIN)/pytest

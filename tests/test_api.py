@@ -1,23 +1,89 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from pydantic import ValidationError
 
 import broadcast
 from broadcast import ConfigError, Outcome, Update
+from broadcast.cli import main
 from broadcast.testing import LoopbackServer, RecordingChannel
 
 from .conftest import SECRET, T0
 
 
 def test_make_update_from_text() -> None:
-    """Text becomes the body; the title is its first line and the incident a slug of it."""
+    """The first line is the title and leaves the body; the incident is a slug of it."""
     u = broadcast.make_update("PSN is down\n\nWe are investigating.", created_at=T0)
     assert u.title == "PSN is down"
-    assert u.body == "PSN is down\n\nWe are investigating."
+    assert u.body == "We are investigating."
     assert u.incident == "psn-is-down"
+
+
+def test_one_line_of_text_is_a_title_alone() -> None:
+    """One line becomes the title and the body is empty, so nothing is said twice."""
+    u = broadcast.make_update("  We are investigating.  \n")
+    assert (u.title, u.body, u.paragraphs) == ("We are investigating.", "", ())
+
+
+def test_given_title_keeps_the_whole_text_as_body() -> None:
+    """With title= given, the text is the body as written, first line included."""
+    u = broadcast.make_update("Sign-in fails.\n\nWe are on it.", title="PSN is down")
+    assert u.body == "Sign-in fails.\n\nWe are on it."
+
+
+def test_first_line_too_long_for_a_title_stays_in_the_body() -> None:
+    """A first line over 200 characters stays whole in the body; the title is its start."""
+    line = "Sign-in and online play are unavailable " * 10
+    u = broadcast.make_update(line)
+    assert u.body == line.strip()
+    assert u.title.endswith("…")
+    assert len(u.title) <= 200
+    assert line.startswith(u.title.removesuffix("…"))
+
+
+def test_blank_text_without_title_is_an_error_naming_the_body() -> None:
+    """Neither a title nor a body: ValidationError on body, the field the user gave."""
+    with pytest.raises(ValidationError) as caught:
+        broadcast.make_update("  \n ")
+    assert [e["loc"] for e in caught.value.errors()] == [("body",)]
+
+
+def test_preview_of_one_line_says_it_once() -> None:
+    """Every channel's preview of a one-line update holds the line exactly once."""
+    for item in broadcast.preview("We are investigating.", config=None, env_file=None):
+        text = item.text.split("\n\nIncident ")[0]  # the email footer repeats nothing
+        if item.channel == "email":
+            text = text.split("\n", 2)[2]  # the subject line, then the message
+        assert text.count("We are investigating.") == 1, (item.channel, item.text)
+        assert "None" not in item.text
+
+
+def test_misspelt_keyword_is_a_type_error_before_anything_is_sent(tmp_path: Path) -> None:
+    """send(titel=...) raises TypeError with a did-you-mean, as a Python call would."""
+    channel = RecordingChannel()
+    with pytest.raises(
+        TypeError, match=r"unexpected keyword argument 'titel' \(did you mean 'title'\?\)"
+    ):
+        broadcast.send("Down", channels=[channel], titel="PSN", journal=None)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="'severty'"):
+        broadcast.preview("Down", channels=[channel], severty="major")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="make_update"):
+        broadcast.make_update("Down", incidnet="x")  # type: ignore[call-arg]
+    assert channel.sent == []
+
+
+def test_next_update_as_a_delay_or_in_the_command_line_words() -> None:
+    """next_update_at takes a timedelta or "1h"/"30m", counted from created_at."""
+    u = broadcast.make_update("Down", created_at=T0, next_update_at=timedelta(hours=2))
+    assert u.next_update_at == T0 + timedelta(hours=2)
+    u = broadcast.make_update("Down", created_at=T0, next_update_at="30m")
+    assert u.next_update_at == T0 + timedelta(minutes=30)
+    u = broadcast.make_update("Down", created_at=T0, next_update_at="2011-04-21T10:00Z")
+    assert u.next_update_at == T0 + timedelta(hours=12)
 
 
 def test_make_update_replaces_fields_with_validation(update: Update) -> None:
@@ -168,3 +234,13 @@ async def test_asend_to_a_tag_from_a_config_file(
         report = await broadcast.asend("We are investigating.", title="PSN is down", to="affected")
         assert [r.channel for r in report.receipts] == ["a"]
         assert (len(server.requests), len(other.requests)) == (1, 0)
+
+
+def test_command_line_preview_of_one_line_says_it_once(tmp_path: Path) -> None:
+    """`broadcast preview "We are investigating."` texts the line once, as the API does."""
+    args = ["--env-file", str(tmp_path / "none"), "preview", "We are investigating."]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    sms = result.output.split("=== sms")[1]
+    assert "[Investigating] We are investigating.\n" in sms
+    assert sms.count("We are investigating.") == 1

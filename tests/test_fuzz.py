@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from broadcast import Update
 from broadcast.channels import Email, FacebookPage, TwilioSMS, Twitter, Webhook
 from broadcast.channels._facebook import MAX_MESSAGE, render_post
+from broadcast.channels._twitter import MAX_POSTS, render_posts
 from broadcast.text import (
     MAX_WEIGHTED,
     segments,
@@ -305,15 +306,34 @@ def sms_or_none(update: Update) -> Any:
         return None
 
 
+def thread_or_none(update: Update) -> Any:
+    """The X thread, or None when it needs more than max_posts and cannot point to a link."""
+    if len(render_posts(update, max_posts=None)) <= MAX_POSTS:
+        return TWITTER.render(update)
+    try:
+        return TWITTER.render(update)
+    except ValueError:
+        # render_posts's promise: it raises only past max_posts, with no link to point to.
+        with pytest.raises(ValueError, match="too long for X"):
+            TWITTER.render(update)
+        return None
+
+
 # --- properties over valid updates ----------------------------------------------------
 
 
 @FUZZ
 @given(UPDATES)
 def test_every_channel_renders_every_valid_update(update: Update) -> None:
-    """Render is total over valid updates; only SMS may refuse, when the minimum cannot fit."""
+    """Render is total over valid updates; only SMS (when the minimum cannot fit) and X (past
+    max_posts, with no link to point to) may refuse."""
     for channel in CHANNELS:
-        rendered = sms_or_none(update) if channel is SMS else channel.render(update)
+        if channel is SMS:
+            rendered = sms_or_none(update)
+        elif channel is TWITTER:
+            rendered = thread_or_none(update)
+        else:
+            rendered = channel.render(update)
         if rendered is not None:
             assert isinstance(rendered.preview(), str)
 
@@ -323,8 +343,12 @@ def test_every_channel_renders_every_valid_update(update: Update) -> None:
 @example(plain(url="https://例え.jp/障害/“1”…", title="x" * 200))
 def test_tweets_fit_and_keep_the_link(update: Update) -> None:
     """Every post weighs 1..280 and a link that fits in a post is never cut."""
-    posts = TWITTER.render(update).posts
+    thread = thread_or_none(update)
+    if thread is None:
+        return
+    posts = thread.posts
     assert posts
+    assert len(posts) <= MAX_POSTS
     assert all(0 < weighted_length(post) <= MAX_WEIGHTED for post in posts)
     if update.url and weighted_length(update.url) <= MAX_WEIGHTED - 30:
         assert any(update.url in post for post in posts)

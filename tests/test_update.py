@@ -24,6 +24,71 @@ def test_minimal_update_gets_defaults() -> None:
     assert u.created_at.utcoffset() == timedelta(0)
 
 
+def test_title_alone_is_an_update() -> None:
+    """The body may be left out or blank: the title is the whole update."""
+    for body in ({}, {"body": ""}, {"body": "\n\n  \t"}):
+        u = Update(title="We are investigating.", incident="psn", **body)
+        assert (u.body, u.paragraphs) == ("", ())
+
+
+def test_both_empty_is_an_error_naming_the_title() -> None:
+    """With neither title nor body, validation fails and names the title."""
+    with pytest.raises(ValidationError) as info:
+        Update(title=" ", body="", incident="psn")
+    assert _error_fields(info.value) == {"title"}
+
+
+def test_statuses_and_severities_by_their_strings() -> None:
+    """The strings the docs use read as the enums."""
+    u = Update(title="Down", incident="psn", status="monitoring", severity="critical")
+    assert (u.status, u.severity) == (Status.MONITORING, Severity.CRITICAL)
+
+
+@pytest.mark.parametrize(
+    ("given", "after"),
+    [
+        (timedelta(hours=1), timedelta(hours=1)),
+        (timedelta(minutes=30, seconds=59), timedelta(minutes=30)),
+        ("1h", timedelta(hours=1)),
+        ("1d12h", timedelta(days=1, hours=12)),
+        ("90m", timedelta(minutes=90)),
+        ("2011-04-21T09:00+09:00", timedelta(hours=2)),
+    ],
+)
+def test_next_update_from_a_delay(given: object, after: timedelta) -> None:
+    """A timedelta or the command line's words count from created_at (kept to the minute)."""
+    u = Update(title="Down", incident="psn", created_at=T0, next_update_at=given)  # type: ignore[arg-type]
+    assert u.next_update_at == T0 + after
+
+
+def test_next_update_delay_counts_from_created_at_given_as_text() -> None:
+    """created_at in ISO 8601 text (as from JSON) is the start of the delay too."""
+    u = Update.model_validate(
+        {
+            "title": "Down",
+            "incident": "psn",
+            "created_at": "2011-04-20T22:00Z",
+            "next_update_at": "2h",
+        }
+    )
+    assert u.next_update_at == T0 + timedelta(hours=2)
+
+
+def test_next_update_delay_without_created_at_counts_from_now() -> None:
+    """Without created_at, a delay counts from the moment the update is made."""
+    u = Update(title="Down", incident="psn", next_update_at=timedelta(hours=2))
+    assert u.next_update_at is not None
+    assert u.next_update_at - u.created_at.replace(second=0, microsecond=0) == timedelta(hours=2)
+
+
+@pytest.mark.parametrize("given", ["soon", datetime(2011, 4, 21, 9, 0), "-1h"])
+def test_next_update_that_is_not_a_time_names_the_field(given: object) -> None:
+    """Words that are not a time, and a datetime without a zone, are errors on the field."""
+    with pytest.raises(ValidationError) as info:
+        Update(title="Down", incident="psn", created_at=T0, next_update_at=given)  # type: ignore[arg-type]
+    assert _error_fields(info.value) == {"next_update_at"}
+
+
 def test_update_is_frozen(update: Update) -> None:
     """An update cannot be changed after validation."""
     with pytest.raises(ValidationError):
@@ -35,8 +100,7 @@ def test_update_is_frozen(update: Update) -> None:
     [
         ("title", ""),
         ("title", "   "),
-        ("body", ""),
-        ("body", "\n\n  \t"),
+        ("body", "\u200b\u200b"),
         ("status", "on fire"),
         ("severity", "apocalyptic"),
         ("url", "ftp://example.com/x"),

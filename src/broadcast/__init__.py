@@ -98,6 +98,7 @@ if TYPE_CHECKING:
         Severity,
         Status,
         Update,
+        UpdateFields,
     )
 
 __all__ = [
@@ -143,6 +144,7 @@ __all__ = [
     "TransientError",
     "Unconfirmed",
     "Update",
+    "UpdateFields",
     "UpdateRecord",
     "UsesHTTPClient",
     "UsesJournal",
@@ -217,6 +219,7 @@ _WHERE = {
     "Status": "._update",
     "Update": "._update",
     "register_secret": "._redact",
+    "UpdateFields": "._update",
 }
 """Each lazily loaded name, and the private module that defines it."""
 _SUBPACKAGES = frozenset({"channels", "cli", "demo", "http", "testing", "text"})

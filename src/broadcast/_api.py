@@ -7,10 +7,14 @@ environment) unless ``channels=`` is given; the ``broadcast`` command calls thes
 from __future__ import annotations
 
 import asyncio
+import difflib
 import os
 import re
-from collections.abc import Collection
-from typing import Any, Literal
+from collections.abc import Collection, Sequence
+from typing import Any, Literal, Unpack
+
+from pydantic import ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from ._broadcaster import Broadcaster
 from ._channel import Channel
@@ -24,12 +28,14 @@ from ._preview import Preview, channels_to_preview, render_previews
 from ._progress import ProgressCallback
 from ._report import Report
 from ._selection import select_given
-from ._update import Update
+from ._update import Update, UpdateFields, title_from_text
 
 __all__ = ["acheck", "asend", "check", "make_update", "preview", "send"]
 
 Selection = Collection[str] | str | None
 PathLike = str | os.PathLike[str] | None
+Channels = Sequence[Channel] | None
+"""Any sequence of channels (``[webhook, email]``, a ``list[Webhook]``), or None."""
 
 
 def _slug(title: str) -> str:
@@ -37,29 +43,52 @@ def _slug(title: str) -> str:
     return "-".join(words)[:48].strip("-") or "incident"
 
 
-def make_update(update_or_text: Update | str, /, **fields: Any) -> Update:
+def make_update(update_or_text: Update | str, /, **fields: Unpack[UpdateFields]) -> Update:
     """An Update from an Update (with ``fields`` replaced) or from text.
 
-    From text, the text is the body; ``title`` defaults to its first line and
-    ``incident`` to a slug of the title. Pass ``incident=`` explicitly on follow-ups so
-    every update of one incident shares it.
+    From text, the text is the body; unless ``title`` is given, its first line is the
+    title and leaves the body (one line of text is a title alone, see
+    ``title_from_text``). ``incident`` defaults to a slug of the title. Pass
+    ``incident=`` explicitly on follow-ups so every update of one incident shares it.
+    A keyword that is not an Update field raises ``TypeError``.
     """
+    _known_fields("make_update", fields)
     if isinstance(update_or_text, Update):
         if not fields:
             return update_or_text
         return Update.model_validate({**update_or_text.model_dump(), **fields})
     if not isinstance(update_or_text, str):
         raise TypeError(f"expected an Update or text, got {type(update_or_text).__name__}")
-    fields.setdefault("body", update_or_text)
-    if "title" not in fields:
-        first_line = update_or_text.strip().splitlines()[0] if update_or_text.strip() else ""
-        fields["title"] = first_line[:200]
-    fields.setdefault("incident", _slug(str(fields["title"])))
-    return Update.model_validate(fields)
+    values: dict[str, Any] = dict(fields)
+    if "title" not in values:
+        if not update_or_text.strip() and not values.get("body"):
+            raise _blank_body(update_or_text)
+        values["title"], body = title_from_text(update_or_text)
+        values.setdefault("body", body)
+    values.setdefault("body", update_or_text)
+    values.setdefault("incident", _slug(str(values["title"])))
+    return Update.model_validate(values)
+
+
+def _known_fields(function: str, fields: UpdateFields) -> None:
+    """``TypeError`` for a keyword that is not an Update field, with a did-you-mean."""
+    known = UpdateFields.__annotations__
+    for name in fields:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise TypeError(f"{function}() got an unexpected keyword argument {name!r}{hint}")
+
+
+def _blank_body(text: str) -> ValidationError:
+    """The error for an update with neither a title nor a body, naming the body."""
+    error = PydanticCustomError("blank", "must not be empty or blank: say what is happening")
+    details: list[InitErrorDetails] = [{"type": error, "loc": ("body",), "input": text}]
+    return ValidationError.from_exception_data("Update", details)
 
 
 def _broadcaster(
-    channels: list[Channel[Any]] | None,
+    channels: Channels,
     *,
     config: PathLike,
     env_file: PathLike,
@@ -73,7 +102,7 @@ def _broadcaster(
         env = Env.load(env_file)
         with masked_errors():
             check_names(env, in_env_file=env_file_names(env_file))
-        broadcaster = broadcaster_from_env(env, channels=channels, journal=journal)
+        broadcaster = broadcaster_from_env(env, channels=list(channels), journal=journal)
     else:
         loaded = load_config(config, env_file=env_file)
         picked = loaded.select(only=only, to=to)
@@ -86,7 +115,7 @@ async def asend(
     update_or_text: Update | str,
     /,
     *,
-    channels: list[Channel[Any]] | None = None,
+    channels: Channels = None,
     only: Selection = None,
     to: Selection = None,
     dry_run: bool = False,
@@ -94,7 +123,7 @@ async def asend(
     env_file: PathLike = ".env",
     journal: Journal | Literal["env"] | None = "env",
     progress: ProgressCallback | None = None,
-    **fields: Any,
+    **fields: Unpack[UpdateFields],
 ) -> Report:
     """Send one update to every configured channel (or to ``channels``).
 
@@ -108,11 +137,13 @@ async def asend(
     none), so sending the same update again, from any directory, sends only what is
     missing, and follow-ups thread under the incident's first posts.
 
-    ``fields`` are Update fields (``title=``, ``status=``, ``incident=``, ...). Bad
+    ``fields`` are Update fields (``title=``, ``status=``, ``incident=``, ...; see
+    ``UpdateFields``); another keyword raises ``TypeError``. Bad
     input raises ``pydantic.ValidationError`` and bad configuration ``ConfigError``,
     both before anything is sent. Channel failures do not raise: they are in the
     Report; call ``report.raise_for_failures()`` to turn them into an exception.
     """
+    _known_fields("asend", fields)
     update = make_update(update_or_text, **fields)
     broadcaster, picked = _broadcaster(
         channels, config=config, env_file=env_file, only=only, to=to, journal=journal
@@ -125,16 +156,17 @@ def send(
     update_or_text: Update | str,
     /,
     *,
-    channels: list[Channel[Any]] | None = None,
+    channels: Channels = None,
     only: Selection = None,
     to: Selection = None,
     dry_run: bool = False,
     config: PathLike = None,
     env_file: PathLike = ".env",
     journal: Journal | Literal["env"] | None = "env",
-    **fields: Any,
+    **fields: Unpack[UpdateFields],
 ) -> Report:
     """Blocking ``asend`` for scripts. Inside a running event loop, use ``await asend``."""
+    _known_fields("send", fields)
     _not_in_a_loop("send", "asend")
     return asyncio.run(
         asend(
@@ -166,12 +198,12 @@ def preview(
     update_or_text: Update | str,
     /,
     *,
-    channels: list[Channel[Any]] | None = None,
+    channels: Channels = None,
     only: Selection = None,
     to: Selection = None,
     config: PathLike = None,
     env_file: PathLike = ".env",
-    **fields: Any,
+    **fields: Unpack[UpdateFields],
 ) -> list[Preview]:
     """What each channel would send, rendered; needs no credentials and sends nothing.
 
@@ -180,18 +212,19 @@ def preview(
     registered type. ``only`` and ``to`` pick channels as in ``send()``. Bad input
     raises ``pydantic.ValidationError`` naming the field.
     """
+    _known_fields("preview", fields)
     update = make_update(update_or_text, **fields)
     if channels is None:
         loaded = load_config(config, env_file=env_file, require_secrets=False, allow_empty=True)
         channels = channels_to_preview(loaded, to, only=only)
     else:
         channels = select_given(channels, only=only, to=to)
-    return render_previews(channels, update)
+    return render_previews(list(channels), update)
 
 
 async def acheck(
     *,
-    channels: list[Channel[Any]] | None = None,
+    channels: Channels = None,
     only: Selection = None,
     to: Selection = None,
     config: PathLike = None,
@@ -216,7 +249,7 @@ async def acheck(
 
 def check(
     *,
-    channels: list[Channel[Any]] | None = None,
+    channels: Channels = None,
     only: Selection = None,
     to: Selection = None,
     config: PathLike = None,

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from typing_extensions import TypeVar
 
 from ._redact import redact
 
@@ -44,7 +46,8 @@ class Rendered(Protocol):
         ...
 
 
-R = TypeVar("R", bound=Rendered)
+R = TypeVar("R", bound=Rendered, default=Any)
+"""What a channel renders; ``Channel`` alone (as in ``list[Channel]``) is ``Channel[Any]``."""
 
 
 @runtime_checkable

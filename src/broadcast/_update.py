@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
 import unicodedata
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypedDict
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["Severity", "Status", "Update"]
+from ._when import resolve_when
+
+__all__ = [
+    "TITLE_MAX",
+    "Severity",
+    "SeverityName",
+    "Status",
+    "StatusName",
+    "Update",
+    "UpdateFields",
+    "title_from_text",
+]
+
+TITLE_MAX = 200
+"""The longest title, in characters."""
 
 
 class Status(StrEnum):
@@ -33,7 +48,30 @@ class Severity(StrEnum):
     CRITICAL = "critical"
 
 
+StatusName = Literal["investigating", "identified", "monitoring", "resolved"]
+"""A ``Status`` by its value: ``status="resolved"`` reads as ``Status.RESOLVED``."""
+SeverityName = Literal["minor", "major", "critical"]
+"""A ``Severity`` by its value: ``severity="critical"`` reads as ``Severity.CRITICAL``."""
+
+
 _INCIDENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+class UpdateFields(TypedDict, total=False):
+    """The fields of an ``Update``, as keywords of ``send``, ``preview``, ``make_update``.
+
+    A misspelt one is a type error, and a ``TypeError`` when run.
+    """
+
+    title: str
+    body: str
+    incident: str
+    status: Status | StatusName
+    severity: Severity | SeverityName
+    url: str | None
+    author: str | None
+    next_update_at: datetime | timedelta | str | None
+    created_at: datetime
 
 
 def _bad_control(text: str, *, allow_newlines: bool) -> str | None:
@@ -108,6 +146,33 @@ def _paragraphs(text: str) -> str:
     return "\n".join(lines)
 
 
+def _body(text: str) -> str:
+    # An update may be all title: an empty or blank body is no body.
+    if not _valid_unicode(text).replace("\ufeff", "").strip():
+        return ""
+    return _paragraphs(text)
+
+
+def title_from_text(text: str) -> tuple[str, str]:
+    """``(title, body)`` from text whose first line is the headline.
+
+    The first non-blank line becomes the title and leaves the body, so nothing is said
+    twice; one line of text is a title with no body. A first line longer than a title
+    may be (``TITLE_MAX``) stays in the body, whole, and the title is its first words
+    followed by "…".
+    """
+    lines = text.strip().splitlines()
+    if not lines:
+        return "", ""
+    first = lines[0].strip()
+    if len(first) <= TITLE_MAX:
+        return first, "\n".join(lines[1:]).strip()
+    cut = first[: TITLE_MAX - 1]
+    if " " in cut:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip() + "…", text.strip()
+
+
 def _incident(text: str) -> str:
     if not _INCIDENT.fullmatch(text):
         raise ValueError(
@@ -163,10 +228,11 @@ class Update(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
 
-    title: Annotated[Line, Field(max_length=200)]
+    title: Annotated[Line, Field(max_length=TITLE_MAX)]
     """The headline, one line."""
-    body: Annotated[str, AfterValidator(_paragraphs), Field(max_length=20_000)]
-    """Plain text; paragraphs are separated by blank lines."""
+    body: Annotated[str, AfterValidator(_body), Field(max_length=20_000)] = ""
+    """Plain text; paragraphs are separated by blank lines. May be empty: a title alone
+    is a whole update."""
     incident: Annotated[str, AfterValidator(_incident)]
     """A short id tying the updates of one incident together."""
     status: Status = Status.INVESTIGATING
@@ -176,9 +242,48 @@ class Update(BaseModel):
     author: Annotated[Line, Field(max_length=120)] | None = None
     """The named person in authority who speaks, e.g. "Head of Network Operations"."""
     next_update_at: UtcMinute | None = None
-    """When the next update is promised (UTC, to the minute)."""
+    """When the next update is promised (UTC, to the minute). Also accepts a
+    ``timedelta`` or text (``"1h"``, ``"30m"``, ``"15:00"``, ISO 8601), counted from
+    ``created_at``; a ``datetime`` must carry its time zone."""
     created_at: UtcDatetime = Field(default_factory=_now)
     """When this update was written (UTC)."""
+
+    if TYPE_CHECKING:  # what type checkers see: the strings and delays accepted too
+
+        def __init__(
+            self,
+            *,
+            title: str,
+            body: str = "",
+            incident: str,
+            status: Status | StatusName = Status.INVESTIGATING,
+            severity: Severity | SeverityName = Severity.MAJOR,
+            url: str | None = None,
+            author: str | None = None,
+            next_update_at: datetime | timedelta | str | None = None,
+            created_at: datetime = ...,
+        ) -> None: ...
+
+    @model_validator(mode="before")
+    @classmethod
+    def _promise_from_delay(cls, data: Any) -> Any:
+        """``next_update_at`` given as a delay or as text: the moment it names."""
+        if not isinstance(data, dict) or not isinstance(
+            data.get("next_update_at"), timedelta | str
+        ):
+            return data
+        data = dict(data)
+        created = data.get("created_at")
+        if isinstance(created, str):  # from JSON: ISO 8601
+            with contextlib.suppress(ValueError):
+                created = datetime.fromisoformat(created)
+        if not isinstance(created, datetime) or created.tzinfo is None:
+            if created is not None:
+                return data  # created_at itself is wrong: its own error says so
+            created = data["created_at"] = _now()
+        with contextlib.suppress(ValueError):  # left as given: the field's error names it
+            data["next_update_at"] = resolve_when(data["next_update_at"], now=created)
+        return data
 
     @model_validator(mode="after")
     def _promise_is_in_the_future(self) -> Update:
@@ -192,6 +297,8 @@ class Update(BaseModel):
     @property
     def paragraphs(self) -> tuple[str, ...]:
         """The body split at blank lines."""
+        if not self.body:
+            return ()
         return tuple(p.strip() for p in self.body.split("\n\n"))
 
     @property

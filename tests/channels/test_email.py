@@ -89,7 +89,7 @@ async def test_message_carries_every_fact(recorder: Recorder, port: int, update:
     for part in (text, html):
         assert "Sign-in and the Store are affected." in part
         assert "Head of Network Operations" in part
-        assert "2011-04-20T23:00Z" in part
+        assert "by 23:00 UTC" in part
         assert "https://status.example.com/psn" in part
         assert "Investigating" in part
         assert "Major" in part
@@ -719,3 +719,22 @@ async def test_a_recorded_root_that_is_no_msg_id_gives_way(
     await journal.aclose()
     (received,) = recorder.messages
     assert received.message["In-Reply-To"] == "<incident-x.612e2e62@example.com>"
+
+
+def test_title_alone_renders_without_empty_parts(make_update: Callable[..., Update]) -> None:
+    """A title-only update: the title once, then the facts; no empty paragraph in either part."""
+    template = render_email(
+        make_update(title="We are investigating.", body=""), sender=SENDER, domain="example.com"
+    )
+    assert template.text.startswith("We are investigating.\n\nStatus: Investigating\n")
+    assert template.text.count("We are investigating.") == 1
+    assert "Next update: by 23:00 UTC\n" in template.text
+    assert "<p></p>" not in template.html
+    assert "</h1>\n<table>" in template.html
+    assert "None" not in template.text + template.html
+
+
+def test_footer_dates_the_update_as_people_read_it(update: Update) -> None:
+    """The footer gives the update's time and date in the documented format."""
+    template = render_email(update, sender=SENDER, domain="example.com")
+    assert template.text.rstrip().endswith("· 22:00 UTC on 20 Apr 2011")

@@ -83,7 +83,7 @@ def test_post_text_carries_every_fact(make_update: Callable[..., Update]) -> Non
     message = post.message()
     assert message.startswith("[Investigating | Critical] PlayStation Network is down\n\n")
     assert "Sign-in and the Store are affected." in message
-    assert "Next update by 2011-04-20T23:00Z (UTC)." in message
+    assert "Next update by 23:00 UTC." in message
     assert "— Head of Network Operations" in message
     assert "Details: https://status.example.com/psn" in message
     assert "Update 3 on this incident." in post.message(3)
@@ -350,3 +350,17 @@ async def test_comment_carries_the_link_once(
     )
     comment = graph.calls[1][1]["message"][0]
     assert comment.count("https://status.example.com/psn") == 1
+
+
+def test_title_alone_is_a_post_without_a_gap(make_update: Callable[..., Update]) -> None:
+    """A title-only update posts the headline and the closing facts, nothing empty."""
+    post = render_post(make_update(title="We are investigating.", body=""))
+    assert post.message() == (
+        "[Investigating] We are investigating.\n\nNext update by 23:00 UTC.\n\n"
+        "— Head of Network Operations\n\nDetails: https://status.example.com/psn"
+    )
+    bare = render_post(
+        make_update(title="Down", body="", next_update_at=None, author=None, url=None)
+    )
+    assert bare.message() == "[Investigating] Down"
+    assert bare.message(2) == "[Investigating] Down\nUpdate 2 on this incident."

@@ -10,7 +10,16 @@ import httpx
 import pytest
 import respx
 
-from broadcast import Broadcaster, Outcome, Receipt, RetryPolicy, Update
+from broadcast import (
+    Broadcaster,
+    ConfigError,
+    Env,
+    Outcome,
+    Receipt,
+    RetryPolicy,
+    Update,
+    channels_from_env,
+)
 from broadcast.channels import TwilioSMS
 from broadcast.channels._sms import RateLimiter, normalise_number
 from broadcast.testing import FakeClock, LoopbackServer, RecordedRequest, Reply, fast_retries
@@ -218,6 +227,33 @@ def test_normalise_number() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("call me", "not a phone number"),
+        ("+999 1234", "not a phone number: unknown country code; write it as +<country code>"),
+        ("+1 41555501011234567890", "too long to be a phone number"),
+    ],
+)
+def test_number_errors_read_as_plain_words(text: str, reason: str) -> None:
+    """The reason is in words, without phonenumbers' "(0)"-style codes."""
+    with pytest.raises(ValueError, match="invalid recipient") as caught:
+        _sms(["+14155550101", text])
+    assert f"{text!r} ({reason}" in str(caught.value)
+    assert "(0)" not in str(caught.value)
+    assert "(1)" not in str(caught.value)
+
+
+@pytest.mark.parametrize("region", ["XX", "UK", "usa", ""])
+def test_unknown_region_is_blamed_on_the_region(region: str) -> None:
+    """An unknown default_region is its own error, before any number is looked at."""
+    with pytest.raises(ValueError, match=r"^default_region: .* is not a region") as caught:
+        _sms(["4155550101"], default_region=region)
+    assert "4155550101" not in str(caught.value)
+    if region == "UK":
+        assert "the United Kingdom is GB" in str(caught.value)
+
+
+@pytest.mark.parametrize(
     ("kwargs", "message"),
     [
         ({"from_": FROM, "messaging_service_sid": "MG1"}, "exactly one"),
@@ -325,3 +361,30 @@ def test_rate_and_single_string_are_checked_up_front() -> None:
         _sms(rate=0)
     with pytest.raises(TypeError, match="not one string"):
         _sms("+14155550101")
+
+
+def test_unknown_region_in_the_environment_names_the_variable() -> None:
+    """BROADCAST_SMS_REGION=XX is an error about that variable, not about the numbers."""
+    env = Env(
+        {
+            "BROADCAST_TWILIO_ACCOUNT_SID": SID,
+            "BROADCAST_TWILIO_AUTH_TOKEN": TOKEN,
+            "BROADCAST_TWILIO_FROM": FROM,
+            "BROADCAST_SMS_RECIPIENTS": "4155550101",
+            "BROADCAST_SMS_REGION": "XX",
+        }
+    )
+    with pytest.raises(ConfigError, match=r"^BROADCAST_SMS_REGION: 'XX' is not a region") as caught:
+        channels_from_env(env)
+    assert "4155550101" not in str(caught.value)
+
+
+def test_title_alone_is_texted_once(make_update: Callable[..., Update]) -> None:
+    """A title-only update is texted once, its promise and link after it."""
+    sms = _sms().render(make_update(title="We are investigating.", body=""))
+    assert sms.text == (
+        "[Investigating] We are investigating. Next update by 23:00 UTC. "
+        "https://status.example.com/psn - Head of Network Operations"
+    )
+    bare = _sms().render(make_update(title="Outage", body="", next_update_at=None, url=None))
+    assert bare.text == "[Investigating] Outage - Head of Network Operations"

@@ -100,7 +100,7 @@ def test_short_update_is_one_post_with_tag_title_link_and_author(
     assert post.startswith(
         "[Investigating] PlayStation Network is down\nhttps://status.example.com/psn"
     )
-    assert "Next update by 2011-04-20T23:00Z (UTC)." in post
+    assert "Next update by 23:00 UTC." in post
     assert post.endswith("— Head of Network Operations")
     assert weighted_length(post) <= 280
 
@@ -143,6 +143,78 @@ def test_preview_shows_parts_and_lengths(make_update: Callable[..., Update]) -> 
     preview = channel.render(make_update(body=LONG_BODY)).preview()
     assert preview.startswith("--- post 1/")
     assert "/280) ---" in preview
+
+
+HUGE_BODY = "\n\n".join(
+    f"{i}: " + "Sign-in and the Store are unavailable. " * 12 for i in range(40)
+)
+
+
+def test_title_alone_is_one_post_saying_it_once(make_update: Callable[..., Update]) -> None:
+    """A title-only update is one post: tag, title, link, promise, signature; no gap."""
+    [post] = render_posts(make_update(title="We are investigating.", body=""))
+    assert post == (
+        "[Investigating] We are investigating.\nhttps://status.example.com/psn\n\n"
+        "Next update by 23:00 UTC.\n\n— Head of Network Operations"
+    )
+
+
+def test_thread_longer_than_max_posts_is_cut_and_points_to_the_link(
+    make_update: Callable[..., Update],
+) -> None:
+    """A 19 KB body is cut to max_posts; the last post sends readers to the link."""
+    update = make_update(body=HUGE_BODY)
+    assert len(render_posts(update, max_posts=None)) > 40
+    posts = render_posts(update)
+    assert len(posts) == 10
+    assert all(0 < weighted_length(p) <= 280 for p in posts)
+    assert [p.rsplit(" ", 1)[-1] for p in posts] == [f"{i}/10" for i in range(1, 11)]
+    assert "… Full update: https://status.example.com/psn" in posts[-1]
+    assert "Next update by 23:00 UTC." in posts[-1]
+    assert posts[0].startswith("[Investigating] PlayStation Network is down")
+
+
+def test_thread_too_long_without_a_link_fails_to_render(
+    make_update: Callable[..., Update],
+) -> None:
+    """With no link to point to, too long a thread is a render failure; nothing is posted."""
+    update = make_update(body=HUGE_BODY, url=None)
+    with pytest.raises(
+        ValueError, match=r"body: too long for X: it needs \d+ posts, and max_posts is 10"
+    ):
+        render_posts(update)
+
+
+def test_thread_too_long_with_a_link_too_long_to_point_to_fails_to_render(
+    make_update: Callable[..., Update],
+) -> None:
+    """A url too long for the pointer to fit in a post is no link to point to."""
+    update = make_update(body=HUGE_BODY, url="https://example.com/障害/" + "x" * 1900)
+    with pytest.raises(ValueError, match=r"\(its url is too long to point to from a post\)"):
+        render_posts(update)
+
+
+async def test_too_long_thread_is_reported_and_nothing_posted(
+    x: FakeX, make_update: Callable[..., Update], fast: RetryPolicy
+) -> None:
+    """The Receipt says why, naming max_posts, and X receives no request."""
+    receipt = await _send(
+        Twitter(**CREDS, max_posts=2), make_update(body=LONG_BODY, url=None), fast
+    )
+    assert receipt.outcome is Outcome.FAILED  # type: ignore[attr-defined]
+    assert "max_posts is 2" in receipt.reason  # type: ignore[attr-defined]
+    assert x.requests == []
+
+
+async def test_max_posts_is_set_per_channel(
+    x: FakeX, make_update: Callable[..., Update], fast: RetryPolicy
+) -> None:
+    """Twitter(max_posts=2) posts at most two parts; None lifts the limit."""
+    update = make_update(body=LONG_BODY)
+    assert len(Twitter(**CREDS, max_posts=2).render(update).posts) == 2
+    assert len(Twitter(**CREDS, max_posts=None).render(update).posts) > 2
+    with pytest.raises(ValueError, match="max_posts must be at least 1"):
+        Twitter(**CREDS, max_posts=0)
 
 
 # --- posting ---------------------------------------------------------------------------

@@ -143,3 +143,12 @@ def test_whitespace_only_paragraph_is_not_rendered(validator):
 
     assert errors(validator, document) == []
     assert document["data"]["paragraphs"] == ["One.", "Two."]
+
+
+def test_title_only_update_is_valid(validator):
+    """A title alone renders an empty body and no paragraphs, and the schema allows it."""
+    document = rendered(Update(title="We are investigating.", incident="psn"))
+
+    assert errors(validator, document) == []
+    assert document["data"]["body"] == ""
+    assert document["data"]["paragraphs"] == []

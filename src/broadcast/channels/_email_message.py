@@ -28,7 +28,7 @@ from email.policy import SMTP
 from email.utils import format_datetime
 
 from .._update import Update
-from ..text import signature, status_tag, utc_minute
+from ..text import next_update_time, readable_time, signature, status_tag
 
 __all__ = ["EmailTemplate", "is_msg_id", "render_email", "thread_root"]
 
@@ -128,20 +128,22 @@ def _facts(update: Update) -> list[tuple[str, str]]:
         ("Status", update.status.value.capitalize()),
         ("Severity", update.severity.value.capitalize()),
     ]
-    if when := utc_minute(update):
-        facts.append(("Next update", f"by {when} (UTC)"))
+    if when := next_update_time(update):
+        facts.append(("Next update", f"by {when}"))
     if update.url is not None:
         facts.append(("Details", update.url))
     return facts
 
 
 def _footer(update: Update) -> str:
-    stamp = update.created_at.strftime("%Y-%m-%dT%H:%MZ")
+    stamp = readable_time(update.created_at)
     return f"Incident {update.incident} · update {update.key[:12]} · {stamp}"
 
 
 def _text(update: Update) -> str:
-    lines = [update.title, "", *_join_paragraphs(update), ""]
+    lines = [update.title, ""]
+    if update.paragraphs:
+        lines += [*_join_paragraphs(update), ""]
     lines += [f"{label}: {value}" for label, value in _facts(update)]
     if sign := signature(update):
         lines += ["", sign]
@@ -173,7 +175,7 @@ def _html(update: Update) -> str:
         '<!DOCTYPE html>\n<html><body style="font-family:sans-serif;line-height:1.5">\n'
         f'<p style="color:{colour};font-weight:bold">{e(_subject(update))}</p>\n'
         f'<h1 style="font-size:1.3em">{e(update.title)}</h1>\n'
-        f"{paragraphs}\n<table>{''.join(rows)}</table>\n{author}\n"
+        f"{paragraphs + chr(10) if paragraphs else ''}<table>{''.join(rows)}</table>\n{author}\n"
         f'<p style="color:#667085;font-size:0.85em">{e(_footer(update))}</p>\n'
         "</body></html>\n"
     )

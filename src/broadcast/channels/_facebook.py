@@ -171,7 +171,8 @@ class FacebookPost:
     def message(self, number: int = 1) -> str:
         """The message for update ``number`` of the incident (``Update 2``, ...)."""
         label = f"\nUpdate {number} on this incident." if number > 1 else ""
-        return f"{self.headline}{label}\n\n{self.text}"
+        text = f"\n\n{self.text}" if self.text else ""  # a title alone is a whole update
+        return f"{self.headline}{label}{text}"
 
     def preview(self) -> str:
         """The message as the first update of the incident, and the link."""

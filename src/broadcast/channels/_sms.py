@@ -37,7 +37,14 @@ from ._spec import ChannelSpec, setting
 if TYPE_CHECKING:
     from .._env import Env
 
-__all__ = ["RateLimiter", "TwilioSMS", "normalise_number", "sender_id", "twilio_errors"]
+__all__ = [
+    "RateLimiter",
+    "TwilioSMS",
+    "normalise_number",
+    "sender_id",
+    "sms_region",
+    "twilio_errors",
+]
 
 MAX_CONCURRENCY = 1000
 """Most SMS requests in flight ``BROADCAST_SMS_CONCURRENCY`` may ask for."""
@@ -47,12 +54,36 @@ MAX_SEGMENTS = 10
 """Ten GSM-7 segments (1,530 septets) stay within Twilio's 1,600-character body limit."""
 
 
+_PARSE_ERRORS = {
+    phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: (
+        "not a phone number: unknown country code; write it as +<country code> <number>"
+    ),
+    phonenumbers.NumberParseException.NOT_A_NUMBER: "not a phone number",
+    phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "too short to be a phone number",
+    phonenumbers.NumberParseException.TOO_SHORT_NSN: "too short to be a phone number",
+    phonenumbers.NumberParseException.TOO_LONG: "too long to be a phone number",
+}
+"""phonenumbers' error codes in plain words (its own text reads "(0) Missing or ...")."""
+
+
+def sms_region(value: str) -> str:
+    """``value`` as a region for national numbers (``US``, ``GB``); ValueError if unknown."""
+    region = value.strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        hint = " (the United Kingdom is GB)" if region == "UK" else ""
+        raise ValueError(
+            f"{value!r} is not a region: give the two-letter country code (ISO 3166) "
+            f"of the national numbers in the list, e.g. US, GB or DE{hint}"
+        )
+    return region
+
+
 def normalise_number(text: str, region: str = "US") -> str:
-    """The E.164 form of a phone number; ValueError saying why if it is not one."""
+    """The E.164 form of a phone number; ValueError saying why, in plain words, if not."""
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
-        raise ValueError(f"not a phone number ({exc})") from None
+        raise ValueError(_PARSE_ERRORS.get(exc.error_type, "not a phone number")) from None
     if not phonenumbers.is_valid_number(number):
         raise ValueError("not a valid phone number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
@@ -171,7 +202,10 @@ class TwilioSMS:
                 "1,600 characters (error 21617)"
             )
         sender: dict[str, str] = {}
-        default_region = default_region.upper()
+        try:
+            default_region = sms_region(default_region)
+        except ValueError as exc:
+            raise ValueError(f"default_region: {exc}") from None
         if rate <= 0:
             raise ValueError(f"rate must be positive (messages per second), got {rate}")
         if isinstance(recipients, str):
@@ -377,7 +411,9 @@ def _from_env(env: Env) -> TwilioSMS | None:
         )
     text = env.require("BROADCAST_SMS_RECIPIENTS", why)
     recipients = env.build("BROADCAST_SMS_RECIPIENTS", lambda: parse_list(text))
-    region = (env.get("BROADCAST_SMS_REGION") or "US").upper()
+    region = env.build(
+        "BROADCAST_SMS_REGION", lambda: sms_region(env.get("BROADCAST_SMS_REGION") or "US")
+    )
     options: dict[str, Any] = {
         "recipients": recipients,
         "from_": from_,

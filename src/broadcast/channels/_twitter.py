@@ -40,17 +40,28 @@ from ._spec import ChannelSpec, setting
 if TYPE_CHECKING:
     from .._env import Env
 
-__all__ = ["Thread", "Twitter", "render_posts", "x_errors"]
+__all__ = ["MAX_POSTS", "Thread", "Twitter", "render_posts", "x_errors"]
 
 DEFAULT_BASE_URL = "https://api.x.com"
 
 
-def render_posts(update: Update, *, limit: int = MAX_WEIGHTED) -> list[str]:
+MAX_POSTS = 10
+"""The longest thread by default: ten posts (about 2,700 characters) is more than most
+readers follow, and a longer one floods followers' timelines and X's posting limits."""
+
+
+def render_posts(
+    update: Update, *, limit: int = MAX_WEIGHTED, max_posts: int | None = MAX_POSTS
+) -> list[str]:
     """The update as posts of at most ``limit`` weighted characters each.
 
     The status tag and title lead, the link follows in the first post, then the body,
     the next-update promise and the author's signature. One post if it fits (dropping
-    the signature if that is what it takes), otherwise a numbered thread.
+    the signature if that is what it takes), otherwise a numbered thread of at most
+    ``max_posts`` posts (None: no limit). A longer update is cut to ``max_posts``: its
+    last post ends ``… Full update: <url>`` and the next-update promise (the signature
+    is left out). Without a ``url`` to point to, it raises ``ValueError`` saying how
+    many posts it needs, so the channel fails before it posts anything.
     """
     head = f"{status_tag(update)} {update.title}"
     if update.url:
@@ -65,7 +76,38 @@ def render_posts(update: Update, *, limit: int = MAX_WEIGHTED) -> list[str]:
     without_sign = "\n\n".join(p for p in (head, body, promise) if p)
     if sign and weighted_length(without_sign) <= limit:
         return [without_sign]
-    return split_thread(with_sign, limit=limit)
+    posts = split_thread(with_sign, limit=limit)
+    if max_posts is None or len(posts) <= max_posts:
+        return posts
+    story = "\n\n".join(p for p in (head, body) if p)
+    if update.url is not None:
+        pointer = f"… Full update: {update.url}" + (f"\n\n{promise}" if promise else "")
+        if shortened := _shortened(story, pointer, limit=limit, max_posts=max_posts):
+            return shortened
+    why = "its url is too long to point to from a post" if update.url else "it has no url"
+    raise ValueError(
+        f"body: too long for X: it needs {len(posts)} posts, and max_posts is {max_posts} "
+        f"({why}); shorten it, give the update a url to link the rest from a shortened "
+        "thread, or raise max_posts"
+    )
+
+
+def _shortened(text: str, pointer: str, *, limit: int, max_posts: int) -> list[str] | None:
+    """The first ``max_posts`` posts of ``text``, the last one ending with ``pointer``.
+
+    None if ``pointer`` does not fit in a post.
+    """
+    suffix = f" {max_posts}/{max_posts}"
+    budget = limit - weighted_length(suffix)
+    room = budget - weighted_length(pointer) - 1
+    if room < 0:
+        return None
+    parts = split_thread(text, limit=budget, numbered=False)[:max_posts]
+    last = split_thread(parts[-1], limit=room, numbered=False)[0] if room >= 2 else ""
+    parts[-1] = f"{last} {pointer}".lstrip()
+    if weighted_length(parts[-1]) > budget:  # the two weigh more together (a link joined)
+        parts[-1] = pointer
+    return [f"{part} {number}/{len(parts)}" for number, part in enumerate(parts, 1)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +155,8 @@ class Twitter:
     Give either OAuth 1.0a user credentials (``consumer_key``, ``consumer_secret``,
     ``access_token``, ``access_token_secret``) or an OAuth 2.0 user ``bearer_token``,
     not both. ``threads`` remembers each incident's posts (in memory by default).
-    ``base_url`` points elsewhere for tests and the demo.
+    ``base_url`` points elsewhere for tests and the demo. ``max_posts`` bounds a thread
+    (see ``render_posts``).
     """
 
     threaded = True
@@ -133,7 +176,13 @@ class Twitter:
         timeout: float = 15.0,
         client: httpx.AsyncClient | None = None,
         clock: Callable[[], float] = time.time,
+        max_posts: int | None = MAX_POSTS,
     ) -> None:
+        if max_posts is not None and max_posts < 1:
+            raise ValueError(
+                f"max_posts must be at least 1 (or None for no limit), not {max_posts}"
+            )
+        self._max_posts = max_posts
         oauth1 = {
             "consumer_key": consumer_key,
             "consumer_secret": consumer_secret,
@@ -179,7 +228,8 @@ class Twitter:
 
     def render(self, update: Update, /) -> Thread:
         """The posts for ``update``; pure."""
-        return Thread(tuple(render_posts(update)), update.incident, update.key)
+        posts = render_posts(update, max_posts=self._max_posts)
+        return Thread(tuple(posts), update.incident, update.key)
 
     def use_http_client(self, client: httpx.AsyncClient, /) -> None:
         """Send through the Broadcaster's shared client (unless one was given)."""

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -32,7 +31,6 @@ FLAGS = {
 """Each Update field and the flag (or argument) that sets it, for error messages."""
 STATUSES = ("investigating", "identified", "monitoring", "resolved")
 SEVERITIES = ("minor", "major", "critical")
-_RELATIVE = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?:in)?)?")
 
 
 def update_options(command: F) -> F:
@@ -90,38 +88,17 @@ def build_update(
 
 
 def parse_when(text: str, *, now: datetime | None = None) -> datetime:
-    """``30m``, ``2h``, ``1d12h``; ``15:00`` (the next one, local time); ISO 8601.
+    """``--next-update``: see ``broadcast._when.parse_when`` (shared with the API)."""
+    from .._when import parse_when as parse  # noqa: PLC0415 - keep --help fast
 
-    A date-time without a zone is local time.
-    """
-    now = now or datetime.now(UTC)
-    value = text.strip().lower().replace(" ", "")
-    if value and (match := _RELATIVE.fullmatch(value)) and any(match.groups()):
-        days, hours, minutes = (int(g or 0) for g in match.groups())
-        return now + timedelta(days=days, hours=hours, minutes=minutes)
     try:
-        if re.fullmatch(r"\d{1,2}:\d{2}", value):
-            local = now.astimezone()
-            hour, minute = (int(p) for p in value.split(":"))
-            moment = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
-            return moment if moment > local else moment + timedelta(days=1)
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        pass
-    else:
-        return moment if moment.tzinfo else moment.astimezone()
-    raise click.BadParameter(
-        f"{text!r}: use a delay like 30m, 2h or 1d, a time like 15:00, "
-        "or a date-time like 2026-11-21T15:00Z",
-        param_hint="--next-update",
-    )
+        return parse(text, now=now)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--next-update") from None
 
 
 def explain(error: ValidationError) -> str:
     """A pydantic error as one line per field, each named by its flag."""
-    lines = []
-    for item in error.errors():
-        field = str(item["loc"][0]) if item["loc"] else ""
-        where = FLAGS.get(field, field or "update")
-        lines.append(f"{where}: {item['msg']}")
-    return "; ".join(lines)
+    from .._explain import explain as in_words  # noqa: PLC0415 - keep --help fast
+
+    return in_words(error, FLAGS)

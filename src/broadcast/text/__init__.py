@@ -1,6 +1,13 @@
 """Pure text tools for the channels: shared fact wording, X weighted length, threads, SMS."""
 
-from ._facts import next_update_phrase, signature, status_tag, utc_minute
+from ._facts import (
+    next_update_phrase,
+    next_update_time,
+    readable_time,
+    signature,
+    status_tag,
+    utc_minute,
+)
 from ._sms import (
     SmsCount,
     SmsEncoding,
@@ -19,6 +26,8 @@ __all__ = [
     "SmsText",
     "fits",
     "next_update_phrase",
+    "next_update_time",
+    "readable_time",
     "render_sms",
     "segments",
     "signature",

@@ -2,13 +2,30 @@
 
 Renderers format freely around these, but take the words for the facts from here, so
 an update says the same thing by email, on X and by SMS.
+
+Times are written as people read them: ``06:47 UTC`` on the day of the update (its
+``created_at``, in UTC), ``06:47 UTC on 4 Dec`` on another day, and ``06:47 UTC on
+1 Jan 2027`` in another year. The day of the update is the reference, not the clock,
+so a rendering never depends on when it is made.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
 from .._update import Severity, Update
 
-__all__ = ["next_update_phrase", "signature", "status_tag", "utc_minute"]
+__all__ = [
+    "next_update_phrase",
+    "next_update_time",
+    "readable_time",
+    "signature",
+    "status_tag",
+    "utc_minute",
+]
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+"""English month names, whatever the machine's locale (``%b`` follows it)."""
 
 
 def status_tag(update: Update) -> str:
@@ -19,17 +36,42 @@ def status_tag(update: Update) -> str:
     return f"[{tag}]"
 
 
+def readable_time(moment: datetime, *, today: date | None = None) -> str:
+    """``06:47 UTC``; ``06:47 UTC on 4 Dec`` when not ``today``; the year when not its year.
+
+    ``moment`` is read in UTC; ``today`` is a UTC date. Without one, the date is always
+    given, with its year.
+    """
+    utc = moment.astimezone(UTC)
+    clock = f"{utc:%H:%M} UTC"
+    day = utc.date()
+    if today is not None and day == today:
+        return clock
+    year = "" if today is not None and day.year == today.year else f" {day.year}"
+    return f"{clock} on {day.day} {_MONTHS[day.month - 1]}{year}"
+
+
+def next_update_time(update: Update) -> str | None:
+    """The promised next update as ``10:00 UTC`` (or ``10:00 UTC on 22 Apr``), or ``None``.
+
+    The date is given when it is not the day of the update (``created_at``, UTC).
+    """
+    if update.next_update_at is None:
+        return None
+    return readable_time(update.next_update_at, today=update.created_at.astimezone(UTC).date())
+
+
 def utc_minute(update: Update) -> str | None:
-    """The promised next update as ``2011-04-21T10:00Z``, or ``None``."""
+    """The promised next update as ``2011-04-21T10:00Z``, for machines; or ``None``."""
     if update.next_update_at is None:
         return None
     return update.next_update_at.strftime("%Y-%m-%dT%H:%MZ")
 
 
 def next_update_phrase(update: Update) -> str | None:
-    """``Next update by 2011-04-21T10:00Z (UTC).``, or ``None`` when nothing is promised."""
-    when = utc_minute(update)
-    return f"Next update by {when} (UTC)." if when else None
+    """``Next update by 10:00 UTC.``, or ``None`` when nothing is promised."""
+    when = next_update_time(update)
+    return f"Next update by {when}." if when else None
 
 
 def signature(update: Update) -> str | None:

@@ -287,7 +287,7 @@ def render_sms(update: Update, /, *, max_segments: int = 2, transliterate: bool 
 
     Tries three forms, longest first, and returns the first that fits:
 
-    - ``full``: ``[Status] Title: body. Next update by ... (UTC). link``, with the
+    - ``full``: ``[Status] Title: body. Next update by 10:00 UTC. link``, with the
       author's `` — signature`` after the link if it still fits;
     - ``summary``: status, title, as many whole first sentences of the body as fit (at
       least one) and the link;
@@ -302,11 +302,14 @@ def render_sms(update: Update, /, *, max_segments: int = 2, transliterate: bool 
         raise ValueError(f"max_segments must be at least 1, not {max_segments}")
     fit = _Fitter(update.url, max_segments=max_segments, transliterate=transliterate)
     head = f"{status_tag(update)} {update.title}"
-    lead = head + (" " if update.title[-1] in _TITLE_ENDS else ": ")
+    ends_sentence = update.title[-1] in _TITLE_ENDS
     paragraphs = update.paragraphs
     body = " ".join(paragraphs)
+    # "Title: body." when there is a body; a title alone ends as a sentence before more.
+    lead = head + (" " if ends_sentence else ": " if body else ". ")
     promise = next_update_phrase(update)
-    before_link = lead + body + (f" {promise}" if promise else "")
+    said = " ".join(p for p in (body, promise) if p)
+    before_link = lead + said if said else head
     sign = signature(update)
     if sign and (sms := fit(before_link, sign, "full")):
         return sms

@@ -71,6 +71,24 @@ def test_body_from_stdin_and_json_report(here: Path, server: LoopbackServer) -> 
     assert timedelta(minutes=119) < promised - datetime.now(UTC) <= timedelta(hours=2)
 
 
+def test_a_title_alone_is_an_update(here: Path, server: LoopbackServer) -> None:
+    """--title with no body sends a title-only update; nothing is said twice."""
+    result = run("send", *FLAGS, env=hook_env(server), stdin="")
+    assert result.exit_code == 0, result.output
+    sent = json.loads(server.requests[0].body)["data"]
+    assert (sent["title"], sent["body"]) == ("PlayStation Network is down", "")
+
+
+def test_history_without_a_journal_names_where_it_looked(
+    here: Path, server: LoopbackServer
+) -> None:
+    """history before any send says which journal file it looked for."""
+    env = hook_env(server) | {"BROADCAST_JOURNAL": str(here / "nowhere.db")}
+    result = run("history", env=env)
+    assert result.exit_code == 0, result.output
+    assert f"No journal yet at {here / 'nowhere.db'}" in result.output
+
+
 def test_body_file(here: Path, server: LoopbackServer) -> None:
     """--body-file reads the body from a file."""
     (here / "update.txt").write_text(f"{BODY}\n\nGames you own still work offline.\n")
@@ -115,7 +133,7 @@ def test_resend_is_skipped_by_the_journal(here: Path, server: LoopbackServer) ->
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ([*FLAGS], "no body: give it as an argument, with --body-file FILE, or on stdin"),
+        (["--incident", "psn-2011-04"], "no body: give it as an argument, with --body-file"),
         ([*FLAGS, "--severity", "huge", BODY], "Invalid value for '--severity'"),
         ([*FLAGS, "--next-update", "soon", BODY], "use a delay like 30m"),
         ([*FLAGS, "--url", "status.example.com", BODY], "error: --url: "),

@@ -38,7 +38,7 @@ HAND_WRITTEN_KEYS = {
     ],
     "twitter": [
         "consumer_key", "consumer_secret", "access_token", "access_token_secret",
-        "bearer_token", "base_url",
+        "bearer_token", "base_url", "max_posts",
     ],
     "facebook": ["page_id", "page_token", "app_secret", "follow_up", "api_version", "base_url"],
     "sms": [

@@ -66,6 +66,10 @@ def test_an_smtp_port_out_of_range_stops_send_before_anything(here: Path) -> Non
             {**HOOK, "BROADCAST_TWITTER_BEARER_TOKEN": "t", "BROADCAST_TWITTER_BASE_URL": "x:/"},
             "BASE_URL must be an absolute",
         ),
+        (
+            {"BROADCAST_TWITTER_BEARER_TOKEN": "t", "BROADCAST_TWITTER_MAX_POSTS": "0"},
+            "BROADCAST_TWITTER_MAX_POSTS must be a whole number from 1 to 100, got '0'",
+        ),
     ],
 )
 def test_bad_values_are_named_at_load(values: dict[str, str], message: str) -> None:
@@ -131,3 +135,15 @@ async def test_a_crash_at_send_time_is_not_followed_by_re_run(
     async with Broadcaster([RecordingChannel("solo", failures=[ValueError("x")])]) as b:
         print_report(await b.send(update), str)
     assert "Re-run" not in capsys.readouterr().out
+
+
+def test_max_posts_for_x_comes_from_the_environment_and_the_file(here: Path) -> None:
+    """BROADCAST_TWITTER_MAX_POSTS and a [channels.x] max_posts bound X's thread length."""
+    env = {"BROADCAST_TWITTER_BEARER_TOKEN": "t", "BROADCAST_TWITTER_MAX_POSTS": "3"}
+    [x] = load_config(environ=env, env_file=None).channels
+    assert x.channel._max_posts == 3  # type: ignore[attr-defined]
+    (here / "broadcast.toml").write_text(
+        '[channels.x]\ntype = "twitter"\nbearer_token = "t"\nmax_posts = 4\n'
+    )
+    [x] = load_config(here / "broadcast.toml", environ={}, env_file=None).channels
+    assert x.channel._max_posts == 4  # type: ignore[attr-defined]

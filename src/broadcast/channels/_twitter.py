@@ -368,6 +368,11 @@ class TwitterSettings(BaseModel):
         None, doc="Enables X with an OAuth 2.0 user access token instead."
     )
     base_url: str = setting(DEFAULT_BASE_URL, doc="API root, for a proxy or a stand-in.")
+    max_posts: int = setting(
+        MAX_POSTS,
+        doc="Most posts in one update's thread, 1 to 100: a longer update with a link is "
+        "cut, its last post pointing to the link; one without a link is refused.",
+    )
 
 
 def _from_env(env: Env) -> Twitter | None:
@@ -390,9 +395,11 @@ def _from_env(env: Env) -> Twitter | None:
         missing = [f"BROADCAST_TWITTER_{n}" for n in _OAUTH1 if n not in given]
         raise ConfigError(f"X OAuth 1.0a needs all four values; missing {', '.join(missing)}")
     base_url = env.url("BROADCAST_TWITTER_BASE_URL") or DEFAULT_BASE_URL
+    max_posts = env.count("BROADCAST_TWITTER_MAX_POSTS", MAX_POSTS, maximum=100)
     if bearer:
-        return Twitter(bearer_token=bearer, base_url=base_url)
+        return Twitter(bearer_token=bearer, base_url=base_url, max_posts=max_posts)
     return Twitter(
+        max_posts=max_posts,
         consumer_key=oauth1["CONSUMER_KEY"],
         consumer_secret=oauth1["CONSUMER_SECRET"],
         access_token=oauth1["ACCESS_TOKEN"],

@@ -41,7 +41,8 @@ def update_options(command: F) -> F:
                      help="The body (instead of the BODY argument)."),
         click.option("--body-file", type=click.File("r", encoding="utf-8"),
                      help="Read the body from FILE ('-' for stdin)."),
-        click.option("-t", "--title", help="One line; defaults to the body's first line."),
+        click.option("-t", "--title", help="One line; defaults to the body's first line "
+                     "(which then leaves the body). A title alone is a whole update."),
         click.option("--status", type=click.Choice(STATUSES), help="Default: investigating."),
         click.option("--severity", type=click.Choice(SEVERITIES), help="Default: major."),
         click.option("--incident",
@@ -76,7 +77,9 @@ def build_update(
         body = body_file.read()
     if body is None and not stdin.isatty():
         body = stdin.read()
-    if not body or not body.strip():
+    if (not body or not body.strip()) and flags.get("title"):
+        body = ""  # a title alone is a whole update: every channel renders it
+    elif not body or not body.strip():
         raise click.UsageError(
             "no body: give it as an argument, with --body-file FILE, or on stdin "
             "(echo 'We are investigating.' | broadcast send --title ...)"

@@ -33,6 +33,14 @@ def existing_journal(path: str | None) -> SQLiteJournal | None:
     return journal if journal.path.exists() else None
 
 
+def _where(setting: str | None) -> str:
+    """The path the journal setting names (the per-user journal when unset)."""
+    from .._journal_sqlite import journal_from_setting  # noqa: PLC0415 - keep --help fast
+
+    journal = journal_from_setting(setting)
+    return str(journal.path) if journal is not None else "off"
+
+
 def _journal(settings: Settings) -> SQLiteJournal | None:
     """The configured journal; None when it does not exist yet (nothing was sent)."""
     path = settings.load(require_secrets=False, allow_empty=True).env.get("BROADCAST_JOURNAL")
@@ -72,7 +80,8 @@ def history(settings: Settings, /, incident: str | None, *, as_json: bool) -> No
     """
     journal = _journal(settings)
     if journal is None:
-        click.echo("No journal yet: nothing has been sent from here.")
+        where = settings.load(require_secrets=False, allow_empty=True).env.get("BROADCAST_JOURNAL")
+        click.echo(f"No journal yet at {_where(where)}: nothing has been sent with it.")
         return
     if incident is None:
         incidents = use_journal(journal, lambda j: j.incidents())

@@ -20,6 +20,9 @@ from urllib.parse import parse_qs
 from aiosmtpd.controller import Controller
 
 from broadcast.testing import LoopbackServer, RecordedRequest, Reply
+from broadcast.testing._providers import x
+from broadcast.testing._providers._base import json_reply
+from broadcast.testing._providers.twilio import message_resource, message_sid
 
 WAIT = 60.0
 """Seconds any one wait may take before the run is reported as stuck."""
@@ -104,8 +107,7 @@ class TwilioStandIn(HttpStandIn):
         """A queued message with a fresh sid."""
         number = parse_qs(request.body.decode())["To"][0]
         arrival = self.receive(number)
-        body = {"sid": f"SM{arrival:032x}", "status": "queued", "to": number}
-        return Reply(201, json.dumps(body).encode())
+        return json_reply(201, message_resource(message_sid(arrival), {"To": number}))
 
 
 class XStandIn(HttpStandIn):
@@ -118,10 +120,10 @@ class XStandIn(HttpStandIn):
     def respond(self, request: RecordedRequest) -> Reply:
         """The post, created."""
         body = json.loads(request.body)
-        post_id = str(1_400_000_000_000_000_000 + len(self.posts) + 1)
-        self.posts.append((post_id, body))  # one at a time: a thread posts in order
+        serial = len(self.posts) + 1
+        self.posts.append((x.post_id(serial), body))  # one at a time: a thread posts in order
         self.receive(body["text"])
-        return Reply(201, json.dumps({"data": {"id": post_id, "text": body["text"]}}).encode())
+        return x.created(serial, body["text"])
 
 
 class HookStandIn(HttpStandIn):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import ssl
 import threading
 from collections.abc import Iterator
@@ -16,6 +15,10 @@ from typing import Any
 import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from broadcast.testing._providers.smtp import free_port
+
+__all__ = ["Received", "Recorder", "authenticator", "free_port", "smtp_server", "tls_contexts"]
 
 
 @dataclass
@@ -98,12 +101,6 @@ class Recorder:
 
     def recipients(self) -> list[str]:
         return [r for m in self.messages for r in m.rcpt_tos]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def authenticator(username: str, password: str, *, logins: int | None = None) -> Any:

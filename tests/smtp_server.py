@@ -13,10 +13,9 @@ from email.message import EmailMessage
 from typing import Any
 
 import trustme
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from broadcast.testing._providers.smtp import free_port
+from broadcast.testing._providers.smtp import SMTPServer, free_port
 
 __all__ = ["Received", "Recorder", "authenticator", "free_port", "smtp_server", "tls_contexts"]
 
@@ -124,22 +123,8 @@ def smtp_server(
     handler: Recorder, *, tls_context: ssl.SSLContext | None = None, **options: Any
 ) -> Iterator[int]:
     """Serve ``handler`` on a free port; STARTTLS is offered when tls_context is given."""
-    port = free_port()
-    if tls_context is not None:
-        options.setdefault("require_starttls", True)
-    controller = Controller(
-        handler,
-        hostname="127.0.0.1",
-        port=port,
-        tls_context=tls_context,
-        server_hostname="localhost",
-        **options,
-    )
-    controller.start()
-    try:
-        yield port
-    finally:
-        controller.stop()
+    with SMTPServer(handler, tls_context=tls_context, **options) as server:
+        yield server.port
 
 
 def tls_contexts(ca: trustme.CA) -> tuple[ssl.SSLContext, ssl.SSLContext]:

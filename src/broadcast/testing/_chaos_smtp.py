@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Self
 
 from ._loopback import Served
-from ._providers.smtp import REPLIES, Accepted, free_port
+from ._providers.smtp import REPLIES, Accepted, SMTPServer
 
 __all__ = ["ChaosSMTP", "SmtpFault"]
 
@@ -119,8 +119,7 @@ class ChaosSMTP(Served):
     """``with ChaosSMTP() as smtp: smtp.script(...); Email("127.0.0.1", smtp.port, ...)``."""
 
     def __init__(self) -> None:
-        from aiosmtpd.controller import Controller  # noqa: PLC0415 - optional dependency
-        from aiosmtpd.smtp import SMTP  # noqa: PLC0415
+        from aiosmtpd.smtp import SMTP  # noqa: PLC0415 - optional dependency
 
         state = self._state = _State()
 
@@ -154,12 +153,8 @@ class ChaosSMTP(Served):
                             return
                 await super().push(status)
 
-        class _Controller(Controller):
-            def factory(self) -> SMTP:
-                return _Session(self.handler, **self.SMTP_kwargs)
-
-        self.port = free_port()
-        self._controller = _Controller(_Handler(state), hostname="127.0.0.1", port=self.port)
+        self._server = SMTPServer(_Handler(state), session=_Session)
+        self.port = self._server.port
 
     @property
     def messages(self) -> list[Accepted]:
@@ -186,7 +181,7 @@ class ChaosSMTP(Served):
 
     def start(self) -> Self:
         """Serve in aiosmtpd's background thread."""
-        self._controller.start()
+        self._server.start()
         with self._state.lock:
             self._state.armed = True
         return self
@@ -198,5 +193,6 @@ class ChaosSMTP(Served):
             for transport in list(self._state.live):
                 transport.close()
 
-        asyncio.run_coroutine_threadsafe(hang_up(), self._controller.loop).result(timeout=5)
-        self._controller.stop()
+        loop = self._server.controller.loop
+        asyncio.run_coroutine_threadsafe(hang_up(), loop).result(timeout=5)
+        self._server.stop()

@@ -2,9 +2,11 @@
 
 ``REPLIES`` holds the enhanced-status texts servers send with each code, used by
 ``ChaosSMTP`` (which misbehaves on cue) and the test suite's recording handler.
-``Accepted`` is one message a server answered 250 to. ``MailReceiver`` is the demo's
-stand-in: it keeps each message and checks what a mail client would. Needs
-``aiosmtpd`` (``pip install 'broadcast-crisis[demo]'``).
+``Accepted`` is one message a server answered 250 to. ``SMTPServer`` serves any
+aiosmtpd handler on a free port of 127.0.0.1 (the one way every SMTP fake here, in the
+tests and in the benchmarks starts). ``MailReceiver`` is the demo's stand-in: it keeps
+each message and checks what a mail client would. Needs ``aiosmtpd``
+(``pip install 'broadcast-crisis[demo]'``).
 """
 
 from __future__ import annotations
@@ -13,12 +15,18 @@ import socket
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Self
 
 from ..._channel import Channel
+from .._loopback import Served
 from ._base import by_update, every_update_arrived
 
-__all__ = ["REPLIES", "Accepted", "MailReceiver", "free_port"]
+if TYPE_CHECKING:
+    import ssl
+
+    from aiosmtpd.smtp import SMTP
+
+__all__ = ["REPLIES", "Accepted", "MailReceiver", "SMTPServer", "free_port"]
 
 REPLIES = {
     421: "4.3.2 Service not available, closing transmission channel",
@@ -55,6 +63,52 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class SMTPServer(Served):
+    """``with SMTPServer(handler) as server: Email("127.0.0.1", server.port, ...)``.
+
+    ``handler`` has aiosmtpd's ``handle_*`` hooks. ``tls_context`` offers STARTTLS (and
+    requires it, unless ``require_starttls=False``); ``session`` is an ``aiosmtpd.smtp.SMTP``
+    subclass to serve each connection with; other ``options`` go to aiosmtpd's ``SMTP``.
+    """
+
+    def __init__(
+        self,
+        handler: Any,
+        *,
+        tls_context: ssl.SSLContext | None = None,
+        session: type[SMTP] | None = None,
+        **options: Any,
+    ) -> None:
+        from aiosmtpd.controller import Controller  # noqa: PLC0415 - optional dependency
+
+        if tls_context is not None:
+            options.setdefault("require_starttls", True)
+            options.setdefault("server_hostname", "localhost")
+
+        from aiosmtpd.smtp import SMTP as Session  # noqa: PLC0415
+
+        serve = session or Session
+
+        class _Controller(Controller):
+            def factory(self) -> SMTP:
+                return serve(self.handler, **self.SMTP_kwargs)
+
+        self.handler = handler
+        self.port = free_port()
+        self.controller = _Controller(
+            handler, hostname="127.0.0.1", port=self.port, tls_context=tls_context, **options
+        )
+
+    def start(self) -> Self:
+        """Serve in aiosmtpd's background thread."""
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        """Shut down."""
+        self.controller.stop()
+
+
 class MailReceiver:
     """An SMTP server (aiosmtpd) on 127.0.0.1 that keeps what it is sent.
 
@@ -67,15 +121,14 @@ class MailReceiver:
 
     def __init__(self) -> None:
         try:
-            from aiosmtpd.controller import Controller  # noqa: PLC0415
+            self._server = SMTPServer(self)
         except ImportError as exc:  # pragma: no cover - the demo extra is missing
             raise SystemExit(
                 "the demo's SMTP server needs aiosmtpd: pip install 'broadcast-crisis[demo]'"
             ) from exc
         self.received: list[tuple[int, list[str], bytes]] = []
         self.update_number = 1
-        self._port = free_port()
-        self._controller = Controller(self, hostname="127.0.0.1", port=self._port)
+        self._port = self._server.port
 
     async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
         """Aiosmtpd hook: keep the message."""
@@ -83,11 +136,11 @@ class MailReceiver:
         return "250 OK: queued"
 
     def __enter__(self) -> MailReceiver:
-        self._controller.start()
+        self._server.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._controller.stop()
+        self._server.stop()
 
     def channel(self) -> Channel[Any]:
         """A real Email channel; plain SMTP because the stand-in has no certificate."""

@@ -8,7 +8,6 @@ back until released, so the parent can SIGKILL the child with requests in flight
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -17,9 +16,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import parse_qs
 
-from aiosmtpd.controller import Controller
-
 from broadcast.testing import LoopbackServer, RecordedRequest, Reply
+from broadcast.testing._providers import x
+from broadcast.testing._providers._base import json_reply
+from broadcast.testing._providers.smtp import SMTPServer
+from broadcast.testing._providers.twilio import message_resource, message_sid
 
 WAIT = 60.0
 """Seconds any one wait may take before the run is reported as stuck."""
@@ -104,8 +105,7 @@ class TwilioStandIn(HttpStandIn):
         """A queued message with a fresh sid."""
         number = parse_qs(request.body.decode())["To"][0]
         arrival = self.receive(number)
-        body = {"sid": f"SM{arrival:032x}", "status": "queued", "to": number}
-        return Reply(201, json.dumps(body).encode())
+        return json_reply(201, message_resource(message_sid(arrival), {"To": number}))
 
 
 class XStandIn(HttpStandIn):
@@ -118,10 +118,10 @@ class XStandIn(HttpStandIn):
     def respond(self, request: RecordedRequest) -> Reply:
         """The post, created."""
         body = json.loads(request.body)
-        post_id = str(1_400_000_000_000_000_000 + len(self.posts) + 1)
-        self.posts.append((post_id, body))  # one at a time: a thread posts in order
+        serial = len(self.posts) + 1
+        self.posts.append((x.post_id(serial), body))  # one at a time: a thread posts in order
         self.receive(body["text"])
-        return Reply(201, json.dumps({"data": {"id": post_id, "text": body["text"]}}).encode())
+        return x.created(serial, body["text"])
 
 
 class HookStandIn(HttpStandIn):
@@ -143,13 +143,6 @@ class SmtpStandIn(StandIn):
         return "250 OK"
 
 
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 (aiosmtpd's Controller needs one up front)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def serving(point: KillPoint) -> Iterator[tuple[StandIn, dict[str, Any]]]:
     """The stand-in for ``point``, serving; and where the child finds it."""
@@ -158,13 +151,8 @@ def serving(point: KillPoint) -> Iterator[tuple[StandIn, dict[str, Any]]]:
         if point.channel == "email":
             assert not point.hold, "aiosmtpd answers on one loop: a held reply stalls all"
             handler = SmtpStandIn(trip)
-            port = free_port()
-            controller = Controller(handler, hostname="127.0.0.1", port=port)
-            controller.start()
-            try:
-                yield handler, {"port": port}
-            finally:
-                controller.stop()
+            with SMTPServer(handler) as smtp:
+                yield handler, {"port": smtp.port}
         else:
             kinds: dict[str, type[HttpStandIn]] = {
                 "sms": TwilioStandIn,

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from _common import (  # a sibling module, as the scripts import this one
 
 import broadcast
 from broadcast.channels import TwilioSMS
+from broadcast.testing._providers.twilio import MESSAGES_PATH, message_resource, message_sid
 
 __all__ = [
     "FROM",
@@ -56,8 +58,13 @@ MAX_REQUEST = 64 * 1024
 """Bytes buffered for one request; a longer one closes the connection."""
 LIFETIME = 3600.0
 """Seconds after which the sink stops on its own, should the parent never say so."""
-_PATH_START = b"post /2010-04-01/accounts/"
-_PATH_END = b"/messages.json http/1.1"
+# The request line and the answer are Twilio's, from the one Twilio fake; the sink
+# only matches bytes (lower-cased) instead of parsing, so it never becomes the bottleneck.
+_BEFORE_SID, _AFTER_SID = MESSAGES_PATH.lower().encode().split(b"{sid}")
+_PATH_START = b"post " + _BEFORE_SID
+_PATH_END = _AFTER_SID + b" http/1.1"
+_CREATED = json.dumps(message_resource(message_sid(0)), separators=(",", ":")).encode()
+_CREATED_BODY = _CREATED.replace(message_sid(0).encode(), b"SM%032x")
 _LENGTH = b"\r\ncontent-length:"
 _NOT_FOUND = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
 _UNAUTHORIZED_BODY = b'{"code":20003,"message":"Authenticate","status":401}'
@@ -84,7 +91,7 @@ class _Counts:
             self.refused += 1
             return _UNAUTHORIZED
         self.accepted += 1
-        body = b'{"sid":"SM%032x","status":"queued"}' % self.accepted
+        body = _CREATED_BODY % self.accepted
         return (
             b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
             b"Content-Length: %d\r\n\r\n%s" % (len(body), body)

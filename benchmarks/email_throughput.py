@@ -62,7 +62,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import socket
 import statistics
 import sys
 import time
@@ -88,11 +87,11 @@ from _common import (  # sibling modules: this runs as a script
     update,
 )
 from _minimal_smtp import MinimalServer
-from aiosmtpd.controller import Controller
 
 import broadcast
 from broadcast.channels import Email
 from broadcast.channels._email import normalise_address
+from broadcast.testing._providers.smtp import SMTPServer
 
 _SINKS = ("aiosmtpd", "minimal")
 _SENDER = "Status <status@example.com>"
@@ -124,14 +123,6 @@ class _Counting:
         return "250 OK"
 
 
-def _free_port() -> int:
-    """A port free right now on 127.0.0.1 (aiosmtpd 1.4.6 cannot bind port 0 itself)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 class _Server(Protocol):
     """What the sink process needs of a server running on its own thread."""
 
@@ -147,16 +138,15 @@ class _Aiosmtpd:
 
     def __init__(self) -> None:
         self._handler = _Counting()
-        self._controller = Controller(self._handler, hostname=HOST, port=_free_port())
-        self._controller.start()
-        self.port: int = self._controller.port
+        self._server = SMTPServer(self._handler).start()
+        self.port: int = self._server.port
 
     @property
     def count(self) -> int:
         return self._handler.count
 
     def stop(self) -> None:
-        self._controller.stop()
+        self._server.stop()
 
 
 def _start_server(kind: str) -> _Server:

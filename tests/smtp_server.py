@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import ssl
 import threading
 from collections.abc import Iterator
@@ -14,8 +13,11 @@ from email.message import EmailMessage
 from typing import Any
 
 import trustme
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from broadcast.testing._providers.smtp import SMTPServer, free_port
+
+__all__ = ["Received", "Recorder", "authenticator", "free_port", "smtp_server", "tls_contexts"]
 
 
 @dataclass
@@ -100,12 +102,6 @@ class Recorder:
         return [r for m in self.messages for r in m.rcpt_tos]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def authenticator(username: str, password: str, *, logins: int | None = None) -> Any:
     """Accept ``username``/``password`` (only for the first ``logins`` sessions, if set)."""
     granted = [0]
@@ -127,22 +123,8 @@ def smtp_server(
     handler: Recorder, *, tls_context: ssl.SSLContext | None = None, **options: Any
 ) -> Iterator[int]:
     """Serve ``handler`` on a free port; STARTTLS is offered when tls_context is given."""
-    port = free_port()
-    if tls_context is not None:
-        options.setdefault("require_starttls", True)
-    controller = Controller(
-        handler,
-        hostname="127.0.0.1",
-        port=port,
-        tls_context=tls_context,
-        server_hostname="localhost",
-        **options,
-    )
-    controller.start()
-    try:
-        yield port
-    finally:
-        controller.stop()
+    with SMTPServer(handler, tls_context=tls_context, **options) as server:
+        yield server.port
 
 
 def tls_contexts(ca: trustme.CA) -> tuple[ssl.SSLContext, ssl.SSLContext]:

@@ -23,8 +23,7 @@ from broadcast._config_registry import (
 from broadcast._preview import example_channels
 from broadcast.channels import BUILTIN, ChannelSpec, setting
 from broadcast.demo._run import stand_ins
-from broadcast.demo._standins import WebhookReceiver
-from broadcast.testing import RecordingChannel
+from broadcast.testing import RecordingChannel, WebhookReceiver
 
 PAGE = Path(__file__).parent.parent / "docs" / "configuration.md"
 
@@ -127,7 +126,7 @@ def pager(monkeypatch: pytest.MonkeyPatch) -> ChannelSpec:
         channel=Pager,
         settings=PagerSettings,
         example=lambda: Pager("+14155550100", "example-only"),
-        standin="broadcast.demo._standins:WebhookReceiver",
+        standin="broadcast.testing:WebhookReceiver",
     )
     module.SPEC = spec  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "pager_module", module)

@@ -33,6 +33,9 @@ from broadcast._env import Env
 from broadcast.channels import TwilioSMS, Twitter, Webhook
 from broadcast.channels._fanout import FanOut
 from broadcast.testing import FakeClock, LoopbackServer, RecordedRequest, RecordingChannel, Reply
+from broadcast.testing._providers import twilio as twilio_api
+from broadcast.testing._providers import x as x_api
+from broadcast.testing._providers._base import json_reply
 
 from .conftest import T0
 
@@ -49,8 +52,7 @@ async def journal(tmp_path: Path) -> AsyncIterator[SQLiteJournal]:
 
 def _x_reply(request: RecordedRequest) -> Reply:
     text = json.loads(request.body)["text"]
-    post_id = str(1_400_000_000_000_000_000 + len(text))
-    return Reply(201, json.dumps({"data": {"id": post_id, "text": text}}).encode())
+    return x_api.created(len(text), text)
 
 
 @pytest.fixture
@@ -62,9 +64,8 @@ def x() -> Iterator[LoopbackServer]:
 def _twilio_reply(request: RecordedRequest) -> Reply:
     to = parse_qs(request.body.decode())["To"][0]
     if to == STOPPED:
-        error = {"code": 21610, "message": "Attempt to send to unsubscribed recipient"}
-        return Reply(400, json.dumps({**error, "more_info": "", "status": 400}).encode())
-    return Reply(201, json.dumps({"sid": f"SM{to[-4:]:0>32}", "status": "queued"}).encode())
+        return twilio_api.error(400, 21610, "Attempt to send to unsubscribed recipient")
+    return json_reply(201, twilio_api.message_resource(f"SM{to[-4:]:0>32}", {"To": to}))
 
 
 def _sms(server: LoopbackServer, numbers: list[str]) -> TwilioSMS:

@@ -16,6 +16,9 @@ from urllib.parse import parse_qs
 import pytest
 
 from broadcast.testing import LoopbackServer, RecordedRequest, Reply
+from broadcast.testing._providers import x
+from broadcast.testing._providers._base import json_reply
+from broadcast.testing._providers.twilio import message_resource, message_sid
 
 from .smtp_server import Recorder, smtp_server
 
@@ -40,8 +43,7 @@ class XSink:
         self.posts.append(body)
         self.arrived.set()
         self.gate.wait(WAIT)
-        post_id = str(1_400_000_000_000_000_000 + len(self.posts))
-        return Reply(201, json.dumps({"data": {"id": post_id, "text": body["text"]}}).encode())
+        return x.created(len(self.posts), body["text"])
 
 
 class TwilioSink:
@@ -65,7 +67,7 @@ class TwilioSink:
         number = parse_qs(request.body.decode())["To"][0]
         with self._lock:
             self.to[number] += 1
-            sid = f"SM{sum(self.to.values()):032x}"
+            sid = message_sid(sum(self.to.values()))
             held = self.hold.is_set()
             if held:
                 self._held += 1
@@ -73,8 +75,7 @@ class TwilioSink:
                     self.stuck.set()
         if held:
             self.release.wait(WAIT)
-        body = {"sid": sid, "status": "queued", "to": number}
-        return Reply(201, json.dumps(body).encode())
+        return json_reply(201, message_resource(sid, {"To": number}))
 
 
 def _numbers(count: int) -> list[str]:

@@ -30,6 +30,10 @@ from broadcast import Broadcaster, DeliveryError, SQLiteJournal, Update
 from broadcast.channels import Email, FacebookPage, TwilioSMS, Twitter, Webhook
 from broadcast.cli import main
 from broadcast.testing import LoopbackServer, RecordedRequest, Reply, fast_retries
+from broadcast.testing._providers import graph as graph_api
+from broadcast.testing._providers import twilio as twilio_api
+from broadcast.testing._providers import x as x_api
+from broadcast.testing._providers._base import json_reply
 
 from .canaries import (
     CANARIES,
@@ -61,12 +65,11 @@ class Providers:
         if request.method == "GET":
             return Reply(200, json.dumps(self._account(request.path)).encode())
         if request.path.startswith("/2/tweets"):
-            return Reply(201, json.dumps({"data": {"id": str(self.ids), "text": "x"}}).encode())
+            return x_api.created(self.ids, "x")
         if "/feed" in request.path or "/comments" in request.path:
-            return Reply(200, json.dumps({"id": f"123_{self.ids}"}).encode())
+            return json_reply(200, {"id": graph_api.feed_post_id(self.ids, "123")})
         if "/Messages.json" in request.path:
-            sid = f"SM{self.ids:032d}"
-            return Reply(201, json.dumps({"sid": sid, "status": "queued"}).encode())
+            return json_reply(201, twilio_api.message_resource(twilio_api.message_sid(self.ids)))
         return Reply(204)
 
     @staticmethod

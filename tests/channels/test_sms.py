@@ -23,6 +23,7 @@ from broadcast import (
 from broadcast.channels import TwilioSMS
 from broadcast.channels._sms import RateLimiter, normalise_number
 from broadcast.testing import FakeClock, LoopbackServer, RecordedRequest, Reply, fast_retries
+from broadcast.testing._providers import twilio as twilio_api
 
 SID = "AC" + "a" * 32
 TOKEN = "twilio-auth-token-123"
@@ -54,15 +55,8 @@ def message_created(to: str, body: str, n: int) -> dict[str, object]:
 
 
 def twilio_error(status: int, code: int, message: str) -> httpx.Response:
-    return httpx.Response(
-        status,
-        json={
-            "code": code,
-            "message": message,
-            "more_info": f"https://www.twilio.com/docs/errors/{code}",
-            "status": status,
-        },
-    )
+    reply = twilio_api.error(status, code, message)
+    return httpx.Response(status, content=reply.body, headers={"content-type": "application/json"})
 
 
 class FakeTwilio:

@@ -461,5 +461,5 @@ SPEC = ChannelSpec(
         sender="Status <status@example.com>",
         recipients=["customer@example.com"],
     ),
-    standin="broadcast.demo._standins:MailReceiver",
+    standin="broadcast.testing:MailReceiver",
 )

@@ -392,5 +392,5 @@ SPEC = ChannelSpec(
     build=_from_env,
     label="Facebook",
     example=lambda: FacebookPage("1234567890", "example-only"),
-    standin="broadcast.demo._apis:GraphEndpoint",
+    standin="broadcast.testing:GraphEndpoint",
 )

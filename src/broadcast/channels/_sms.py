@@ -444,5 +444,5 @@ SPEC = ChannelSpec(
     example=lambda: TwilioSMS(
         "AC" + "0" * 32, "example-only", from_="+15005550006", recipients=["+14155550101"]
     ),
-    standin="broadcast.demo._apis:TwilioEndpoint",
+    standin="broadcast.testing:TwilioEndpoint",
 )

@@ -416,5 +416,5 @@ SPEC = ChannelSpec(
     label="X",
     enabled_by="BROADCAST_TWITTER_BEARER_TOKEN or BROADCAST_TWITTER_CONSUMER_KEY...",
     example=lambda: Twitter(bearer_token="example-only"),  # noqa: S106 - never sends
-    standin="broadcast.demo._apis:XEndpoint",
+    standin="broadcast.testing:XEndpoint",
 )

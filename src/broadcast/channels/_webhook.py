@@ -269,5 +269,5 @@ SPEC = ChannelSpec(
     settings=WebhookSettings,
     build=_from_env,
     example=lambda: Webhook("https://cms.example.com/hooks/incidents"),
-    standin="broadcast.demo._standins:WebhookReceiver",
+    standin="broadcast.testing:WebhookReceiver",
 )

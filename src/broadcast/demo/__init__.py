@@ -2,13 +2,20 @@
 
 The demo replays an outage as a timeline of updates (``psn_timeline``). Each stand-in
 starts a local receiver, hands out the real channel pointed at it, and afterwards says
-what arrived, update by update, and whether it checked out. Channels join the demo by
-adding a stand-in to ``STAND_INS``.
+what arrived, update by update, and whether it checked out. A channel joins the demo
+by naming its stand-in in its ``ChannelSpec.standin``; the built-in ones are the
+provider fakes of ``broadcast.testing``.
 """
 
-from ._apis import GraphEndpoint, TwilioEndpoint, XEndpoint
+from ..testing import (
+    GraphEndpoint,
+    MailReceiver,
+    StandIn,
+    TwilioEndpoint,
+    WebhookReceiver,
+    XEndpoint,
+)
 from ._run import STAND_INS, main, run
-from ._standins import MailReceiver, StandIn, WebhookReceiver
 from ._timeline import OUTAGE_START, demo_update, psn_timeline
 
 __all__ = [

@@ -17,8 +17,8 @@ from .._journal_sqlite import SQLiteJournal
 from .._report import Report
 from .._retry import RetryPolicy
 from .._update import Update
+from ..testing import StandIn
 from ..text import status_tag
-from ._standins import StandIn
 from ._timeline import psn_timeline
 
 __all__ = ["STAND_INS", "main", "run"]

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from ._chaos import ACCOUNT_SID, PAGE_ID
-
-if TYPE_CHECKING:
-    from ._chaos import ChaosServer
+from ._providers.graph import PAGE_ID
+from ._providers.twilio import ACCOUNT_SID
 
 __all__ = ["SUBSCRIBERS", "channel_for"]
 
@@ -15,9 +13,28 @@ SUBSCRIBERS = ("+14155550101", "+14155550102", "+14155550103")
 """Who a stand-in SMS channel texts unless given ``recipients=``."""
 
 
-def channel_for(server: ChaosServer, **options: Any) -> Any:
+class Pointed(Protocol):
+    """A server a channel can be pointed at (a ``ChaosServer``)."""
+
+    @property
+    def provider(self) -> str:
+        """Which provider it answers like."""
+        ...
+
+    @property
+    def url(self) -> str:
+        """The base URL."""
+        ...
+
+    @property
+    def hook_url(self) -> str:
+        """The webhook receiver's URL."""
+        ...
+
+
+def channel_for(server: Pointed, **options: Any) -> Any:
     """The provider's channel at ``server``; ``options`` go to its constructor."""
-    from .channels import FacebookPage, TwilioSMS, Twitter, Webhook  # noqa: PLC0415
+    from ..channels import FacebookPage, TwilioSMS, Twitter, Webhook  # noqa: PLC0415
 
     if server.provider == "x":
         options.setdefault("bearer_token", "chaos-user-token")

@@ -13,28 +13,22 @@ text as a duplicate and a receiver takes a repeated ``webhook-id`` once
 
 from __future__ import annotations
 
-import json
 import random
 import threading
-import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.utils import format_datetime
 from typing import Any, Literal, Self
-from urllib.parse import parse_qs
 
+from ._chaos_channels import channel_for
 from ._loopback import LoopbackServer, RecordedRequest, Reply, Served
+from ._providers import SHAPES
+from ._providers.twilio import ACCOUNT_SID
+from ._providers.webhook import HOOK_PATH
 
 __all__ = ["ChaosServer", "Fault", "Provider"]
 
 Provider = Literal["x", "graph", "twilio", "webhook"]
-
-ACCOUNT_SID = "AC" + "c4a05" * 6 + "00"
-"""The Twilio account the stand-in serves (any auth is accepted)."""
-PAGE_ID = "546349135390552"
-"""The Facebook Page the stand-in serves."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,162 +118,6 @@ class Fault:
 
 
 @dataclass
-class _Shape:
-    """How one provider answers: success, duplicate, errors, throttling."""
-
-    key: Callable[[RecordedRequest], str]
-    success: Callable[[RecordedRequest, int], Reply]
-    duplicate: Reply | None
-    error: Callable[[int], Reply]
-    throttled: Callable[[Fault], Reply]
-    no_id: bytes
-    malformed: bytes = b"<html><body>502 Bad Gateway</body></html>"
-    success_status: int = 200
-
-
-def _json(status: int, body: object, headers: dict[str, str] | None = None) -> Reply:
-    return Reply(status, json.dumps(body).encode(), dict(headers or {}))
-
-
-def _retry_headers(fault: Fault) -> dict[str, str]:
-    if isinstance(fault.retry_after, datetime):
-        return {"retry-after": format_datetime(fault.retry_after, usegmt=True)}
-    if fault.retry_after is not None:
-        return {"retry-after": f"{fault.retry_after:g}"}
-    return {}
-
-
-def _form(request: RecordedRequest) -> dict[str, str]:
-    return {k: v[0] for k, v in parse_qs(request.body.decode()).items()}
-
-
-def _x() -> _Shape:
-    def problem(status: int, title: str, detail: str | None = None) -> Reply:
-        body = {"title": title, "detail": detail or title, "type": "about:blank", "status": status}
-        return _json(status, body, {"content-type": "application/problem+json"})
-
-    def throttled(fault: Fault) -> Reply:
-        reply = problem(429, "Too Many Requests")
-        headers = {**reply.headers, **_retry_headers(fault), "x-rate-limit-remaining": "0"}
-        if fault.reset_in is not None:
-            headers["x-rate-limit-reset"] = str(int(time.time() + fault.reset_in))
-        return Reply(429, reply.body, headers)
-
-    def success(request: RecordedRequest, serial: int) -> Reply:
-        text = json.loads(request.body)["text"]
-        return _json(201, {"data": {"id": str(1_400_000_000_000_000_000 + serial), "text": text}})
-
-    titles = {500: "Internal Server Error", 503: "Service Unavailable"}
-    return _Shape(
-        key=lambda r: str(json.loads(r.body)["text"]),
-        success=success,
-        duplicate=problem(
-            403, "Forbidden", "You are not allowed to create a Tweet with duplicate content."
-        ),
-        error=lambda status: problem(status, titles.get(status, "Error")),
-        throttled=throttled,
-        no_id=json.dumps({"data": {"text": "posted"}}).encode(),
-        success_status=201,
-    )
-
-
-def _graph() -> _Shape:
-    def error(status: int, code: int, message: str, headers: dict[str, str] | None = None) -> Reply:
-        body = {"error": {"message": message, "type": "OAuthException", "code": code}}
-        body["error"]["fbtrace_id"] = "AchaosTrace1"
-        return _json(status, body, headers)
-
-    def throttled(fault: Fault) -> Reply:
-        headers = _retry_headers(fault)
-        if fault.reset_in is not None:
-            usage = {"call_count": 100, "estimated_time_to_regain_access": fault.reset_in / 60}
-            headers["x-business-use-case-usage"] = json.dumps({PAGE_ID: [usage]})
-        return error(400, 4, "(#4) Application request limit reached", headers)
-
-    def success(request: RecordedRequest, serial: int) -> Reply:
-        return _json(200, {"id": f"{PAGE_ID}_{1116689038356556 + serial}"})
-
-    messages = {
-        500: (1, "An unknown error has occurred."),
-        503: (2, "Service temporarily unavailable"),
-    }
-    return _Shape(
-        key=lambda r: _form(r).get("message", ""),
-        success=success,
-        duplicate=error(400, 506, "(#506) Duplicate status message"),
-        error=lambda status: error(status, *messages.get(status, (1, "An unknown error"))),
-        throttled=throttled,
-        no_id=json.dumps({"success": True}).encode(),
-    )
-
-
-def _twilio() -> _Shape:
-    def error(status: int, code: int, message: str, headers: dict[str, str] | None = None) -> Reply:
-        body = {
-            "code": code,
-            "message": message,
-            "more_info": f"https://www.twilio.com/docs/errors/{code}",
-            "status": status,
-        }
-        return _json(status, body, headers)
-
-    def success(request: RecordedRequest, serial: int) -> Reply:
-        form = _form(request)
-        body = {
-            "sid": f"SM{serial:032x}",
-            "status": "queued",
-            "to": form.get("To"),
-            "from": form.get("From"),
-            "body": form.get("Body"),
-            "num_segments": "1",
-            "error_code": None,
-            "error_message": None,
-        }
-        return _json(201, body)
-
-    def throttled(fault: Fault) -> Reply:
-        headers = _retry_headers(fault)
-        if fault.reset_in is not None:
-            headers["ratelimit-reset"] = f"{fault.reset_in:g}"
-        return error(429, 20429, "Too Many Requests", headers)
-
-    return _Shape(
-        key=lambda r: _form(r).get("To", ""),
-        success=success,
-        duplicate=None,  # Twilio texts a number as often as it is asked
-        error=lambda status: error(status, 20500, "Internal Server Error"),
-        throttled=throttled,
-        no_id=json.dumps({"status": "queued"}).encode(),
-        success_status=201,
-    )
-
-
-def _webhook() -> _Shape:
-    def throttled(fault: Fault) -> Reply:
-        headers = _retry_headers(fault)
-        if fault.reset_in is not None:
-            headers["ratelimit-reset"] = f"{fault.reset_in:g}"
-        return _json(429, {"message": "slow down"}, headers)
-
-    return _Shape(
-        key=lambda r: r.headers.get("webhook-id", ""),
-        success=lambda request, serial: _json(200, {"id": f"post-{serial}"}),
-        duplicate=_json(200, {"id": "already-taken"}),  # a receiver takes an id once
-        error=lambda status: _json(status, {"message": "receiver unavailable"}),
-        throttled=throttled,
-        no_id=b"",
-    )
-
-
-_SHAPES: dict[str, Callable[[], _Shape]] = {
-    "x": _x,
-    "graph": _graph,
-    "twilio": _twilio,
-    "webhook": _webhook,
-}
-
-
-@dataclass
 class _Log:
     faults: list[Fault | None] = field(default_factory=list)
     accepted: list[str] = field(default_factory=list)
@@ -296,10 +134,10 @@ class ChaosServer(Served):
     """
 
     def __init__(self, provider: Provider, *, dedupe: bool = True) -> None:
-        if provider not in _SHAPES:
-            raise ValueError(f"provider must be one of {', '.join(_SHAPES)}, got {provider!r}")
+        if provider not in SHAPES:
+            raise ValueError(f"provider must be one of {', '.join(SHAPES)}, got {provider!r}")
         self.provider = provider
-        self._shape = _SHAPES[provider]()
+        self._shape = SHAPES[provider]()
         self._dedupe = dedupe
         self._script: list[Fault | None] = []
         self._random: tuple[float, tuple[Fault, ...], random.Random] | None = None
@@ -315,7 +153,7 @@ class ChaosServer(Served):
     @property
     def hook_url(self) -> str:
         """The webhook receiver's URL."""
-        return f"{self._server.url}/hooks/incidents"
+        return f"{self._server.url}{HOOK_PATH}"
 
     @property
     def received(self) -> list[RecordedRequest]:
@@ -369,8 +207,6 @@ class ChaosServer(Served):
 
     def channel(self, **options: Any) -> Any:
         """The real channel for this provider, pointed here with test credentials."""
-        from ._chaos_channels import channel_for  # noqa: PLC0415 - channels load lazily
-
         return channel_for(self, **options)
 
     def _respond(self, request: RecordedRequest) -> Reply:

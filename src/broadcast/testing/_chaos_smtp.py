@@ -10,26 +10,17 @@ behave. Every message the server accepted (answered 250 after DATA) is in
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal, Self
 
 from ._loopback import Served
+from ._providers.smtp import REPLIES, Accepted, SMTPServer
 
 __all__ = ["ChaosSMTP", "SmtpFault"]
 
 Stage = Literal["banner", "MAIL", "RCPT", "DATA"]
-
-_TEXT = {
-    421: "4.3.2 Service not available, closing transmission channel",
-    450: "4.2.1 Mailbox busy, try again later",
-    451: "4.3.0 Local error in processing, try again later",
-    452: "4.3.1 Insufficient system storage",
-    550: "5.1.1 Mailbox unavailable",
-    554: "5.7.1 Transaction failed",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,15 +46,6 @@ class SmtpFault:
     def slow_banner(cls, seconds: float) -> SmtpFault:
         """Greet ``seconds`` late."""
         return cls(f"banner {seconds:g}s late", seconds=seconds)
-
-
-@dataclass(frozen=True, slots=True)
-class Accepted:
-    """One message the server answered 250 to."""
-
-    mail_from: str
-    rcpt_tos: tuple[str, ...]
-    content: bytes
 
 
 @dataclass
@@ -103,7 +85,7 @@ class _Handler:
     def _answer(server: Any, fault: SmtpFault) -> str:
         if fault.code == 421:
             asyncio.get_running_loop().call_soon(server.transport.close)
-        return f"{fault.code} {_TEXT.get(fault.code, 'Chaos')}"
+        return f"{fault.code} {REPLIES.get(fault.code, 'Chaos')}"
 
     async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
@@ -137,8 +119,7 @@ class ChaosSMTP(Served):
     """``with ChaosSMTP() as smtp: smtp.script(...); Email("127.0.0.1", smtp.port, ...)``."""
 
     def __init__(self) -> None:
-        from aiosmtpd.controller import Controller  # noqa: PLC0415 - optional dependency
-        from aiosmtpd.smtp import SMTP  # noqa: PLC0415
+        from aiosmtpd.smtp import SMTP  # noqa: PLC0415 - optional dependency
 
         state = self._state = _State()
 
@@ -166,18 +147,14 @@ class ChaosSMTP(Served):
                         if fault.seconds:
                             await asyncio.sleep(fault.seconds)
                         elif fault.code:
-                            await super().push(f"{fault.code} {_TEXT.get(fault.code, 'Chaos')}")
+                            await super().push(f"{fault.code} {REPLIES.get(fault.code, 'Chaos')}")
                             if self.transport is not None:
                                 self.transport.close()
                             return
                 await super().push(status)
 
-        class _Controller(Controller):
-            def factory(self) -> SMTP:
-                return _Session(self.handler, **self.SMTP_kwargs)
-
-        self.port = _free_port()
-        self._controller = _Controller(_Handler(state), hostname="127.0.0.1", port=self.port)
+        self._server = SMTPServer(_Handler(state), session=_Session)
+        self.port = self._server.port
 
     @property
     def messages(self) -> list[Accepted]:
@@ -204,7 +181,7 @@ class ChaosSMTP(Served):
 
     def start(self) -> Self:
         """Serve in aiosmtpd's background thread."""
-        self._controller.start()
+        self._server.start()
         with self._state.lock:
             self._state.armed = True
         return self
@@ -216,11 +193,6 @@ class ChaosSMTP(Served):
             for transport in list(self._state.live):
                 transport.close()
 
-        asyncio.run_coroutine_threadsafe(hang_up(), self._controller.loop).result(timeout=5)
-        self._controller.stop()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        loop = self._server.controller.loop
+        asyncio.run_coroutine_threadsafe(hang_up(), loop).result(timeout=5)
+        self._server.stop()

@@ -11,6 +11,15 @@
 * ``ChaosServer`` answers like X, Graph, Twilio or a webhook receiver and misbehaves on
   cue (``Fault``: delays, 5xx, throttling, resets, hangs, bad bodies, redirects);
   ``ChaosSMTP`` does the same for SMTP (``SmtpFault``), on aiosmtpd.
+* ``XEndpoint``, ``GraphEndpoint``, ``TwilioEndpoint``, ``WebhookReceiver`` and
+  ``MailReceiver`` are the providers' fakes with their checks on: an OAuth 1.0a
+  signature, an ``appsecret_proof``, Basic auth, a Standard Webhooks signature, one
+  private message per recipient. Each built-in channel's ``ChannelSpec.standin``
+  names one; the demo runs them all.
+
+Every fake of a provider, here, in the demo, the test suite and the benchmarks, answers
+from one module per provider (``broadcast.testing._providers``): the provider's
+documented success, error and rate-limit shapes, written once.
 """
 
 from __future__ import annotations
@@ -23,24 +32,36 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._channel import Delivery
+from .._channel import Delivery
+from .._retry import RetryPolicy
+from .._update import Update
 from ._chaos import ChaosServer, Fault
 from ._chaos_smtp import ChaosSMTP, SmtpFault
 from ._loopback import LoopbackServer, RecordedRequest, Reply
-from ._retry import RetryPolicy
-from ._update import Update
+from ._providers import StandIn
+from ._providers.graph import GraphEndpoint
+from ._providers.smtp import MailReceiver
+from ._providers.twilio import TwilioEndpoint
+from ._providers.webhook import WebhookReceiver
+from ._providers.x import XEndpoint
 
 __all__ = [
     "ChaosSMTP",
     "ChaosServer",
     "FakeClock",
     "Fault",
+    "GraphEndpoint",
     "LoopbackServer",
+    "MailReceiver",
     "RecordedRequest",
     "RecordingChannel",
     "Reply",
     "SmtpFault",
+    "StandIn",
     "Text",
+    "TwilioEndpoint",
+    "WebhookReceiver",
+    "XEndpoint",
     "fast_retries",
     "isolated_journal",
 ]

@@ -121,7 +121,7 @@ async def test_follow_ups_reply_in_the_incident_thread(
         ("ratelimited", False),
     ],
 )
-async def test_ok_false_errors_are_classified(
+async def test_ok_false_errors_are_classified(  # noqa: PLR0917 - fixtures and parameters
     slack: SlackFake,
     update: Update,
     fast: RetryPolicy,

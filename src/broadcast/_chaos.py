@@ -29,7 +29,7 @@ from ._loopback import LoopbackServer, RecordedRequest, Reply, Served
 
 __all__ = ["ChaosServer", "Fault", "Provider"]
 
-Provider = Literal["x", "graph", "twilio", "webhook"]
+Provider = Literal["x", "graph", "twilio", "webhook", "slack", "discord"]
 
 ACCOUNT_SID = "AC" + "c4a05" * 6 + "00"
 """The Twilio account the stand-in serves (any auth is accepted)."""
@@ -135,6 +135,8 @@ class _Shape:
     no_id: bytes
     malformed: bytes = b"<html><body>502 Bad Gateway</body></html>"
     success_status: int = 200
+    read: Callable[[RecordedRequest, list[str]], Reply] | None = None
+    """Answers a GET (a lookup before a re-post) from what was acted on; never faulted."""
 
 
 def _json(status: int, body: object, headers: dict[str, str] | None = None) -> Reply:
@@ -276,7 +278,17 @@ _SHAPES: dict[str, Callable[[], _Shape]] = {
     "graph": _graph,
     "twilio": _twilio,
     "webhook": _webhook,
+    "slack": lambda: _provider_shape("slack"),
+    "discord": lambda: _provider_shape("discord"),
 }
+
+
+def _provider_shape(provider: str) -> _Shape:
+    """The shape a provider fake module declares (``chaos_shape``), imported when asked."""
+    from .channels import _discord_fake, _slack_fake  # noqa: PLC0415 - lazily
+
+    shape: _Shape = {"slack": _slack_fake, "discord": _discord_fake}[provider].chaos_shape()
+    return shape
 
 
 @dataclass
@@ -378,6 +390,8 @@ class ChaosServer(Served):
             return self._answer(request)
 
     def _answer(self, request: RecordedRequest) -> Reply:
+        if request.method == "GET" and self._shape.read is not None:
+            return self._shape.read(request, self._log.accepted)
         fault = self._script.pop(0) if self._script else self._draw()
         self._log.faults.append(fault)
         if fault is None or fault.acted:

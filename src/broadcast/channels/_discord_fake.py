@@ -219,3 +219,36 @@ def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = No
 
 def _error(status: int, code: int, message: str) -> Reply:
     return _json(status, {"message": message, "code": code})
+
+
+def chaos_shape() -> Any:
+    """How Discord answers, for ``ChaosServer("discord")``: the message, 429s, errors."""
+    import time  # noqa: PLC0415
+    from datetime import datetime  # noqa: PLC0415
+
+    from .._chaos import Fault, _retry_headers, _Shape  # noqa: PLC0415 - no cycle
+
+    def throttled(fault: Fault) -> Reply:
+        headers = _retry_headers(fault) | {"x-ratelimit-remaining": "0"}
+        wait = fault.reset_in
+        if isinstance(fault.retry_after, datetime):
+            wait = fault.retry_after.timestamp() - time.time()
+        elif fault.retry_after is not None:
+            wait = fault.retry_after
+        if fault.reset_in is not None:
+            headers["x-ratelimit-reset-after"] = f"{fault.reset_in:g}"
+        body = {"message": "You are being rate limited.", "retry_after": wait, "global": False}
+        return _json(429, body | {"code": 0}, headers)
+
+    def success(request: RecordedRequest, serial: int) -> Reply:
+        body = {"id": str(int(WEBHOOK_ID) + serial), "channel_id": CHANNEL_ID, "type": 0}
+        return _json(200, body, _bucket())
+
+    return _Shape(
+        key=lambda r: str(json.loads(r.body or b"{}").get("content")),
+        success=success,
+        duplicate=None,  # Discord posts the same content as often as it is asked
+        error=lambda status: _json(status, {"message": f"{status}: Server Error", "code": 0}),
+        throttled=throttled,
+        no_id=json.dumps({"type": 0, "channel_id": CHANNEL_ID}).encode(),
+    )

@@ -233,3 +233,38 @@ def _ok_false(error: str) -> Reply:
 def _ts(serial: int) -> str:
     """A Slack ``ts``: the epoch seconds of the post, then a serial, unique per channel."""
     return f"{int(time.time())}.{serial:06d}"
+
+
+def chaos_shape() -> Any:
+    """How Slack answers, for ``ChaosServer("slack")``: ok/ts, ratelimited, history reads."""
+    from .._chaos import Fault, _json, _retry_headers, _Shape  # noqa: PLC0415 - no cycle
+
+    def key(request: RecordedRequest) -> str:
+        body = json.loads(request.body or b"{}")
+        return str(((body.get("metadata") or {}).get("event_payload") or {}).get("update_key"))
+
+    def throttled(fault: Fault) -> Reply:
+        headers = _retry_headers(fault)
+        if fault.reset_in is not None:  # Slack's one signal is Retry-After
+            headers["retry-after"] = f"{fault.reset_in:g}"
+        return _json(429, {"ok": False, "error": "ratelimited"}, headers)
+
+    def read(request: RecordedRequest, accepted: list[str]) -> Reply:
+        messages = [
+            {
+                "ts": _ts(n),
+                "metadata": {"event_type": "broadcast_update", "event_payload": {"update_key": k}},
+            }
+            for n, k in enumerate(accepted, 1)
+        ]
+        return _ok({"messages": messages[::-1], "has_more": False})
+
+    return _Shape(
+        key=key,
+        success=lambda request, serial: _ok({"channel": "C0CHAOS001", "ts": _ts(serial)}),
+        duplicate=None,  # Slack posts the same message as often as it is asked
+        error=lambda status: Reply(status, b"upstream error", {"content-type": "text/plain"}),
+        throttled=throttled,
+        no_id=json.dumps({"ok": True, "channel": "C0CHAOS001"}).encode(),
+        read=read,
+    )

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel, SecretStr
@@ -234,7 +235,9 @@ class Slack:
             raise ValueError("webhook_url must be an https:// URL")
         if not 1 <= max_text <= HARD_TEXT:
             raise ValueError(f"max_text must be from 1 to {HARD_TEXT}")
-        register_secret(secret, hook)
+        # The whole URL, and its path and last part, which a provider may quote alone.
+        path = urlsplit(hook).path if hook else None
+        register_secret(secret, hook, path, path.rstrip("/").rsplit("/", 1)[-1] if path else None)
         self.name = name
         self._token = SecretStr(secret) if secret else None
         self._hook = SecretStr(hook) if hook else None

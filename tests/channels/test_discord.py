@@ -165,7 +165,7 @@ from broadcast.channels._discord import DiscordWebhook
 
 async def main():
     update = Update(title="PSN is down", incident="psn-2011-04", status=sys.argv[3])
-    channel = DiscordWebhook(sys.argv[1], forum=True)
+    channel = DiscordWebhook(sys.argv[1], channel_type="forum")
     async with Broadcaster([channel], journal=SQLiteJournal(sys.argv[2])) as b:
         print((await b.send(update))["discord"].outcome.value)
 

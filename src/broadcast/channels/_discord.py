@@ -5,7 +5,7 @@ with no message and a dropped message gives no error. ``content`` holds the upda
 (at most 2,000 characters, counted as code points, as Discord's API counts them), and
 ``allowed_mentions: {"parse": []}`` keeps user text from pinging ``@everyone``.
 
-With ``forum=True`` the incident's first update creates a forum post (``thread_name``);
+With ``channel_type="forum"`` the incident's first update creates a forum post (``thread_name``);
 follow-ups go into it with ``?thread_id=``, found in the journal, so a follow-up from
 another process joins it. ``thread_id`` posts everything into one existing thread. A
 plain text channel cannot thread through a webhook: each update is posted anew and
@@ -28,7 +28,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from pydantic import BaseModel, SecretStr
@@ -149,7 +149,7 @@ class DiscordWebhook:
         self,
         webhook_url: str | SecretStr,
         *,
-        forum: bool = False,
+        channel_type: Literal["text", "forum"] = "text",
         thread_id: str | None = None,
         username: str | None = None,
         name: str = "discord",
@@ -159,11 +159,14 @@ class DiscordWebhook:
         clock: Callable[[], float] = time.time,
     ) -> None:
         url = webhook_url.get_secret_value() if isinstance(webhook_url, SecretStr) else webhook_url
+        if channel_type not in ("text", "forum"):
+            raise ValueError(f"channel_type must be text or forum, got {channel_type!r}")
+        forum = channel_type == "forum"
         found = _HOOK.match(url.strip())
         if found is None:
             raise ValueError("webhook_url must look like https://discord.com/api/webhooks/ID/TOKEN")
         if forum and thread_id:
-            raise ValueError("give forum=True or a thread_id, not both")
+            raise ValueError("a forum channel makes a thread per incident: give no thread_id")
         if thread_id is not None and not thread_id.isdigit():
             raise ValueError(f"thread_id must be a thread's numeric id, got {thread_id!r}")
         register_secret(url.strip(), found.group(2))
@@ -286,7 +289,9 @@ class DiscordSettings(BaseModel):
     """Posts to Discord through the channel webhook `webhook_url`."""
 
     webhook_url: SecretStr = setting(doc="Enables Discord: the channel webhook's (secret) URL.")
-    forum: bool = setting(False, doc="A forum channel: one thread (post) per incident.")
+    channel_type: Literal["text", "forum"] = setting(
+        "text", doc="`text`, or `forum`: one thread (forum post) per incident."
+    )
     thread_id: str | None = setting(None, doc="Post everything into this existing thread.")
     username: str | None = setting(None, doc="The name the messages show (default: the hook's).")
 
@@ -297,7 +302,8 @@ SPEC = ChannelSpec(
     settings=DiscordSettings,
     label="Discord",
     example=lambda: DiscordWebhook(
-        "https://discord.com/api/webhooks/123456789012345678/example-only-token", forum=True
+        "https://discord.com/api/webhooks/123456789012345678/example-only-token",
+        channel_type="forum",
     ),
     standin="broadcast.channels._discord_fake:DiscordFake",
 )

@@ -102,7 +102,7 @@ class DiscordFake:
         """A real DiscordWebhook channel pointed here (a forum one if the fake is a forum)."""
         from ._discord import DiscordWebhook  # noqa: PLC0415 - channels load lazily
 
-        options.setdefault("forum", self.forum)
+        options.setdefault("channel_type", "forum" if self.forum else "text")
         return DiscordWebhook(self.webhook_url, **options)
 
     def _respond(self, request: RecordedRequest) -> Reply:

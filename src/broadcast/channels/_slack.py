@@ -32,20 +32,19 @@ from pydantic import BaseModel, SecretStr
 from .._channel import Delivery
 from .._errors import (
     AlreadyDelivered,
-    AuthError,
     ChannelError,
     PermanentError,
-    TransientError,
     Unconfirmed,
 )
 from .._journal import Journal
-from .._redact import excerpt, register_secret
-from .._retry import retry_after_from_headers
+from .._redact import register_secret
 from .._threads import ThreadSlot, ThreadStore, post_part
 from .._update import Update
 from ..text import next_update_phrase, signature, status_tag
 from ..text._fit import fit_paragraphs, split_words
 from ._http import ClientSlot, check_response, get, post, request
+from ._slack_errors import checked as _checked
+from ._slack_errors import slack_errors
 from ._spec import ChannelSpec, setting
 
 __all__ = ["MAX_BLOCKS", "MAX_SECTION", "MAX_TEXT", "Slack", "SlackMessage", "escape"]
@@ -62,76 +61,10 @@ EVENT_TYPE = "broadcast_update"
 LOOKBACK = 120.0
 """Seconds before an unanswered post that the history lookup starts from."""
 
-_AUTH = frozenset(
-    {
-        "invalid_auth",
-        "not_authed",
-        "account_inactive",
-        "token_revoked",
-        "token_expired",
-        "no_permission",
-        "missing_scope",
-        "ekm_access_denied",
-        "not_allowed_token_type",
-    }
-)
-_HINTS = {
-    "channel_not_found": "no such channel: use the channel's id (C…), and invite the app",
-    "not_in_channel": "the app is not in the channel: /invite it there",
-    "is_archived": "the channel is archived",
-    "msg_too_long": "the message is too long for Slack",
-    "msg_blocks_too_long": "the blocks are too long for Slack",
-    "invalid_blocks": "Slack refused the blocks",
-    "restricted_action": "a workspace setting stops the app posting there",
-    "missing_scope": "the token lacks a scope (chat:write; channels:history to check re-sends)",
-    "invalid_auth": "the token is not valid",
-    "token_revoked": "the token was revoked",
-}
-_MAYBE_DONE = frozenset({"internal_error", "fatal_error", "request_timeout"})
-"""Errors Slack says may come after the message was posted."""
-_TRANSIENT = frozenset({"ratelimited", "rate_limited", "service_unavailable", "team_added_to_org"})
-
 
 def escape(text: str) -> str:
     """``&``, ``<`` and ``>`` as Slack's entities, so text cannot ping ``@channel`` or link."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def slack_errors(response: httpx.Response, *, now: float | None = None) -> ChannelError | None:
-    """The error in a Slack Web API answer (HTTP 200 ``ok: false`` or an error status)."""
-    try:
-        body: Any = response.json()
-    except ValueError:
-        body = None
-    error = body.get("error") if isinstance(body, dict) and body.get("ok") is False else None
-    wait = retry_after_from_headers(response.headers, now=time.time() if now is None else now)
-    if response.status_code == 429 or error in _TRANSIENT:
-        return TransientError(f"Slack: rate limited ({error or 'HTTP 429'})", retry_after=wait)
-    if not isinstance(error, str):
-        return None
-    said = excerpt(error, 80)
-    hint = f": {_HINTS[error]}" if error in _HINTS else ""
-    if error in _AUTH:
-        return AuthError(f"Slack refused the token ({said}){hint}", code=said)
-    if error in _MAYBE_DONE:
-        return Unconfirmed(f"Slack: {said} (it may have been posted)", code=said)
-    return PermanentError(f"Slack: {said}{hint}", code=said)
-
-
-def _checked(response: httpx.Response) -> dict[str, Any]:
-    """The JSON of an ``ok: true`` answer, else its classified error."""
-    if (error := slack_errors(response)) is not None:
-        raise error
-    try:
-        body: Any = response.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict) or body.get("ok") is not True:
-        raise PermanentError(
-            f"HTTP {response.status_code} from Slack without ok: true "
-            "(it may have been posted, so it is not sent again)"
-        )
-    return body
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,6 +48,9 @@ CANARIES = {
     "fb_token": "EAACANARYpagetoken0000000006",
     "fb_secret": "CANARYappsecret007",
     "twilio_token": "CANARYtwiliotoken008",
+    "slack_token": "xoxb-CANARYslackbot009",
+    "slack_hook": "CANARYslackhook010",
+    "discord_token": "CANARYdiscordtoken011",
 }
 USERNAMES = {"hook_user", "smtp_user"}
 """Login names are not secrets (``check`` says which account it logged in as); their

@@ -32,7 +32,14 @@ TIMEOUT = 0.5
 """Seconds each attempt may take (a hang costs this much, once)."""
 RECIPIENTS = 3
 
-HTTP_CHANNELS = {"x": "X", "graph": "Facebook", "twilio": "SMS", "webhook": "webhook"}
+HTTP_CHANNELS = {
+    "x": "X",
+    "graph": "Facebook",
+    "twilio": "SMS",
+    "webhook": "webhook",
+    "slack": "Slack",
+    "discord": "Discord",
+}
 
 
 def http_faults() -> dict[str, Fault]:

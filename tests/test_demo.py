@@ -111,8 +111,10 @@ def test_demo_every_stand_in_checks_out(receiving: dict[str, tuple[str, list[str
         "twitter": "OK",
         "facebook": "OK",
         "sms": "OK",
+        "slack": "OK",
+        "discord": "OK",
     }
-    assert list(receiving) == ["webhook", "email", "twitter", "facebook", "sms"]
+    assert list(receiving) == ["webhook", "email", "twitter", "facebook", "sms", "slack", "discord"]
 
 
 def test_demo_prints_a_report_per_update(reports: list[str]) -> None:
@@ -120,7 +122,7 @@ def test_demo_prints_a_report_per_update(reports: list[str]) -> None:
     keys = [update.key[:12] for update in psn_timeline()]
     for number, (report, key) in enumerate(zip(reports, keys, strict=True), 1):
         assert report.startswith(key)
-        assert "-> 4 delivered, 1 partial" in report
+        assert "-> 6 delivered, 1 partial" in report
         first = number == 1
         assert _rows(report, "webhook")[1:3] == ["delivered", "2" if first else "1"]
         assert _rows(report, "facebook")[1:3] == ["delivered", "2" if first else "1"]
@@ -137,7 +139,10 @@ def test_demo_resend_skips_everything(demo: tuple[int, str, str]) -> None:
         for name in ("webhook", "email", "twitter", "facebook")
     ]
     assert lines[4].startswith("  sms: partial (3 already had it, nothing sent twice;")
-    assert len(lines) == 5
+    assert lines[5:] == [
+        "  slack: skipped (already delivered)",
+        "  discord: skipped (already delivered)",
+    ]
 
 
 def test_demo_shows_x_threading(reports: list[str], received: dict[str, list[str]]) -> None:
@@ -217,3 +222,15 @@ def test_demo_prints_no_credentials(demo: tuple[int, str, str]) -> None:
     for secret in _credentials():
         assert secret not in text
         assert secret not in logs
+
+
+def test_demo_shows_slack_and_discord_threading(received: dict[str, list[str]]) -> None:
+    """Slack: updates 2 and 3 reply in update 1's thread; Discord: they go into the forum
+    post that update 1 started."""
+    slack, discord = received["slack"], received["discord"]
+    root = slack[0].split("ts ")[1].split(" ")[0]
+    assert all(f"in the thread of {root}" in line for line in slack[1:])
+    assert "starting forum post" in discord[0]
+    threads = {line.rsplit("in thread ", 1)[1] for line in discord[1:]}
+    assert len(threads) == 1
+    assert len(slack) == len(discord) == 3

@@ -24,7 +24,7 @@ from .fault_matrix import (
 )
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "reliability.md"
-POSTS = ("X", "Facebook", "webhook")
+POSTS = ("X", "Facebook", "webhook", "Slack", "Discord")
 """Channels that send one request per update; SMS and email fan out to RECIPIENTS."""
 
 RETRIED_ONCE = {
@@ -53,6 +53,13 @@ def expected(channel: str, fault: str) -> tuple[str, int, int, tuple[int, ...]]:
         return ok, sends + 1, once, RETRIED_ONCE[fault]
     if fault == "delay 50 ms":
         return ok, sends, once, ()
+    unanswered = ("reset after body", "trickle past timeout", "hang past timeout")
+    if channel == "Discord" and fault in (*unanswered, "reset before body"):
+        # No lookup without the lost id: never re-posted, left unconfirmed.
+        return "failed", 1, int(fault in unanswered[:2]), (1, 2)
+    if channel == "Slack" and fault in (*unanswered, "reset before body"):
+        # Looked up in conversations.history before a re-post: found, or posted once.
+        return ok, 2 if fault in unanswered[:2] else 3, 1, (1,)
     if fault in ("reset after body", "trickle past timeout"):  # acted on, answer lost
         if channel in ("X", "Facebook"):  # re-posted; the provider refuses the repeat
             return "skipped", 2, 1, (1,)

@@ -28,6 +28,8 @@ from click.testing import CliRunner, Result
 
 from broadcast import Broadcaster, DeliveryError, SQLiteJournal, Update
 from broadcast.channels import Email, FacebookPage, TwilioSMS, Twitter, Webhook
+from broadcast.channels._discord import DiscordWebhook
+from broadcast.channels._slack import Slack
 from broadcast.cli import main
 from broadcast.testing import LoopbackServer, RecordedRequest, Reply, fast_retries
 from broadcast.testing._providers import graph as graph_api
@@ -56,7 +58,7 @@ class Providers:
         self.server = LoopbackServer(self._respond)
         self.ids = 0
 
-    def _respond(self, request: RecordedRequest) -> Reply:
+    def _respond(self, request: RecordedRequest) -> Reply:  # noqa: PLR0911 - a table
         self.ids += 1
         if self.failing:
             status = 401 if self.ids % 2 else 500
@@ -70,6 +72,10 @@ class Providers:
             return json_reply(200, {"id": graph_api.feed_post_id(self.ids, "123")})
         if "/Messages.json" in request.path:
             return json_reply(201, twilio_api.message_resource(twilio_api.message_sid(self.ids)))
+        if request.path.startswith("/chat.postMessage"):
+            return Reply(200, json.dumps({"ok": True, "channel": "C1", "ts": "1.1"}).encode())
+        if request.path.startswith("/api/webhooks/"):
+            return Reply(200, json.dumps({"id": str(self.ids), "channel_id": "9"}).encode())
         return Reply(204)
 
     @staticmethod
@@ -133,6 +139,9 @@ def channels(server: LoopbackServer, smtp_port: int) -> list[Any]:
             recipients=["+14155550101", "+14155550102"],
             base_url=url,
         ),
+        Slack(CANARIES["slack_token"], "C1", base_url=url),
+        Slack(webhook_url=f"{url}/services/T1/B1/{CANARIES['slack_hook']}", name="slack-hook"),
+        DiscordWebhook(f"{url}/api/webhooks/1/{CANARIES['discord_token']}"),
     ]
 
 
@@ -281,6 +290,9 @@ def http_channels(url: str, *, hook_user: str = CANARIES["hook_user"]) -> list[A
             recipients=["+14155550101", "+14155550102"],
             base_url=url,
         ),
+        Slack(CANARIES["slack_token"], "C1", base_url=url),
+        Slack(webhook_url=f"{url}/services/T1/B1/{CANARIES['slack_hook']}", name="slack-hook"),
+        DiscordWebhook(f"{url}/api/webhooks/1/{CANARIES['discord_token']}"),
     ]
 
 

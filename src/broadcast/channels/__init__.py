@@ -13,8 +13,10 @@ from ._registry import BUILTIN, ENTRY_POINT_GROUP, available, load
 from ._spec import ChannelSpec, setting
 
 if TYPE_CHECKING:
+    from ._discord import DiscordWebhook
     from ._email import Email
     from ._facebook import FacebookPage
+    from ._slack import Slack
     from ._sms import TwilioSMS
     from ._twitter import Twitter
     from ._webhook import Webhook
@@ -22,8 +24,10 @@ if TYPE_CHECKING:
 __all__ = [
     "ENTRY_POINT_GROUP",
     "ChannelSpec",
+    "DiscordWebhook",
     "Email",
     "FacebookPage",
+    "Slack",
     "TwilioSMS",
     "Twitter",
     "Webhook",

@@ -30,6 +30,8 @@ BUILTIN: dict[str, tuple[str, str, str | None]] = {
     "twitter": ("broadcast.channels._twitter:SPEC", "Twitter", None),
     "facebook": ("broadcast.channels._facebook:SPEC", "FacebookPage", None),
     "sms": ("broadcast.channels._sms:SPEC", "TwilioSMS", None),
+    "slack": ("broadcast.channels._slack:SPEC", "Slack", None),
+    "discord": ("broadcast.channels._discord:SPEC", "DiscordWebhook", None),
 }
 
 

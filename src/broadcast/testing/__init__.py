@@ -11,11 +11,11 @@
 * ``ChaosServer`` answers like X, Graph, Twilio or a webhook receiver and misbehaves on
   cue (``Fault``: delays, 5xx, throttling, resets, hangs, bad bodies, redirects);
   ``ChaosSMTP`` does the same for SMTP (``SmtpFault``), on aiosmtpd.
-* ``XEndpoint``, ``GraphEndpoint``, ``TwilioEndpoint``, ``WebhookReceiver`` and
-  ``MailReceiver`` are the providers' fakes with their checks on: an OAuth 1.0a
-  signature, an ``appsecret_proof``, Basic auth, a Standard Webhooks signature, one
-  private message per recipient. Each built-in channel's ``ChannelSpec.standin``
-  names one; the demo runs them all.
+* ``XEndpoint``, ``GraphEndpoint``, ``TwilioEndpoint``, ``WebhookReceiver``,
+  ``SlackFake``, ``DiscordFake`` and ``MailReceiver`` are the providers' fakes with
+  their checks on: an OAuth 1.0a signature, an ``appsecret_proof``, Basic auth, a
+  Standard Webhooks signature, one private message per recipient. Each built-in
+  channel's ``ChannelSpec.standin`` names one; the demo runs them all.
 
 Every fake of a provider, here, in the demo, the test suite and the benchmarks, answers
 from one module per provider (``broadcast.testing._providers``): the provider's
@@ -39,7 +39,9 @@ from ._chaos import ChaosServer, Fault
 from ._chaos_smtp import ChaosSMTP, SmtpFault
 from ._loopback import LoopbackServer, RecordedRequest, Reply
 from ._providers import StandIn
+from ._providers.discord import DiscordFake
 from ._providers.graph import GraphEndpoint
+from ._providers.slack import SlackFake
 from ._providers.smtp import MailReceiver
 from ._providers.twilio import TwilioEndpoint
 from ._providers.webhook import WebhookReceiver
@@ -48,6 +50,7 @@ from ._providers.x import XEndpoint
 __all__ = [
     "ChaosSMTP",
     "ChaosServer",
+    "DiscordFake",
     "FakeClock",
     "Fault",
     "GraphEndpoint",
@@ -56,6 +59,7 @@ __all__ = [
     "RecordedRequest",
     "RecordingChannel",
     "Reply",
+    "SlackFake",
     "SmtpFault",
     "StandIn",
     "Text",

@@ -28,7 +28,7 @@ from ._providers.webhook import HOOK_PATH
 
 __all__ = ["ChaosServer", "Fault", "Provider"]
 
-Provider = Literal["x", "graph", "twilio", "webhook"]
+Provider = Literal["x", "graph", "twilio", "webhook", "slack", "discord"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +214,8 @@ class ChaosServer(Served):
             return self._answer(request)
 
     def _answer(self, request: RecordedRequest) -> Reply:
+        if request.method == "GET" and self._shape.read is not None:
+            return self._shape.read(request, self._log.accepted)
         fault = self._script.pop(0) if self._script else self._draw()
         self._log.faults.append(fault)
         if fault is None or fault.acted:

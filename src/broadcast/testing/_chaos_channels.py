@@ -45,4 +45,12 @@ def channel_for(server: Pointed, **options: Any) -> Any:
         options.setdefault("recipients", list(SUBSCRIBERS))
         options.setdefault("from_", "+15017122661")
         return TwilioSMS(ACCOUNT_SID, "chaos-auth-token", base_url=server.url, **options)
+    if server.provider == "slack":
+        from ..channels._slack import Slack  # noqa: PLC0415
+
+        return Slack("xoxb-chaos-bot-token", "C0CHAOS001", base_url=server.url, **options)
+    if server.provider == "discord":
+        from ..channels._discord import DiscordWebhook  # noqa: PLC0415
+
+        return DiscordWebhook(f"{server.url}/api/webhooks/1/chaos-hook-token", **options)
     return Webhook(server.hook_url, **options)

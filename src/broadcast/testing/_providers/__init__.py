@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from . import graph, twilio, webhook, x
+from . import discord, graph, slack, twilio, webhook, x
 from ._base import HTTPStandIn, Shape, StandIn, by_update, every_update_arrived
 
 __all__ = ["SHAPES", "HTTPStandIn", "Shape", "StandIn", "by_update", "every_update_arrived"]
@@ -23,5 +23,7 @@ SHAPES: dict[str, Callable[[], Shape]] = {
     "graph": graph.shape,
     "twilio": twilio.shape,
     "webhook": webhook.shape,
+    "slack": slack.shape,
+    "discord": discord.shape,
 }
 """Each HTTP provider's name (as ``ChaosServer`` takes it) and how it answers."""

@@ -62,6 +62,8 @@ class Shape:
     no_id: bytes
     malformed: bytes = b"<html><body>502 Bad Gateway</body></html>"
     success_status: int = 200
+    read: Callable[[RecordedRequest, list[str]], Reply] | None = None
+    """Answers a GET (a lookup before a re-post) from what was acted on; never faulted."""
 
 
 def json_reply(status: int, body: object, headers: dict[str, str] | None = None) -> Reply:

@@ -90,12 +90,12 @@ def test_the_testing_package_has_no_import_cycle() -> None:
 
 def test_chaos_server_serves_every_registered_provider_shape() -> None:
     """ChaosServer answers like each provider registered in SHAPES, and refuses any other."""
-    assert set(SHAPES) == {"x", "graph", "twilio", "webhook"}
+    assert set(SHAPES) == {"x", "graph", "twilio", "webhook", "slack", "discord"}
     for name in SHAPES:
         with ChaosServer(name) as server:  # type: ignore[arg-type]
             assert server.provider == name
     with pytest.raises(ValueError, match="provider must be one of x, graph, twilio, webhook"):
-        ChaosServer("slack")  # type: ignore[arg-type]
+        ChaosServer("pigeon")  # type: ignore[arg-type]
 
 
 async def test_the_chaos_server_and_the_demo_stand_in_answer_x_alike() -> None:

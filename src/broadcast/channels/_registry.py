@@ -30,6 +30,7 @@ BUILTIN: dict[str, tuple[str, str, str | None]] = {
     "twitter": ("broadcast.channels._twitter:SPEC", "Twitter", None),
     "facebook": ("broadcast.channels._facebook:SPEC", "FacebookPage", None),
     "sms": ("broadcast.channels._sms:SPEC", "TwilioSMS", None),
+    "telegram": ("broadcast.channels._telegram:SPEC", "Telegram", None),
 }
 
 

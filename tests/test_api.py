@@ -201,6 +201,8 @@ def test_preview_without_configuration_shows_the_built_in_channels(
         "Twitter",
         "FacebookPage",
         "TwilioSMS",
+        "Telegram",
+        "Teams",
     ]
     assert all(p.error is None and "PSN is down" in p.text for p in previews)
 
@@ -241,6 +243,6 @@ def test_command_line_preview_of_one_line_says_it_once(tmp_path: Path) -> None:
     args = ["--env-file", str(tmp_path / "none"), "preview", "We are investigating."]
     result = CliRunner().invoke(main, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    sms = result.output.split("=== sms")[1]
+    sms = result.output.split("=== sms")[1].split("\n=== ")[0]
     assert "[Investigating] We are investigating.\n" in sms
     assert sms.count("We are investigating.") == 1

@@ -111,8 +111,18 @@ def test_demo_every_stand_in_checks_out(receiving: dict[str, tuple[str, list[str
         "twitter": "OK",
         "facebook": "OK",
         "sms": "OK",
+        "telegram": "OK",
+        "teams": "OK",
     }
-    assert list(receiving) == ["webhook", "email", "twitter", "facebook", "sms"]
+    assert list(receiving) == [
+        "webhook",
+        "email",
+        "twitter",
+        "facebook",
+        "sms",
+        "telegram",
+        "teams",
+    ]
 
 
 def test_demo_prints_a_report_per_update(reports: list[str]) -> None:
@@ -120,7 +130,7 @@ def test_demo_prints_a_report_per_update(reports: list[str]) -> None:
     keys = [update.key[:12] for update in psn_timeline()]
     for number, (report, key) in enumerate(zip(reports, keys, strict=True), 1):
         assert report.startswith(key)
-        assert "-> 4 delivered, 1 partial" in report
+        assert "-> 6 delivered, 1 partial" in report
         first = number == 1
         assert _rows(report, "webhook")[1:3] == ["delivered", "2" if first else "1"]
         assert _rows(report, "facebook")[1:3] == ["delivered", "2" if first else "1"]
@@ -137,7 +147,7 @@ def test_demo_resend_skips_everything(demo: tuple[int, str, str]) -> None:
         for name in ("webhook", "email", "twitter", "facebook")
     ]
     assert lines[4].startswith("  sms: partial (3 already had it, nothing sent twice;")
-    assert len(lines) == 5
+    assert lines[5:] == [f"  {name}: skipped (already delivered)" for name in ("telegram", "teams")]
 
 
 def test_demo_shows_x_threading(reports: list[str], received: dict[str, list[str]]) -> None:
@@ -217,3 +227,19 @@ def test_demo_prints_no_credentials(demo: tuple[int, str, str]) -> None:
     for secret in _credentials():
         assert secret not in text
         assert secret not in logs
+
+
+def test_demo_shows_telegram_replies_in_each_chat_and_teams_cards(
+    received: dict[str, list[str]],
+) -> None:
+    """Telegram's follow-ups reply to each chat's first message; Teams gets a card per update."""
+    chats = received["telegram"]
+    assert len(chats) == 2
+    for line in chats:
+        first, *follow_ups = re.findall(r"update (\d): #(\d+)(?: replying to #(\d+))?", line)
+        assert first[0] == "1"
+        assert not first[2]
+        assert [(n, to) for n, _, to in follow_ups] == [("2", first[1]), ("3", first[1])]
+    cards = received["teams"]
+    assert [line.split(":")[0] for line in cards] == ["update 1", "update 2", "update 3"]
+    assert all("· incident psn-2011-04" in line for line in cards)

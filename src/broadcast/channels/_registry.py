@@ -31,6 +31,7 @@ BUILTIN: dict[str, tuple[str, str, str | None]] = {
     "facebook": ("broadcast.channels._facebook:SPEC", "FacebookPage", None),
     "sms": ("broadcast.channels._sms:SPEC", "TwilioSMS", None),
     "telegram": ("broadcast.channels._telegram:SPEC", "Telegram", None),
+    "teams": ("broadcast.channels._teams:SPEC", "Teams", None),
 }
 
 

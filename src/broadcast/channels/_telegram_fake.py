@@ -72,7 +72,7 @@ class TelegramFake:
 
     name = "telegram"
     token = "123456789:demo-bot-token-AAHfiqksKZ8"  # noqa: S105 - the fake's own token
-    chats = ("-1001000000001", "-1001000000002")
+    chats: tuple[str, ...] = ("-1001000000001", "-1001000000002")
 
     def __init__(self, *, chats: tuple[str, ...] = (), blocked: tuple[str, ...] = ()) -> None:
         self.chats = chats or type(self).chats

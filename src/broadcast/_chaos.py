@@ -25,11 +25,12 @@ from email.utils import format_datetime
 from typing import Any, Literal, Self
 from urllib.parse import parse_qs
 
+from . import _chaos_chat
 from ._loopback import LoopbackServer, RecordedRequest, Reply, Served
 
 __all__ = ["ChaosServer", "Fault", "Provider"]
 
-Provider = Literal["x", "graph", "twilio", "webhook"]
+Provider = Literal["x", "graph", "twilio", "webhook", "telegram", "teams"]
 
 ACCOUNT_SID = "AC" + "c4a05" * 6 + "00"
 """The Twilio account the stand-in serves (any auth is accepted)."""
@@ -276,6 +277,8 @@ _SHAPES: dict[str, Callable[[], _Shape]] = {
     "graph": _graph,
     "twilio": _twilio,
     "webhook": _webhook,
+    "telegram": _chaos_chat.telegram_shape,
+    "teams": _chaos_chat.teams_shape,
 }
 
 

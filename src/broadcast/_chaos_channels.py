@@ -28,4 +28,13 @@ def channel_for(server: ChaosServer, **options: Any) -> Any:
         options.setdefault("recipients", list(SUBSCRIBERS))
         options.setdefault("from_", "+15017122661")
         return TwilioSMS(ACCOUNT_SID, "chaos-auth-token", base_url=server.url, **options)
+    if server.provider == "telegram":
+        from .channels._telegram import Telegram  # noqa: PLC0415
+
+        options.setdefault("chat_ids", ["-1001", "-1002", "-1003"])
+        return Telegram("123456789:chaos-bot-token-abcdef", base_url=server.url, **options)
+    if server.provider == "teams":
+        from .channels._teams import Teams  # noqa: PLC0415
+
+        return Teams(f"{server.url}/workflows/chaos/invoke?sig=chaos-sig-0123", **options)
     return Webhook(server.hook_url, **options)

@@ -43,7 +43,7 @@ NO_PROBE = (
     "cannot be probed without posting: any request to a Workflows URL runs the flow "
     "and posts a card; the URL's form was checked, not the flow"
 )
-NOTE = "Teams accepted it (202); a Workflows webhook returns no message id and no confirmation"
+NOTE = "202 Accepted: Teams gives no message id and no confirmation"
 
 
 class NotRepeated(Unconfirmed):

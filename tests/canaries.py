@@ -48,6 +48,8 @@ CANARIES = {
     "fb_token": "EAACANARYpagetoken0000000006",
     "fb_secret": "CANARYappsecret007",
     "twilio_token": "CANARYtwiliotoken008",
+    "tg_token": "555000111:CANARYtelegramtoken009",
+    "teams_sig": "CANARYteamssig010xyz",
 }
 USERNAMES = {"hook_user", "smtp_user"}
 """Login names are not secrets (``check`` says which account it logged in as); their

@@ -28,6 +28,8 @@ from click.testing import CliRunner, Result
 
 from broadcast import Broadcaster, DeliveryError, SQLiteJournal, Update
 from broadcast.channels import Email, FacebookPage, TwilioSMS, Twitter, Webhook
+from broadcast.channels._teams import Teams
+from broadcast.channels._telegram import Telegram
 from broadcast.cli import main
 from broadcast.testing import LoopbackServer, RecordedRequest, Reply, fast_retries
 
@@ -52,7 +54,7 @@ class Providers:
         self.server = LoopbackServer(self._respond)
         self.ids = 0
 
-    def _respond(self, request: RecordedRequest) -> Reply:
+    def _respond(self, request: RecordedRequest) -> Reply:  # noqa: PLR0911 - one per API
         self.ids += 1
         if self.failing:
             status = 401 if self.ids % 2 else 500
@@ -64,6 +66,9 @@ class Providers:
             return Reply(201, json.dumps({"data": {"id": str(self.ids), "text": "x"}}).encode())
         if "/feed" in request.path or "/comments" in request.path:
             return Reply(200, json.dumps({"id": f"123_{self.ids}"}).encode())
+        if "/bot" in request.path:  # Telegram: getMe, getChat, sendMessage
+            result = {"message_id": self.ids, "id": -1001, "title": "Status", "username": "bot"}
+            return Reply(200, json.dumps({"ok": True, "result": result}).encode())
         if "/Messages.json" in request.path:
             sid = f"SM{self.ids:032d}"
             return Reply(201, json.dumps({"sid": sid, "status": "queued"}).encode())
@@ -94,6 +99,11 @@ def smtp_port() -> Iterator[int]:
         auth_require_tls=False,
     ) as port:
         yield port
+
+
+def teams_url(url: str) -> str:
+    """A Workflows URL whose SAS signature is a canary."""
+    return f"{url}/workflows/abc/invoke?api-version=2016-06-01&sig={CANARIES['teams_sig']}"
 
 
 def hook_url(server: LoopbackServer) -> str:
@@ -130,6 +140,8 @@ def channels(server: LoopbackServer, smtp_port: int) -> list[Any]:
             recipients=["+14155550101", "+14155550102"],
             base_url=url,
         ),
+        Telegram(CANARIES["tg_token"], ["-1001", "-1002"], base_url=url),
+        Teams(teams_url(url)),
     ]
 
 
@@ -184,6 +196,7 @@ def test_command_line_leaks_nothing(
     url = providers.server.url
     secrets = {f"C_{k.upper()}": v for k, v in CANARIES.items()}
     secrets["C_HOOK_URL"] = hook_url(providers.server)
+    secrets["C_TEAMS_URL"] = teams_url(url)
     (tmp_path / ".env").write_text("".join(f"{k}={v}\n" for k, v in secrets.items()))
     password = "${C_SMTP_PASS}" if not failing else "wrong-${C_SMTP_PASS}"
     (tmp_path / "broadcast.toml").write_text(
@@ -234,6 +247,16 @@ auth_token = "${{C_TWILIO_TOKEN}}"
 from = "+15005550006"
 recipients = ["+14155550101"]
 base_url = "{url}"
+
+[channels.tg]
+type = "telegram"
+bot_token = "${{C_TG_TOKEN}}"
+chat_ids = "-1001"
+base_url = "{url}"
+
+[channels.teams]
+type = "teams"
+url = "${{C_TEAMS_URL}}"
 """
     )
     runner = CliRunner()
@@ -278,6 +301,8 @@ def http_channels(url: str, *, hook_user: str = CANARIES["hook_user"]) -> list[A
             recipients=["+14155550101", "+14155550102"],
             base_url=url,
         ),
+        Telegram(CANARIES["tg_token"], ["-1001", "-1002"], base_url=url),
+        Teams(teams_url(url)),
     ]
 
 
@@ -451,6 +476,16 @@ auth_token = "${{C_TWILIO_TOKEN}}"
 from = "+15005550006"
 recipients = ["+14155550101", "+14155550102"]
 base_url = "{url}"
+
+[channels.tg]
+type = "telegram"
+bot_token = "${{C_TG_TOKEN}}"
+chat_ids = "-1001"
+base_url = "{url}"
+
+[channels.teams]
+type = "teams"
+url = "${{C_TEAMS_URL}}"
 """
 
 
@@ -488,6 +523,7 @@ def test_command_line_against_echoing_providers_leaks_nothing(
         hook = url.replace("http://", f"http://{CANARIES['hook_user']}:{CANARIES['hook_pass']}@")
         secrets = {f"C_{k.upper()}": v for k, v in CANARIES.items()}
         secrets["C_HOOK_URL"] = f"{hook}/hooks/{CANARIES['hook_path']}"
+        secrets["C_TEAMS_URL"] = teams_url(url)
         (tmp_path / ".env").write_text("".join(f"{k}={v}\n" for k, v in secrets.items()))
         config = ECHO_CONFIG.format(
             smtp_port=smtp_port, smtp_user=SMTP_USERS[offset], url=url, sid=SID

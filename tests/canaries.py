@@ -51,6 +51,8 @@ CANARIES = {
     "slack_token": "xoxb-CANARYslackbot009",
     "slack_hook": "CANARYslackhook010",
     "discord_token": "CANARYdiscordtoken011",
+    "tg_token": "555000111:CANARYtelegramtoken009",
+    "teams_sig": "CANARYteamssig010xyz",
 }
 USERNAMES = {"hook_user", "smtp_user"}
 """Login names are not secrets (``check`` says which account it logged in as); their

@@ -102,6 +102,9 @@ class EchoingProviders:
             "code": 20003 if self.status == 401 else 21211,
             "message": said,
             "error": {"code": 100, "message": said, "type": "OAuthException"},
+            "ok": False,  # Telegram's shape
+            "error_code": self.status,
+            "description": said,
         }
         return Reply(self.status, json.dumps(body).encode())
 

@@ -39,6 +39,8 @@ HTTP_CHANNELS = {
     "webhook": "webhook",
     "slack": "Slack",
     "discord": "Discord",
+    "telegram": "Telegram",
+    "teams": "Teams",
 }
 
 
@@ -162,8 +164,10 @@ async def http_cell(provider: str, fault_name: str, update: Update) -> tuple[Row
     with ChaosServer(provider) as server, bystander.server:  # type: ignore[arg-type]
         server.script(fault)
         options: dict[str, Any] = {"timeout": TIMEOUT}
-        if provider == "twilio":
+        if provider in ("twilio", "telegram"):
             options |= {"concurrency": 1, "retry": _policy(clock), "rate": 1_000_000}
+        if provider == "telegram":
+            options |= {"per_chat_rate": 1_000_000}
         receipt, arrival = await _send(update, server.channel(**options), clock, bystander)
         seen = (len(server.received), len(server.accepted), server.duplicates)
     return _row(HTTP_CHANNELS[provider], fault_name, receipt, clock, seen), arrival

@@ -203,6 +203,8 @@ def test_preview_without_configuration_shows_the_built_in_channels(
         "TwilioSMS",
         "Slack",
         "DiscordWebhook",
+        "Telegram",
+        "Teams",
     ]
     assert all(p.error is None and "PSN is down" in p.text for p in previews)
 

@@ -113,8 +113,20 @@ def test_demo_every_stand_in_checks_out(receiving: dict[str, tuple[str, list[str
         "sms": "OK",
         "slack": "OK",
         "discord": "OK",
+        "telegram": "OK",
+        "teams": "OK",
     }
-    assert list(receiving) == ["webhook", "email", "twitter", "facebook", "sms", "slack", "discord"]
+    assert list(receiving) == [
+        "webhook",
+        "email",
+        "twitter",
+        "facebook",
+        "sms",
+        "slack",
+        "discord",
+        "telegram",
+        "teams",
+    ]
 
 
 def test_demo_prints_a_report_per_update(reports: list[str]) -> None:
@@ -139,10 +151,8 @@ def test_demo_resend_skips_everything(demo: tuple[int, str, str]) -> None:
         for name in ("webhook", "email", "twitter", "facebook")
     ]
     assert lines[4].startswith("  sms: partial (3 already had it, nothing sent twice;")
-    assert lines[5:] == [
-        "  slack: skipped (already delivered)",
-        "  discord: skipped (already delivered)",
-    ]
+    names = ("slack", "discord", "telegram", "teams")
+    assert lines[5:] == [f"  {name}: skipped (already delivered)" for name in names]
 
 
 def test_demo_shows_x_threading(reports: list[str], received: dict[str, list[str]]) -> None:
@@ -234,3 +244,19 @@ def test_demo_shows_slack_and_discord_threading(received: dict[str, list[str]]) 
     threads = {line.rsplit("in thread ", 1)[1] for line in discord[1:]}
     assert len(threads) == 1
     assert len(slack) == len(discord) == 3
+
+
+def test_demo_shows_telegram_replies_in_each_chat_and_teams_cards(
+    received: dict[str, list[str]],
+) -> None:
+    """Telegram's follow-ups reply to each chat's first message; Teams gets a card per update."""
+    chats = received["telegram"]
+    assert len(chats) == 2
+    for line in chats:
+        first, *follow_ups = re.findall(r"update (\d): #(\d+)(?: replying to #(\d+))?", line)
+        assert first[0] == "1"
+        assert not first[2]
+        assert [(n, to) for n, _, to in follow_ups] == [("2", first[1]), ("3", first[1])]
+    cards = received["teams"]
+    assert [line.split(":")[0] for line in cards] == ["update 1", "update 2", "update 3"]
+    assert all("· incident psn-2011-04" in line for line in cards)

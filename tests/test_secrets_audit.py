@@ -30,6 +30,8 @@ from broadcast import Broadcaster, DeliveryError, SQLiteJournal, Update
 from broadcast.channels import Email, FacebookPage, TwilioSMS, Twitter, Webhook
 from broadcast.channels._discord import DiscordWebhook
 from broadcast.channels._slack import Slack
+from broadcast.channels._teams import Teams
+from broadcast.channels._telegram import Telegram
 from broadcast.cli import main
 from broadcast.testing import LoopbackServer, RecordedRequest, Reply, fast_retries
 from broadcast.testing._providers import graph as graph_api
@@ -70,6 +72,9 @@ class Providers:
             return x_api.created(self.ids, "x")
         if "/feed" in request.path or "/comments" in request.path:
             return json_reply(200, {"id": graph_api.feed_post_id(self.ids, "123")})
+        if "/bot" in request.path:  # Telegram: getMe, getChat, sendMessage
+            result = {"message_id": self.ids, "id": -1001, "title": "Status", "username": "bot"}
+            return Reply(200, json.dumps({"ok": True, "result": result}).encode())
         if "/Messages.json" in request.path:
             return json_reply(201, twilio_api.message_resource(twilio_api.message_sid(self.ids)))
         if request.path.startswith("/chat.postMessage"):
@@ -103,6 +108,11 @@ def smtp_port() -> Iterator[int]:
         auth_require_tls=False,
     ) as port:
         yield port
+
+
+def teams_url(url: str) -> str:
+    """A Workflows URL whose SAS signature is a canary."""
+    return f"{url}/workflows/abc/invoke?api-version=2016-06-01&sig={CANARIES['teams_sig']}"
 
 
 def hook_url(server: LoopbackServer) -> str:
@@ -142,6 +152,8 @@ def channels(server: LoopbackServer, smtp_port: int) -> list[Any]:
         Slack(CANARIES["slack_token"], "C1", base_url=url),
         Slack(webhook_url=f"{url}/services/T1/B1/{CANARIES['slack_hook']}", name="slack-hook"),
         DiscordWebhook(f"{url}/api/webhooks/1/{CANARIES['discord_token']}"),
+        Telegram(CANARIES["tg_token"], ["-1001", "-1002"], base_url=url),
+        Teams(teams_url(url)),
     ]
 
 
@@ -196,6 +208,7 @@ def test_command_line_leaks_nothing(
     url = providers.server.url
     secrets = {f"C_{k.upper()}": v for k, v in CANARIES.items()}
     secrets["C_HOOK_URL"] = hook_url(providers.server)
+    secrets["C_TEAMS_URL"] = teams_url(url)
     (tmp_path / ".env").write_text("".join(f"{k}={v}\n" for k, v in secrets.items()))
     password = "${C_SMTP_PASS}" if not failing else "wrong-${C_SMTP_PASS}"
     (tmp_path / "broadcast.toml").write_text(
@@ -246,6 +259,16 @@ auth_token = "${{C_TWILIO_TOKEN}}"
 from = "+15005550006"
 recipients = ["+14155550101"]
 base_url = "{url}"
+
+[channels.tg]
+type = "telegram"
+bot_token = "${{C_TG_TOKEN}}"
+chat_ids = "-1001"
+base_url = "{url}"
+
+[channels.teams]
+type = "teams"
+url = "${{C_TEAMS_URL}}"
 """
     )
     runner = CliRunner()
@@ -293,6 +316,8 @@ def http_channels(url: str, *, hook_user: str = CANARIES["hook_user"]) -> list[A
         Slack(CANARIES["slack_token"], "C1", base_url=url),
         Slack(webhook_url=f"{url}/services/T1/B1/{CANARIES['slack_hook']}", name="slack-hook"),
         DiscordWebhook(f"{url}/api/webhooks/1/{CANARIES['discord_token']}"),
+        Telegram(CANARIES["tg_token"], ["-1001", "-1002"], base_url=url),
+        Teams(teams_url(url)),
     ]
 
 
@@ -466,6 +491,16 @@ auth_token = "${{C_TWILIO_TOKEN}}"
 from = "+15005550006"
 recipients = ["+14155550101", "+14155550102"]
 base_url = "{url}"
+
+[channels.tg]
+type = "telegram"
+bot_token = "${{C_TG_TOKEN}}"
+chat_ids = "-1001"
+base_url = "{url}"
+
+[channels.teams]
+type = "teams"
+url = "${{C_TEAMS_URL}}"
 """
 
 
@@ -503,6 +538,7 @@ def test_command_line_against_echoing_providers_leaks_nothing(
         hook = url.replace("http://", f"http://{CANARIES['hook_user']}:{CANARIES['hook_pass']}@")
         secrets = {f"C_{k.upper()}": v for k, v in CANARIES.items()}
         secrets["C_HOOK_URL"] = f"{hook}/hooks/{CANARIES['hook_path']}"
+        secrets["C_TEAMS_URL"] = teams_url(url)
         (tmp_path / ".env").write_text("".join(f"{k}={v}\n" for k, v in secrets.items()))
         config = ECHO_CONFIG.format(
             smtp_port=smtp_port, smtp_user=SMTP_USERS[offset], url=url, sid=SID

@@ -58,7 +58,10 @@ async def check_channels(
 async def _probe(channel: Channel[Any], limit: float, clock: Callable[[], float]) -> CheckResult:
     start = clock()
     if not isinstance(channel, Checkable):
-        return CheckResult(channel.name, True, NO_PROBE, clock() - start)
+        said = getattr(channel, "probe_note", None)  # why it cannot be probed, if it says
+        return CheckResult(
+            channel.name, True, said if isinstance(said, str) else NO_PROBE, clock() - start
+        )
     deadline = asyncio.timeout(limit)
     try:
         async with deadline:

@@ -32,6 +32,8 @@ BUILTIN: dict[str, tuple[str, str, str | None]] = {
     "sms": ("broadcast.channels._sms:SPEC", "TwilioSMS", None),
     "slack": ("broadcast.channels._slack:SPEC", "Slack", None),
     "discord": ("broadcast.channels._discord:SPEC", "DiscordWebhook", None),
+    "telegram": ("broadcast.channels._telegram:SPEC", "Telegram", None),
+    "teams": ("broadcast.channels._teams:SPEC", "Teams", None),
 }
 
 

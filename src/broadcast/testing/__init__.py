@@ -12,10 +12,10 @@
   cue (``Fault``: delays, 5xx, throttling, resets, hangs, bad bodies, redirects);
   ``ChaosSMTP`` does the same for SMTP (``SmtpFault``), on aiosmtpd.
 * ``XEndpoint``, ``GraphEndpoint``, ``TwilioEndpoint``, ``WebhookReceiver``,
-  ``SlackFake``, ``DiscordFake`` and ``MailReceiver`` are the providers' fakes with
-  their checks on: an OAuth 1.0a signature, an ``appsecret_proof``, Basic auth, a
-  Standard Webhooks signature, one private message per recipient. Each built-in
-  channel's ``ChannelSpec.standin`` names one; the demo runs them all.
+  ``SlackFake``, ``DiscordFake``, ``TelegramFake``, ``TeamsFake`` and ``MailReceiver``
+  are the providers' fakes with their checks on: an OAuth 1.0a signature, an
+  ``appsecret_proof``, Basic auth, a Standard Webhooks signature, one private message
+  per recipient. Each built-in channel's ``ChannelSpec.standin`` names one; the demo runs them all.
 
 Every fake of a provider, here, in the demo, the test suite and the benchmarks, answers
 from one module per provider (``broadcast.testing._providers``): the provider's
@@ -43,6 +43,8 @@ from ._providers.discord import DiscordFake
 from ._providers.graph import GraphEndpoint
 from ._providers.slack import SlackFake
 from ._providers.smtp import MailReceiver
+from ._providers.teams import TeamsFake
+from ._providers.telegram import TelegramFake
 from ._providers.twilio import TwilioEndpoint
 from ._providers.webhook import WebhookReceiver
 from ._providers.x import XEndpoint
@@ -62,6 +64,8 @@ __all__ = [
     "SlackFake",
     "SmtpFault",
     "StandIn",
+    "TeamsFake",
+    "TelegramFake",
     "Text",
     "TwilioEndpoint",
     "WebhookReceiver",

@@ -28,7 +28,7 @@ from ._providers.webhook import HOOK_PATH
 
 __all__ = ["ChaosServer", "Fault", "Provider"]
 
-Provider = Literal["x", "graph", "twilio", "webhook", "slack", "discord"]
+Provider = Literal["x", "graph", "twilio", "webhook", "slack", "discord", "telegram", "teams"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,7 @@ class Pointed(Protocol):
         ...
 
 
-def channel_for(server: Pointed, **options: Any) -> Any:
+def channel_for(server: Pointed, **options: Any) -> Any:  # noqa: PLR0911 - one per provider
     """The provider's channel at ``server``; ``options`` go to its constructor."""
     from ..channels import FacebookPage, TwilioSMS, Twitter, Webhook  # noqa: PLC0415
 
@@ -53,4 +53,13 @@ def channel_for(server: Pointed, **options: Any) -> Any:
         from ..channels._discord import DiscordWebhook  # noqa: PLC0415
 
         return DiscordWebhook(f"{server.url}/api/webhooks/1/chaos-hook-token", **options)
+    if server.provider == "telegram":
+        from ..channels._telegram import Telegram  # noqa: PLC0415
+
+        options.setdefault("chat_ids", ["-1001", "-1002", "-1003"])
+        return Telegram("123456789:chaos-bot-token-abcdef", base_url=server.url, **options)
+    if server.provider == "teams":
+        from ..channels._teams import Teams  # noqa: PLC0415
+
+        return Teams(f"{server.url}/workflows/chaos/invoke?sig=chaos-sig-0123", **options)
     return Webhook(server.hook_url, **options)

@@ -17,9 +17,10 @@ from broadcast.http import ClientSlot, check_response, get, post, register_secre
 
 SRC = Path(broadcast.__file__).parent
 ENGINE = [
-    "_broadcaster", "_capabilities", "_channel", "_check", "_errors", "_journal",
-    "_journal_batch", "_journal_run", "_journal_sql", "_journal_sqlite", "_lease", "_outcome",
-    "_progress", "_redact", "_report", "_retry", "_scope", "_threads", "_update", "http",
+    "_broadcaster", "_capabilities", "_channel", "_check", "_errors", "journal/_protocol",
+    "journal/_batch", "journal/_run", "journal/_sql", "journal/_sqlite", "journal/_lease",
+    "_outcome", "_progress", "_redact", "_report", "_retry", "_scope", "journal/_threads",
+    "_update", "http",
 ]  # fmt: skip
 """The engine and the toolkit: below the channels, never importing them."""
 

@@ -67,7 +67,22 @@ if TYPE_CHECKING:
         TransientError,
         Unconfirmed,
     )
-    from ._journal import (
+    from ._preview import Preview
+    from ._progress import Progress
+    from ._redact import register_secret
+    from ._report import (
+        Outcome,
+        Receipt,
+        Report,
+    )
+    from ._retry import RetryPolicy
+    from ._update import (
+        Severity,
+        Status,
+        Update,
+        UpdateFields,
+    )
+    from .journal._protocol import (
         ChannelRecord,
         Claim,
         IncidentState,
@@ -79,26 +94,11 @@ if TYPE_CHECKING:
         UsesJournal,
         overdue,
     )
-    from ._journal_sqlite import SQLiteJournal
-    from ._preview import Preview
-    from ._progress import Progress
-    from ._redact import register_secret
-    from ._report import (
-        Outcome,
-        Receipt,
-        Report,
-    )
-    from ._retry import RetryPolicy
-    from ._threads import (
+    from .journal._sqlite import SQLiteJournal
+    from .journal._threads import (
         MemoryThreads,
         ThreadState,
         ThreadStore,
-    )
-    from ._update import (
-        Severity,
-        Status,
-        Update,
-        UpdateFields,
     )
 
 __all__ = [
@@ -195,26 +195,26 @@ _WHERE = {
     "PermanentError": "._errors",
     "TransientError": "._errors",
     "Unconfirmed": "._errors",
-    "ChannelRecord": "._journal",
-    "Claim": "._journal",
-    "IncidentState": "._journal",
-    "ItemRecord": "._journal",
-    "Journal": "._journal",
-    "Overdue": "._journal",
-    "RecipientLog": "._journal",
-    "UpdateRecord": "._journal",
-    "UsesJournal": "._journal",
-    "overdue": "._journal",
-    "SQLiteJournal": "._journal_sqlite",
+    "ChannelRecord": ".journal._protocol",
+    "Claim": ".journal._protocol",
+    "IncidentState": ".journal._protocol",
+    "ItemRecord": ".journal._protocol",
+    "Journal": ".journal._protocol",
+    "Overdue": ".journal._protocol",
+    "RecipientLog": ".journal._protocol",
+    "UpdateRecord": ".journal._protocol",
+    "UsesJournal": ".journal._protocol",
+    "overdue": ".journal._protocol",
+    "SQLiteJournal": ".journal._sqlite",
     "Preview": "._preview",
     "Progress": "._progress",
     "Outcome": "._report",
     "Receipt": "._report",
     "Report": "._report",
     "RetryPolicy": "._retry",
-    "MemoryThreads": "._threads",
-    "ThreadState": "._threads",
-    "ThreadStore": "._threads",
+    "MemoryThreads": ".journal._threads",
+    "ThreadState": ".journal._threads",
+    "ThreadStore": ".journal._threads",
     "Severity": "._update",
     "Status": "._update",
     "Update": "._update",

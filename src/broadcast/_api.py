@@ -23,12 +23,12 @@ from ._config import broadcaster_from_env, masked_errors
 from ._config_load import load_config
 from ._config_names import check_names
 from ._env import Env, env_file_names
-from ._journal import Journal
 from ._preview import Preview, channels_to_preview, render_previews
 from ._progress import ProgressCallback
 from ._report import Report
 from ._selection import select_given
 from ._update import Update, UpdateFields, title_from_text
+from .journal._protocol import Journal
 
 __all__ = ["acheck", "asend", "check", "make_update", "preview", "send"]
 

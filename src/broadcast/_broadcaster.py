@@ -14,8 +14,6 @@ import httpx
 from ._capabilities import Capabilities
 from ._channel import Channel, Delivery, UsesHTTPClient
 from ._errors import AlreadyDelivered, JournalError, PermanentError
-from ._journal import Journal, UsesJournal
-from ._journal_run import journaled
 from ._outcome import STOP_GRACE, Failure, delivered_fields, failure_fields, safe_traceback
 from ._progress import ProgressCallback, reporting, stop_reporting
 from ._redact import describe
@@ -25,6 +23,8 @@ from ._scope import SendScope, entered, stoppable_sleep
 from ._selection import names_in
 from ._update import Update
 from .http import new_client
+from .journal._protocol import Journal, UsesJournal
+from .journal._run import journaled
 
 __all__ = ["Broadcaster"]
 

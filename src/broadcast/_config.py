@@ -41,10 +41,10 @@ from ._config_registry import (
 )
 from ._env import Env
 from ._errors import ConfigError
-from ._journal import Journal
-from ._journal_sqlite import journal_from_setting
 from ._redact import redact, register_secret
 from ._retry import RetryPolicy
+from .journal._protocol import Journal
+from .journal._sqlite import journal_from_setting
 
 __all__ = [
     "SETTINGS",

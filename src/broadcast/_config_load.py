@@ -30,9 +30,9 @@ from ._config_names import check_names
 from ._config_registry import SETTINGS, how_to_configure
 from ._env import Env, env_file_names, merged_environment
 from ._errors import ConfigError
-from ._journal import Journal
 from ._redact import register_secret
 from ._selection import known, names_in
+from .journal._protocol import Journal
 
 __all__ = ["DEFAULT_CONFIG", "Config", "ConfiguredChannel", "load_config"]
 

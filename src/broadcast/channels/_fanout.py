@@ -37,11 +37,11 @@ from typing import Protocol
 
 from .._channel import Delivery, Rejection
 from .._errors import AuthError, ChannelError, JournalError, Unconfirmed
-from .._journal import RecipientLog
 from .._progress import progress_reporter, silent, watched
 from .._redact import describe
 from .._retry import RetryPolicy
 from .._scope import current_scope, stoppable_sleep
+from ..journal._protocol import RecipientLog
 from ._recipients import Normalise, RecipientSource, size_hint, stream
 
 __all__ = ["BREAKER_WINDOW", "DRAIN_GRACE", "SAMPLE_IDS", "FanOut", "Worker"]

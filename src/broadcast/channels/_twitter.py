@@ -21,10 +21,10 @@ from pydantic import BaseModel, SecretStr
 
 from .._channel import Delivery
 from .._errors import AlreadyDelivered, ChannelError, ConfigError, PermanentError, Unconfirmed
-from .._journal import Journal
 from .._redact import register_secret, safe_origin
-from .._threads import ThreadSlot, ThreadStore, post_part
 from .._update import Update
+from ..journal._protocol import Journal
+from ..journal._threads import ThreadSlot, ThreadStore, post_part
 from ..text import (
     MAX_WEIGHTED,
     next_update_phrase,

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import TextIO
 
 from .._broadcaster import Broadcaster
-from .._journal_sqlite import SQLiteJournal
 from .._report import Report
 from .._retry import RetryPolicy
 from .._update import Update
+from ..journal._sqlite import SQLiteJournal
 from ..text import status_tag
 from ._standins import StandIn
 from ._timeline import psn_timeline

@@ -41,7 +41,7 @@ from ._http import ClientSlot, get, json_field, post
 from ._spec import ChannelSpec, setting
 
 if TYPE_CHECKING:
-    from .._env import Env
+    from ..config._env import Env
 
 __all__ = ["FacebookPage", "FacebookPost", "appsecret_proof", "check_api_version", "graph_errors"]
 

@@ -35,7 +35,7 @@ from ._recipients import Audience, RecipientSource, describe_invalid, invalid_in
 from ._spec import ChannelSpec, setting
 
 if TYPE_CHECKING:
-    from .._env import Env
+    from ..config._env import Env
 
 __all__ = [
     "RateLimiter",

@@ -38,7 +38,7 @@ from ._oauth1 import OAuth1
 from ._spec import ChannelSpec, setting
 
 if TYPE_CHECKING:
-    from .._env import Env
+    from ..config._env import Env
 
 __all__ = ["MAX_POSTS", "Thread", "Twitter", "render_posts", "x_errors"]
 

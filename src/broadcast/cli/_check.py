@@ -28,7 +28,7 @@ def check(
     One line per channel, then the journal's path. Exit 1 if a probe fails, 2 if the
     configuration is wrong.
     """
-    from .._api import acheck  # noqa: PLC0415 - keep --help fast
+    from ..api._calls import acheck  # noqa: PLC0415 - keep --help fast
 
     config = settings.load()
     channels = config.select(only=only, to=to)

@@ -26,7 +26,7 @@ __all__ = ["STAND_INS", "main", "run"]
 
 def stand_ins() -> list[Callable[[], StandIn]]:
     """Each registered channel's stand-in (its ``ChannelSpec.standin``), in registry order."""
-    from .._config_registry import specs  # noqa: PLC0415 - loads every channel module
+    from ..config._registry import specs  # noqa: PLC0415 - loads every channel module
 
     return [_import(s.standin) for s in specs() if s.standin]
 

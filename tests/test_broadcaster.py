@@ -5,17 +5,9 @@ import asyncio
 import httpx
 import pytest
 
-from broadcast import (
-    AuthError,
-    Broadcaster,
-    Channel,
-    Delivery,
-    Outcome,
-    RetryPolicy,
-    TransientError,
-    Update,
-)
+from broadcast import AuthError, Broadcaster, Channel, Outcome, RetryPolicy, TransientError, Update
 from broadcast._broadcaster import MAX_DURATION_GRACE
+from broadcast.channels import Delivery
 from broadcast.testing import FakeClock, RecordingChannel, Text
 
 
@@ -341,7 +333,7 @@ async def test_deliver_returning_garbage_fails_alone(update: Update, retry: Retr
         report = await broadcaster.send(update)
     assert report["bad"].outcome is Outcome.FAILED
     assert report["bad"].reason == (
-        "TypeError: deliver() must return broadcast.Delivery, not NoneType"
+        "TypeError: deliver() must return broadcast.channels.Delivery, not NoneType"
     )
     assert report["good"].outcome is Outcome.DELIVERED
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from broadcast import Broadcaster, Delivery, Outcome, Rejection, Unconfirmed, Update
+from broadcast import Broadcaster, Outcome, Unconfirmed, Update
 from broadcast._capabilities import Capabilities
-from broadcast._journal_sqlite import SQLiteJournal
-from broadcast.channels import Email, TwilioSMS, Webhook
+from broadcast.channels import Delivery, Email, Rejection, TwilioSMS, Webhook
+from broadcast.journal._sqlite import SQLiteJournal
 from broadcast.testing import RecordingChannel, fast_retries
 
 from .conftest import T0

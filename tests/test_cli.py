@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from broadcast import Outcome, Receipt, Rejection, Report, SQLiteJournal, Update, make_update
-from broadcast._progress import Progress
+from broadcast import Outcome, Receipt, Report, SQLiteJournal, Update, make_update
+from broadcast._scope import Progress
+from broadcast.channels import Rejection
 from broadcast.cli import main
 from broadcast.cli._inputs import parse_when
 from broadcast.cli._output import ProgressDisplay, exit_code

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from broadcast import Broadcaster, __version__, make_update
-from broadcast._progress import Progress
+from broadcast._scope import Progress
 from broadcast.channels._recipients import FileSource
 from broadcast.cli._output import counts
 from broadcast.testing import ChaosServer, LoopbackServer, fast_retries

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from broadcast import ConfigError, Env, broadcaster_from_env, channels_from_env
+from broadcast import ConfigError
 from broadcast.channels import Webhook
+from broadcast.config import Env, broadcaster_from_env, channels_from_env
 
 from .conftest import SECRET
 

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from broadcast import ConfigError, SQLiteJournal, load_config
-from broadcast._config_file import KEYS, SECRET_KEYS
-from broadcast._config_names import known_env_names
 from broadcast.channels import Email, FacebookPage, TwilioSMS, Twitter, Webhook, available
+from broadcast.config._file import KEYS, SECRET_KEYS
+from broadcast.config._names import known_env_names
 
 from .conftest import SECRET
 

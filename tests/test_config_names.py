@@ -9,10 +9,11 @@ import pytest
 from click.testing import CliRunner, Result
 
 import broadcast
-from broadcast import ConfigError, Env, channels_from_env, load_config
-from broadcast._config_names import known_env_names
-from broadcast._env import CREDENTIALS
+from broadcast import ConfigError, load_config
 from broadcast.cli import main
+from broadcast.config import Env, channels_from_env
+from broadcast.config._env import CREDENTIALS
+from broadcast.config._names import known_env_names
 from broadcast.testing import LoopbackServer, RecordingChannel
 
 from .conftest import SECRET

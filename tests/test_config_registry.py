@@ -9,19 +9,20 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, SecretStr
 
-from broadcast import ConfigError, Env, load_config
-from broadcast._config import KNOWN_VARIABLES
-from broadcast._config_docs import render
-from broadcast._config_file import KEYS
-from broadcast._config_registry import (
+from broadcast import ConfigError, load_config
+from broadcast.api._preview import example_channels
+from broadcast.channels import BUILTIN, ChannelSpec, setting
+from broadcast.config import Env
+from broadcast.config._docs import render
+from broadcast.config._file import KEYS
+from broadcast.config._from_env import KNOWN_VARIABLES
+from broadcast.config._registry import (
     builtin_specs,
     how_to_configure,
     known_env_names,
     settings_table,
     types_table,
 )
-from broadcast._preview import example_channels
-from broadcast.channels import BUILTIN, ChannelSpec, setting
 from broadcast.demo._run import stand_ins
 from broadcast.testing import RecordingChannel, WebhookReceiver
 
@@ -84,11 +85,11 @@ def test_known_variables_are_every_declared_one_and_the_settings() -> None:
 
 
 def test_the_configuration_page_tables_are_the_generated_ones() -> None:
-    """docs/configuration.md shows the generated tables (python -m broadcast._config_docs)."""
+    """docs/configuration.md shows the generated tables (python -m broadcast.config._docs)."""
     page = PAGE.read_text(encoding="utf-8")
     assert types_table() in page
     assert settings_table() in page
-    assert render(page) == page, "run: python -m broadcast._config_docs"
+    assert render(page) == page, "run: python -m broadcast.config._docs"
 
 
 def test_builtin_capabilities_are_read_from_their_classes() -> None:

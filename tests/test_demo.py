@@ -134,7 +134,7 @@ def test_demo_prints_a_report_per_update(reports: list[str]) -> None:
     keys = [update.key[:12] for update in psn_timeline()]
     for number, (report, key) in enumerate(zip(reports, keys, strict=True), 1):
         assert report.startswith(key)
-        assert "-> 6 delivered, 1 partial" in report
+        assert "-> 8 delivered, 1 partial" in report
         first = number == 1
         assert _rows(report, "webhook")[1:3] == ["delivered", "2" if first else "1"]
         assert _rows(report, "facebook")[1:3] == ["delivered", "2" if first else "1"]

@@ -107,7 +107,7 @@ def test_the_distribution_has_the_free_name_and_keeps_the_command() -> None:
     """pyproject names broadcast-crisis; it installs the import ``broadcast`` and its command."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert project["name"] == DIST
-    assert project["scripts"] == {"broadcast": "broadcast.cli:main"}
+    assert project["scripts"] == {"broadcast": "broadcast.__main__:main"}
     installed = importlib.metadata.distribution(DIST)
     assert installed.version == broadcast.__version__
     assert {ep.name for ep in installed.entry_points if ep.group == "console_scripts"} == {

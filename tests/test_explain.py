@@ -9,9 +9,9 @@ from click.testing import CliRunner
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from broadcast import Update
-from broadcast._explain import explain
 from broadcast.cli import main
 from broadcast.cli._inputs import FLAGS
+from broadcast.config._explain import explain
 
 from .conftest import T0
 

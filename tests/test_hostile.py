@@ -16,7 +16,6 @@ import pytest
 
 from broadcast import (
     Broadcaster,
-    Delivery,
     JournalError,
     NotSent,
     Outcome,
@@ -25,7 +24,7 @@ from broadcast import (
     TransientError,
     Update,
 )
-from broadcast.channels import TwilioSMS
+from broadcast.channels import Delivery, TwilioSMS
 from broadcast.channels._fanout import BREAKER_WINDOW, FanOut
 from broadcast.cli._output import exit_code
 from broadcast.testing import ChaosServer, FakeClock, Fault, RecordingChannel

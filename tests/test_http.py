@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import ast
 import logging
-from pathlib import Path
 
 import httpx
 import pytest
@@ -14,38 +12,6 @@ import broadcast.http
 from broadcast import AuthError, NotSent, PermanentError, TransientError, Unconfirmed
 from broadcast._redact import redact
 from broadcast.http import ClientSlot, check_response, get, post, register_secret
-
-SRC = Path(broadcast.__file__).parent
-ENGINE = [
-    "_broadcaster", "_capabilities", "_channel", "_check", "_errors", "_journal",
-    "_journal_batch", "_journal_run", "_journal_sql", "_journal_sqlite", "_lease", "_outcome",
-    "_progress", "_redact", "_report", "_retry", "_scope", "_threads", "_update", "http",
-]  # fmt: skip
-"""The engine and the toolkit: below the channels, never importing them."""
-
-
-def _imports(module: str) -> set[str]:
-    """Every module ``module`` imports, absolute (``broadcast.x.y``), lazily or not."""
-    tree = ast.parse((SRC / f"{module}.py").read_text(encoding="utf-8"))
-    found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            base = "broadcast" if node.level else ""
-            found.add(".".join(p for p in (base, node.module or "") if p))
-    return found
-
-
-@pytest.mark.parametrize("module", ENGINE)
-def test_engine_never_imports_channels_config_or_httpx_internals(module: str) -> None:
-    """Dependencies point one way: the engine imports no channel, config or CLI module."""
-    imported = _imports(module)
-    upward = ("broadcast.channels", "broadcast._config", "broadcast.cli", "broadcast.demo")
-    bad = sorted(m for m in imported if m.startswith(upward) or m.startswith("httpx._"))
-    if module == "http":  # the default transport, imported when a client is first made
-        bad.remove("broadcast.channels._aiohttp")
-    assert bad == []
 
 
 def test_the_toolkit_is_public() -> None:

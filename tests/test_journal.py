@@ -26,12 +26,12 @@ from broadcast import (
     SQLiteJournal,
     TransientError,
     Update,
-    overdue,
 )
-from broadcast._config import broadcaster_from_env
-from broadcast._env import Env
 from broadcast.channels import TwilioSMS, Twitter, Webhook
 from broadcast.channels._fanout import FanOut
+from broadcast.config._env import Env
+from broadcast.config._from_env import broadcaster_from_env
+from broadcast.journal import overdue
 from broadcast.testing import FakeClock, LoopbackServer, RecordedRequest, RecordingChannel, Reply
 from broadcast.testing._providers import twilio as twilio_api
 from broadcast.testing._providers import x as x_api

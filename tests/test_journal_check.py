@@ -17,9 +17,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from broadcast import JournalError, Outcome, Receipt, SQLiteJournal, Update, make_update
-from broadcast._journal_check import check_integrity
-from broadcast._journal_sql import SCHEMA_VERSION, connect
 from broadcast.cli import main
+from broadcast.journal._check import check_integrity
+from broadcast.journal._sql import SCHEMA_VERSION, connect
 from broadcast.testing import LoopbackServer
 
 from .conftest import SECRET, T0

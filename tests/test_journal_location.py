@@ -14,8 +14,8 @@ from click.testing import CliRunner, Result
 
 import broadcast
 from broadcast import Broadcaster, JournalError, Outcome, SQLiteJournal, Update, load_config
-from broadcast._journal_sqlite import default_journal_path
 from broadcast.cli import main
+from broadcast.journal._sqlite import default_journal_path
 from broadcast.testing import LoopbackServer, RecordingChannel, isolated_journal
 
 from .conftest import SECRET

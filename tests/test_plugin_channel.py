@@ -32,7 +32,7 @@ from typing import Any
 
 from pydantic import BaseModel, SecretStr
 
-from broadcast import Delivery
+from broadcast.channels import Delivery
 from broadcast.channels import ChannelSpec, setting
 from broadcast.http import ClientSlot, get, post
 

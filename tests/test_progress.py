@@ -3,7 +3,8 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-from broadcast import Broadcaster, Delivery, Progress, Update
+from broadcast import Broadcaster, Progress, Update
+from broadcast.channels import Delivery
 from broadcast.channels._fanout import FanOut
 from broadcast.testing import Text, fast_retries
 

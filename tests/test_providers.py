@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 import broadcast.testing
-from broadcast._config_registry import spec as builtin_spec
 from broadcast.channels import BUILTIN
+from broadcast.config._registry import spec as builtin_spec
 from broadcast.testing import ChaosServer, TwilioEndpoint, XEndpoint
 from broadcast.testing._providers import SHAPES, x
 
@@ -90,7 +90,16 @@ def test_the_testing_package_has_no_import_cycle() -> None:
 
 def test_chaos_server_serves_every_registered_provider_shape() -> None:
     """ChaosServer answers like each provider registered in SHAPES, and refuses any other."""
-    assert set(SHAPES) == {"x", "graph", "twilio", "webhook", "slack", "discord"}
+    assert set(SHAPES) == {
+        "x",
+        "graph",
+        "twilio",
+        "webhook",
+        "slack",
+        "discord",
+        "telegram",
+        "teams",
+    }
     for name in SHAPES:
         with ChaosServer(name) as server:  # type: ignore[arg-type]
             assert server.provider == name

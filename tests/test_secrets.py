@@ -6,16 +6,9 @@ import logging
 
 import pytest
 
-from broadcast import (
-    Broadcaster,
-    ConfigError,
-    DeliveryError,
-    Env,
-    RetryPolicy,
-    Update,
-    channels_from_env,
-)
+from broadcast import Broadcaster, ConfigError, DeliveryError, RetryPolicy, Update
 from broadcast.channels import Webhook
+from broadcast.config import Env, channels_from_env
 from broadcast.testing import LoopbackServer, RecordingChannel, Reply
 
 from .conftest import SECRET

@@ -19,40 +19,15 @@ stay fast; type checkers see the imports below.
 
 from __future__ import annotations
 
+import warnings
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from ._api import (
-        acheck,
-        asend,
-        check,
-        make_update,
-        preview,
-        send,
-    )
     from ._broadcaster import Broadcaster
-    from ._channel import (
-        Channel,
-        Checkable,
-        Delivery,
-        Rejection,
-        Rendered,
-        UsesHTTPClient,
-    )
-    from ._check import CheckResult
-    from ._config import (
-        broadcaster_from_env,
-        channels_from_env,
-    )
-    from ._config_load import (
-        Config,
-        ConfiguredChannel,
-        load_config,
-    )
-    from ._env import Env
+    from ._channel import Channel
     from ._errors import (
         AlreadyDelivered,
         AuthError,
@@ -67,21 +42,6 @@ if TYPE_CHECKING:
         TransientError,
         Unconfirmed,
     )
-    from ._journal import (
-        ChannelRecord,
-        Claim,
-        IncidentState,
-        ItemRecord,
-        Journal,
-        Overdue,
-        RecipientLog,
-        UpdateRecord,
-        UsesJournal,
-        overdue,
-    )
-    from ._journal_sqlite import SQLiteJournal
-    from ._preview import Preview
-    from ._progress import Progress
     from ._redact import register_secret
     from ._report import (
         Outcome,
@@ -89,17 +49,29 @@ if TYPE_CHECKING:
         Report,
     )
     from ._retry import RetryPolicy
-    from ._threads import (
-        MemoryThreads,
-        ThreadState,
-        ThreadStore,
-    )
+    from ._scope import Progress
     from ._update import (
         Severity,
         Status,
         Update,
         UpdateFields,
     )
+    from .api._calls import (
+        acheck,
+        asend,
+        check,
+        make_update,
+        preview,
+        send,
+    )
+    from .api._check import CheckResult
+    from .api._preview import Preview
+    from .config._load import (
+        Config,
+        load_config,
+    )
+    from .journal._protocol import Journal
+    from .journal._sqlite import SQLiteJournal
 
 __all__ = [
     "AlreadyDelivered",
@@ -108,81 +80,52 @@ __all__ = [
     "Broadcaster",
     "Channel",
     "ChannelError",
-    "ChannelRecord",
     "CheckResult",
-    "Checkable",
-    "Claim",
     "Config",
     "ConfigError",
-    "ConfiguredChannel",
-    "Delivery",
     "DeliveryError",
-    "Env",
     "InDoubt",
-    "IncidentState",
-    "ItemRecord",
     "Journal",
     "JournalError",
-    "MemoryThreads",
     "NotSent",
     "Outcome",
-    "Overdue",
     "PermanentError",
     "Preview",
     "Progress",
     "Receipt",
-    "RecipientLog",
-    "Rejection",
-    "Rendered",
     "Report",
     "RetryPolicy",
     "SQLiteJournal",
     "Severity",
     "Status",
-    "ThreadState",
-    "ThreadStore",
     "TransientError",
     "Unconfirmed",
     "Update",
     "UpdateFields",
-    "UpdateRecord",
-    "UsesHTTPClient",
-    "UsesJournal",
     "__version__",
     "acheck",
     "asend",
-    "broadcaster_from_env",
-    "channels_from_env",
     "check",
     "load_config",
     "make_update",
-    "overdue",
     "preview",
     "register_secret",
     "send",
 ]
 
 _WHERE = {
-    "acheck": "._api",
-    "asend": "._api",
-    "check": "._api",
-    "make_update": "._api",
-    "preview": "._api",
-    "send": "._api",
+    "acheck": ".api._calls",
+    "asend": ".api._calls",
+    "check": ".api._calls",
+    "make_update": ".api._calls",
+    "preview": ".api._calls",
+    "send": ".api._calls",
+    "CheckResult": ".api._check",
+    "Preview": ".api._preview",
     "Broadcaster": "._broadcaster",
     "Channel": "._channel",
-    "Checkable": "._channel",
-    "Delivery": "._channel",
-    "Rejection": "._channel",
-    "Rendered": "._channel",
-    "UsesHTTPClient": "._channel",
-    "CheckResult": "._check",
-    "broadcaster_from_env": "._config",
-    "channels_from_env": "._config",
-    "Config": "._config_load",
-    "ConfiguredChannel": "._config_load",
-    "load_config": "._config_load",
-    "Env": "._env",
+    "Config": ".config._load",
+    "load_config": ".config._load",
     "AlreadyDelivered": "._errors",
     "AuthError": "._errors",
     "BroadcastError": "._errors",
@@ -195,40 +138,62 @@ _WHERE = {
     "PermanentError": "._errors",
     "TransientError": "._errors",
     "Unconfirmed": "._errors",
-    "ChannelRecord": "._journal",
-    "Claim": "._journal",
-    "IncidentState": "._journal",
-    "ItemRecord": "._journal",
-    "Journal": "._journal",
-    "Overdue": "._journal",
-    "RecipientLog": "._journal",
-    "UpdateRecord": "._journal",
-    "UsesJournal": "._journal",
-    "overdue": "._journal",
-    "SQLiteJournal": "._journal_sqlite",
-    "Preview": "._preview",
-    "Progress": "._progress",
+    "Journal": ".journal._protocol",
+    "SQLiteJournal": ".journal._sqlite",
+    "Progress": "._scope",
+    "register_secret": "._redact",
     "Outcome": "._report",
     "Receipt": "._report",
     "Report": "._report",
     "RetryPolicy": "._retry",
-    "MemoryThreads": "._threads",
-    "ThreadState": "._threads",
-    "ThreadStore": "._threads",
     "Severity": "._update",
     "Status": "._update",
     "Update": "._update",
-    "register_secret": "._redact",
     "UpdateFields": "._update",
 }
 """Each lazily loaded name, and the private module that defines it."""
-_SUBPACKAGES = frozenset({"channels", "cli", "demo", "http", "testing", "text"})
+
+_MOVED = {
+    "ChannelRecord": "journal",
+    "Claim": "journal",
+    "IncidentState": "journal",
+    "ItemRecord": "journal",
+    "Overdue": "journal",
+    "RecipientLog": "journal",
+    "UpdateRecord": "journal",
+    "UsesJournal": "journal",
+    "overdue": "journal",
+    "MemoryThreads": "journal",
+    "ThreadState": "journal",
+    "ThreadStore": "journal",
+    "ConfiguredChannel": "config",
+    "Env": "config",
+    "broadcaster_from_env": "config",
+    "channels_from_env": "config",
+    "Checkable": "channels",
+    "UsesHTTPClient": "channels",
+    "Delivery": "channels",
+    "Rejection": "channels",
+    "Rendered": "channels",
+}
+"""Names that left the top level in 0.x, and the subpackage that has them now."""
+_SUBPACKAGES = frozenset(
+    {"api", "channels", "cli", "config", "demo", "http", "journal", "testing", "text"}
+)
 
 
 def __getattr__(name: str) -> Any:
     """Import a public name on first use, then keep it in the module."""
     if name in _SUBPACKAGES:
         return import_module(f".{name}", __name__)
+    if name in _MOVED:
+        where = f"broadcast.{_MOVED[name]}"
+        warnings.warn(
+            f"broadcast.{name} moved to {where}.{name}; import it from there",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(import_module(where), name)
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module 'broadcast' has no attribute {name!r}")

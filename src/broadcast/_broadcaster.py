@@ -14,17 +14,24 @@ import httpx
 from ._capabilities import Capabilities
 from ._channel import Channel, Delivery, UsesHTTPClient
 from ._errors import AlreadyDelivered, JournalError, PermanentError
-from ._journal import Journal, UsesJournal
-from ._journal_run import journaled
-from ._outcome import STOP_GRACE, Failure, delivered_fields, failure_fields, safe_traceback
-from ._progress import ProgressCallback, reporting, stop_reporting
 from ._redact import describe
-from ._report import Outcome, Receipt, Report
+from ._report import (
+    STOP_GRACE,
+    Failure,
+    Outcome,
+    Receipt,
+    Report,
+    delivered_fields,
+    failure_fields,
+    safe_traceback,
+)
 from ._retry import RetryPolicy
-from ._scope import SendScope, entered, stoppable_sleep
+from ._scope import ProgressCallback, SendScope, entered, reporting, stop_reporting, stoppable_sleep
 from ._selection import names_in
 from ._update import Update
 from .http import new_client
+from .journal._protocol import Journal, UsesJournal
+from .journal._run import journaled
 
 __all__ = ["Broadcaster"]
 
@@ -325,7 +332,8 @@ class Broadcaster:
                 delivery = await channel.deliver(rendered)
                 if not isinstance(delivery, Delivery):
                     raise TypeError(
-                        f"deliver() must return broadcast.Delivery, not {type(delivery).__name__}"
+                        "deliver() must return broadcast.channels.Delivery, "
+                        f"not {type(delivery).__name__}"
                     )
             except Exception as exc:
                 last_error = exc

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from ._channel import Checkable, UsesHTTPClient
-from ._journal import UsesJournal
+from .journal._protocol import UsesJournal
 
 __all__ = ["Capabilities", "FanOut", "Idempotent", "Threaded", "capabilities_of"]
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from broadcast import ConfigError, load_config
-from broadcast._config import channels_from_env
-from broadcast._env import Env
 from broadcast.channels._discord import DiscordWebhook
 from broadcast.channels._slack import Slack
+from broadcast.config._env import Env
+from broadcast.config._from_env import channels_from_env
 
 HOOK = "https://discord.com/api/webhooks/123456789012345678/tok-en_1"
 

@@ -15,7 +15,7 @@ import trustme
 
 from broadcast import AuthError, ChannelError, PermanentError, TransientError
 from broadcast._channel import Checkable, Delivery
-from broadcast._check import NO_PROBE, CheckResult, check_channels
+from broadcast.api._check import NO_PROBE, CheckResult, check_channels
 from broadcast.channels import Email, FacebookPage, TwilioSMS, Twitter, Webhook
 from broadcast.testing import LoopbackServer, RecordingChannel, Reply, Text
 

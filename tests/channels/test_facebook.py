@@ -9,9 +9,10 @@ import httpx
 import pytest
 import respx
 
-from broadcast import Broadcaster, MemoryThreads, Outcome, Receipt, RetryPolicy, Update
+from broadcast import Broadcaster, Outcome, Receipt, RetryPolicy, Update
 from broadcast.channels import FacebookPage
 from broadcast.channels._facebook import MAX_MESSAGE, appsecret_proof, render_post
+from broadcast.journal import MemoryThreads
 from broadcast.testing import FakeClock
 
 PAGE = "546349135390552"

@@ -10,18 +10,10 @@ import httpx
 import pytest
 import respx
 
-from broadcast import (
-    Broadcaster,
-    ConfigError,
-    Env,
-    Outcome,
-    Receipt,
-    RetryPolicy,
-    Update,
-    channels_from_env,
-)
+from broadcast import Broadcaster, ConfigError, Outcome, Receipt, RetryPolicy, Update
 from broadcast.channels import TwilioSMS
 from broadcast.channels._sms import RateLimiter, normalise_number
+from broadcast.config import Env, channels_from_env
 from broadcast.testing import FakeClock, LoopbackServer, RecordedRequest, Reply, fast_retries
 from broadcast.testing._providers import twilio as twilio_api
 

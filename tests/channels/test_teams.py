@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from broadcast import Broadcaster, Outcome, RetryPolicy, SQLiteJournal, Update
-from broadcast._check import check_channels
-from broadcast._env import Env
 from broadcast._errors import ConfigError
+from broadcast.api._check import check_channels
 from broadcast.channels._registry import spec
 from broadcast.channels._teams import NO_PROBE, Teams
+from broadcast.config._env import Env
 from broadcast.testing import FakeClock, LoopbackServer, Reply
 from broadcast.testing._providers.teams import TeamsFake
 from broadcast.text._teams import MAX_TEAMS_BYTES, render_teams

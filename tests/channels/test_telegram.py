@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from broadcast import Broadcaster, Outcome, RetryPolicy, SQLiteJournal, Update
-from broadcast._check import check_channels
-from broadcast._env import Env
 from broadcast._errors import ConfigError
+from broadcast.api._check import check_channels
 from broadcast.channels._registry import spec
 from broadcast.channels._telegram import Telegram, chat_id
+from broadcast.config._env import Env
 from broadcast.testing import FakeClock, LoopbackServer, Reply
 from broadcast.testing._providers.telegram import TelegramFake, visible_text
 from broadcast.text._cut import utf16_length

@@ -10,10 +10,11 @@ from oauthlib.common import Request as OAuthRequest
 from oauthlib.oauth1.rfc5849 import signature as oauth_signature
 from pydantic import SecretStr
 
-from broadcast import Broadcaster, MemoryThreads, Outcome, RetryPolicy, Update
+from broadcast import Broadcaster, Outcome, RetryPolicy, Update
 from broadcast.channels import Twitter
 from broadcast.channels._oauth1 import OAuth1
 from broadcast.channels._twitter import render_posts
+from broadcast.journal import MemoryThreads
 from broadcast.testing import FakeClock
 from broadcast.text import weighted_length
 

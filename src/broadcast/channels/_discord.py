@@ -42,11 +42,11 @@ from .._errors import (
     TransientError,
     Unconfirmed,
 )
-from .._journal import Journal
 from .._redact import excerpt, register_secret
 from .._retry import retry_after_from_headers
-from .._threads import ThreadSlot, ThreadStore, post_part
 from .._update import Update
+from ..journal._protocol import Journal
+from ..journal._threads import ThreadSlot, ThreadStore, post_part
 from ..text import next_update_phrase, signature, status_tag
 from ..text._fit import fit_paragraphs
 from ._http import ClientSlot, get, json_field, post

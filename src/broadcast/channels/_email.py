@@ -26,17 +26,17 @@ from pydantic import BaseModel, SecretStr
 
 from .._channel import Delivery
 from .._errors import AuthError, ChannelError, ConfigError, PermanentError, TransientError
-from .._journal import Journal
 from .._redact import excerpt, register_secret
 from .._retry import RetryPolicy
 from .._update import Update
+from ..journal._protocol import Journal
 from ._email_message import EmailTemplate, is_msg_id, render_email
 from ._fanout import FanOut
 from ._recipients import Audience, RecipientSource, describe_invalid, invalid_in
 from ._spec import ChannelSpec, setting
 
 if TYPE_CHECKING:
-    from .._env import Env
+    from ..config._env import Env
 
 __all__ = ["Email", "normalise_address"]
 

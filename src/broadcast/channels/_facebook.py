@@ -31,17 +31,17 @@ from .._errors import (
     PermanentError,
     TransientError,
 )
-from .._journal import Journal
 from .._redact import excerpt, register_secret
 from .._retry import retry_after_from_headers
-from .._threads import ThreadSlot, ThreadStore, post_part
 from .._update import Update
+from ..journal._protocol import Journal
+from ..journal._threads import ThreadSlot, ThreadStore, post_part
 from ..text import next_update_phrase, signature, status_tag
 from ._http import ClientSlot, get, json_field, post
 from ._spec import ChannelSpec, setting
 
 if TYPE_CHECKING:
-    from .._env import Env
+    from ..config._env import Env
 
 __all__ = ["FacebookPage", "FacebookPost", "appsecret_proof", "check_api_version", "graph_errors"]
 

@@ -37,11 +37,10 @@ from typing import Protocol
 
 from .._channel import Delivery, Rejection
 from .._errors import AuthError, ChannelError, JournalError, Unconfirmed
-from .._journal import RecipientLog
-from .._progress import progress_reporter, silent, watched
 from .._redact import describe
 from .._retry import RetryPolicy
-from .._scope import current_scope, stoppable_sleep
+from .._scope import current_scope, progress_reporter, silent, stoppable_sleep, watched
+from ..journal._protocol import RecipientLog
 from ._recipients import Normalise, RecipientSource, size_hint, stream
 
 __all__ = ["BREAKER_WINDOW", "DRAIN_GRACE", "SAMPLE_IDS", "FanOut", "Worker"]
@@ -107,7 +106,7 @@ class _Tally:
     not_recorded: int = 0
     """Sent, but the journal could not record it (a re-run may send it again)."""
     report: Callable[..., None] = silent
-    """Progress for a live display (``broadcast._progress``)."""
+    """Progress for a live display (``broadcast._scope``)."""
     stopped: str | None = None
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     auth: AuthError | None = None

@@ -36,10 +36,10 @@ from .._errors import (
     PermanentError,
     Unconfirmed,
 )
-from .._journal import Journal
 from .._redact import register_secret
-from .._threads import ThreadSlot, ThreadStore, post_part
 from .._update import Update
+from ..journal._protocol import Journal
+from ..journal._threads import ThreadSlot, ThreadStore, post_part
 from ..text import next_update_phrase, signature, status_tag
 from ..text._fit import fit_paragraphs, split_words
 from ._http import ClientSlot, check_response, get, post, request

@@ -24,10 +24,10 @@ from pydantic import BaseModel, SecretStr
 
 from .._channel import Delivery
 from .._errors import AuthError, ChannelError, ConfigError, PermanentError, TransientError
-from .._journal import Journal, RecipientLog
 from .._redact import excerpt, register_secret, safe_origin
 from .._retry import RetryPolicy, retry_after_from_headers
 from .._update import Update
+from ..journal._protocol import Journal, RecipientLog
 from ..text import SmsText, render_sms
 from ._fanout import FanOut
 from ._http import ClientSlot, get, json_field, post
@@ -35,7 +35,7 @@ from ._recipients import Audience, RecipientSource, describe_invalid, invalid_in
 from ._spec import ChannelSpec, setting
 
 if TYPE_CHECKING:
-    from .._env import Env
+    from ..config._env import Env
 
 __all__ = [
     "RateLimiter",

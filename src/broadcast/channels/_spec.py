@@ -36,7 +36,7 @@ from .._redact import register_secret
 
 if TYPE_CHECKING:
     from .._channel import Channel
-    from .._env import Env
+    from ..config._env import Env
 
 __all__ = ["ChannelSpec", "setting"]
 

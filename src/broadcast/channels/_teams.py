@@ -35,7 +35,7 @@ from ._http import ClientSlot, post
 from ._spec import ChannelSpec, setting
 
 if TYPE_CHECKING:
-    from .._env import Env
+    from ..config._env import Env
 
 __all__ = ["NO_PROBE", "NotRepeated", "Teams"]
 

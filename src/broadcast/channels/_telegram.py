@@ -28,11 +28,11 @@ from pydantic import BaseModel, SecretStr
 
 from .._channel import Delivery
 from .._errors import AuthError, ChannelError, ConfigError, PermanentError, TransientError
-from .._journal import Journal, RecipientLog
 from .._redact import excerpt, register_secret
 from .._retry import RetryPolicy
-from .._threads import ThreadSlot, post_part
 from .._update import Update
+from ..journal._protocol import Journal, RecipientLog
+from ..journal._threads import ThreadSlot, post_part
 from ..text._telegram import TelegramMessage, render_telegram
 from ._fanout import FanOut
 from ._http import ClientSlot, post
@@ -40,7 +40,7 @@ from ._sms import RateLimiter
 from ._spec import ChannelSpec, setting
 
 if TYPE_CHECKING:
-    from .._env import Env
+    from ..config._env import Env
 
 __all__ = ["Telegram", "chat_id", "telegram_errors"]
 

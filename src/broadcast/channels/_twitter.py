@@ -21,10 +21,10 @@ from pydantic import BaseModel, SecretStr
 
 from .._channel import Delivery
 from .._errors import AlreadyDelivered, ChannelError, ConfigError, PermanentError, Unconfirmed
-from .._journal import Journal
 from .._redact import register_secret, safe_origin
-from .._threads import ThreadSlot, ThreadStore, post_part
 from .._update import Update
+from ..journal._protocol import Journal
+from ..journal._threads import ThreadSlot, ThreadStore, post_part
 from ..text import (
     MAX_WEIGHTED,
     next_update_phrase,
@@ -38,7 +38,7 @@ from ._oauth1 import OAuth1
 from ._spec import ChannelSpec, setting
 
 if TYPE_CHECKING:
-    from .._env import Env
+    from ..config._env import Env
 
 __all__ = ["MAX_POSTS", "Thread", "Twitter", "render_posts", "x_errors"]
 

@@ -33,7 +33,7 @@ from ._http import ClientSlot, check_response, post, request
 from ._spec import ChannelSpec, setting
 
 if TYPE_CHECKING:
-    from .._env import Env
+    from ..config._env import Env
 
 __all__ = ["Webhook", "WebhookRequest", "sign"]
 

@@ -28,7 +28,7 @@ def check(
     One line per channel, then the journal's path. Exit 1 if a probe fails, 2 if the
     configuration is wrong.
     """
-    from .._api import acheck  # noqa: PLC0415 - keep --help fast
+    from ..api._calls import acheck  # noqa: PLC0415 - keep --help fast
 
     config = settings.load()
     channels = config.select(only=only, to=to)
@@ -47,7 +47,7 @@ def check(
 
 def _journal_line(setting: str | None) -> str:
     """Where sends from here are recorded: one journal per user unless configured."""
-    from .._journal_sqlite import journal_from_setting  # noqa: PLC0415 - keep --help fast
+    from ..journal._sqlite import journal_from_setting  # noqa: PLC0415 - keep --help fast
 
     journal = journal_from_setting(setting)
     if journal is None:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 if TYPE_CHECKING:
-    from .._config_load import Config
+    from ..config._load import Config
 
 __all__ = [
     "EXIT_BUSY",
@@ -59,8 +59,8 @@ class Settings:
 
     def load(self, *, require_secrets: bool = True, allow_empty: bool = False) -> Config:
         """The configuration; its credentials are masked in everything printed from now on."""
-        from .._config_load import load_config  # noqa: PLC0415 - keep --help fast
         from .._redact import register_secret  # noqa: PLC0415
+        from ..config._load import load_config  # noqa: PLC0415 - keep --help fast
 
         config = load_config(
             self.config,

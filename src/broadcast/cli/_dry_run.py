@@ -18,8 +18,8 @@ from ._common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Settings
 from ._output import print_previews
 
 if TYPE_CHECKING:
-    from .._dry_run import Rehearsal
     from .._update import Update
+    from ..api._dry_run import Rehearsal
 
 __all__ = ["dry_run"]
 
@@ -33,7 +33,7 @@ def dry_run(
     allow_invalid: bool,
 ) -> int:
     """Show the dry run; return its exit code."""
-    from .._dry_run import rehearse  # noqa: PLC0415 - keep --help fast
+    from ..api._dry_run import rehearse  # noqa: PLC0415 - keep --help fast
 
     rows = asyncio.run(rehearse(channels, update))
     invalid = sum(r.invalid for r in rows)

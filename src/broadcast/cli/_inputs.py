@@ -67,7 +67,7 @@ def build_update(
     **flags: str | None,
 ) -> Update:
     """The Update from the flags; the body from the argument, ``-b``, ``--body-file`` or stdin."""
-    from .._api import make_update  # noqa: PLC0415 - keep --help fast
+    from ..api._calls import make_update  # noqa: PLC0415 - keep --help fast
 
     stdin = stdin if stdin is not None else sys.stdin
     if sum(given is not None for given in (body, body_text, body_file)) > 1:
@@ -91,8 +91,8 @@ def build_update(
 
 
 def parse_when(text: str, *, now: datetime | None = None) -> datetime:
-    """``--next-update``: see ``broadcast._when.parse_when`` (shared with the API)."""
-    from .._when import parse_when as parse  # noqa: PLC0415 - keep --help fast
+    """``--next-update``: see ``broadcast._update.parse_when`` (shared with the API)."""
+    from .._update import parse_when as parse  # noqa: PLC0415 - keep --help fast
 
     try:
         return parse(text, now=now)
@@ -102,6 +102,6 @@ def parse_when(text: str, *, now: datetime | None = None) -> datetime:
 
 def explain(error: ValidationError) -> str:
     """A pydantic error as one line per field, each named by its flag."""
-    from .._explain import explain as in_words  # noqa: PLC0415 - keep --help fast
+    from ..config._explain import explain as in_words  # noqa: PLC0415 - keep --help fast
 
     return in_words(error, FLAGS)

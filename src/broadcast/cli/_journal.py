@@ -14,8 +14,8 @@ import click
 from ._common import EXIT_FAILED, EXIT_OK, Settings, fail, guarded, pass_settings
 
 if TYPE_CHECKING:
-    from .._journal import ChannelRecord
-    from .._journal_sqlite import SQLiteJournal
+    from ..journal._protocol import ChannelRecord
+    from ..journal._sqlite import SQLiteJournal
 
 __all__ = ["aligned", "existing_journal", "history", "overdue", "settle", "use_journal"]
 
@@ -25,7 +25,7 @@ _json = click.option("--json", "as_json", is_flag=True, help="Print JSON on stdo
 
 def existing_journal(path: str | None) -> SQLiteJournal | None:
     """The journal at ``path`` (``BROADCAST_JOURNAL``); None if it is off or not made yet."""
-    from .._journal_sqlite import default_journal  # noqa: PLC0415 - keep --help fast
+    from ..journal._sqlite import default_journal  # noqa: PLC0415 - keep --help fast
 
     if path == "off":
         return None
@@ -35,7 +35,7 @@ def existing_journal(path: str | None) -> SQLiteJournal | None:
 
 def _where(setting: str | None) -> str:
     """The path the journal setting names (the per-user journal when unset)."""
-    from .._journal_sqlite import journal_from_setting  # noqa: PLC0415 - keep --help fast
+    from ..journal._sqlite import journal_from_setting  # noqa: PLC0415 - keep --help fast
 
     journal = journal_from_setting(setting)
     return str(journal.path) if journal is not None else "off"
@@ -147,7 +147,7 @@ def overdue(settings: Settings, /, *, as_json: bool) -> None:
 
     For cron and CI: a failing job nags before customers notice the silence.
     """
-    from .._journal import overdue as find_overdue  # noqa: PLC0415 - keep --help fast
+    from ..journal._protocol import overdue as find_overdue  # noqa: PLC0415 - keep --help fast
 
     journal = _journal(settings)
     late = [] if journal is None else use_journal(journal, find_overdue)

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any, TextIO
 import click
 
 if TYPE_CHECKING:
-    from .._preview import Preview
-    from .._progress import Progress
     from .._report import Receipt, Report
+    from .._scope import Progress
+    from ..api._preview import Preview
 
 __all__ = ["ProgressDisplay", "exit_code", "print_previews", "print_report", "verdict"]
 

@@ -116,7 +116,7 @@ def send(
 
 def _confirm(settings: Settings, channels: list[Any], update: Update) -> None:
     """Show each channel's text on stderr and ask; a no (or Ctrl-D) sends nothing."""
-    from .._preview import render_previews  # noqa: PLC0415 - keep --help fast
+    from ..api._preview import render_previews  # noqa: PLC0415 - keep --help fast
 
     print_previews(render_previews(channels, update), settings.mask, err=True)
     names = ", ".join(c.name for c in channels)
@@ -187,7 +187,7 @@ def _as_before(update: Update, path: str | None, *, quiet: bool = False) -> Upda
     re-run (after a crash, or a second try in a panic) a new update, posted twice. If
     the incident's latest update in the journal differs only by that time, reuse it.
     """
-    from .._api import make_update  # noqa: PLC0415 - keep --help fast
+    from ..api._calls import make_update  # noqa: PLC0415 - keep --help fast
 
     journal = existing_journal(path)
     if journal is None:
@@ -225,7 +225,7 @@ def preview(
     Facebook post, the webhook JSON. With no channel configured, it shows every
     registered channel type with example settings (--only picks types by name).
     """
-    from .._preview import channels_to_preview, render_previews  # noqa: PLC0415
+    from ..api._preview import channels_to_preview, render_previews  # noqa: PLC0415
 
     update = build_update(**fields)
     config = settings.load(require_secrets=False, allow_empty=True)

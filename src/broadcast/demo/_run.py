@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import TextIO
 
 from .._broadcaster import Broadcaster
-from .._journal_sqlite import SQLiteJournal
 from .._report import Report
 from .._retry import RetryPolicy
 from .._update import Update
+from ..journal._sqlite import SQLiteJournal
 from ..testing import StandIn
 from ..text import status_tag
 from ._timeline import psn_timeline
@@ -26,7 +26,7 @@ __all__ = ["STAND_INS", "main", "run"]
 
 def stand_ins() -> list[Callable[[], StandIn]]:
     """Each registered channel's stand-in (its ``ChannelSpec.standin``), in registry order."""
-    from .._config_registry import specs  # noqa: PLC0415 - loads every channel module
+    from ..config._registry import specs  # noqa: PLC0415 - loads every channel module
 
     return [_import(s.standin) for s in specs() if s.standin]
 

@@ -15,12 +15,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ._capabilities import Capabilities
-from ._channel import Channel
-from ._errors import JournalError
-from ._journal import Claim, Journal, SendState
-from ._report import Outcome, Receipt
-from ._update import Update
+from .._capabilities import Capabilities
+from .._channel import Channel
+from .._errors import JournalError
+from .._report import Outcome, Receipt
+from .._update import Update
+from ._protocol import Claim, Journal, SendState
 
 __all__ = ["journaled", "resumes_itself"]
 

@@ -8,9 +8,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ._channel import Channel, Checkable, UsesHTTPClient
-from ._redact import describe, redact
-from .http import new_client
+from .._channel import Channel, Checkable, UsesHTTPClient
+from .._redact import describe, redact
+from ..http import new_client
 
 __all__ = ["NO_PROBE", "CheckResult", "check_channels"]
 

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from ._preview import Preview, render_previews
 
 if TYPE_CHECKING:
-    from ._channel import Channel
-    from .channels._recipients import Audience, Audit
+    from .._channel import Channel
+    from ..channels._recipients import Audience, Audit
 
 __all__ = ["Rehearsal", "rehearse"]
 
@@ -63,7 +63,7 @@ class Rehearsal:
 
 async def rehearse(channels: Sequence[Channel[Any]], update: Any) -> list[Rehearsal]:
     """Render ``update`` for each channel and read each fan-out's list, sending nothing."""
-    from .channels._recipients import audit  # noqa: PLC0415 - channels load lazily
+    from ..channels._recipients import audit  # noqa: PLC0415 - channels load lazily
 
     rows = []
     for channel, preview in zip(channels, render_previews(channels, update), strict=True):

@@ -16,19 +16,19 @@ from typing import Any, Literal, Unpack
 from pydantic import ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from ._broadcaster import Broadcaster
-from ._channel import Channel
+from .._broadcaster import Broadcaster
+from .._channel import Channel
+from .._report import Report
+from .._scope import ProgressCallback
+from .._selection import select_given
+from .._update import Update, UpdateFields, title_from_text
+from ..config._env import Env, env_file_names
+from ..config._from_env import broadcaster_from_env, masked_errors
+from ..config._load import load_config
+from ..config._names import check_names
+from ..journal._protocol import Journal
 from ._check import CheckResult, check_channels
-from ._config import broadcaster_from_env, masked_errors
-from ._config_load import load_config
-from ._config_names import check_names
-from ._env import Env, env_file_names
-from ._journal import Journal
 from ._preview import Preview, channels_to_preview, render_previews
-from ._progress import ProgressCallback
-from ._report import Report
-from ._selection import select_given
-from ._update import Update, UpdateFields, title_from_text
 
 __all__ = ["acheck", "asend", "check", "make_update", "preview", "send"]
 

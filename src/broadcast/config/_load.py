@@ -22,17 +22,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from ._broadcaster import Broadcaster
-from ._channel import Channel
-from ._config import broadcaster_from_env, broadcaster_settings, env_channels, masked_errors
-from ._config_file import _REFERENCE, read_config_file
-from ._config_names import check_names
-from ._config_registry import SETTINGS, how_to_configure
+from .._broadcaster import Broadcaster
+from .._channel import Channel
+from .._errors import ConfigError
+from .._redact import register_secret
+from .._selection import known, names_in
+from ..journal._protocol import Journal
 from ._env import Env, env_file_names, merged_environment
-from ._errors import ConfigError
-from ._journal import Journal
-from ._redact import register_secret
-from ._selection import known, names_in
+from ._file import _REFERENCE, read_config_file
+from ._from_env import broadcaster_from_env, broadcaster_settings, env_channels, masked_errors
+from ._names import check_names
+from ._registry import SETTINGS, how_to_configure
 
 __all__ = ["DEFAULT_CONFIG", "Config", "ConfiguredChannel", "load_config"]
 

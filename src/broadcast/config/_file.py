@@ -27,12 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._channel import Channel
-from ._config_registry import SETTINGS, channel_keys, specs
+from .._channel import Channel
+from .._errors import ConfigError
+from .._redact import redact, register_secret
+from ..channels._registry import available, spec
 from ._env import Env
-from ._errors import ConfigError
-from ._redact import redact, register_secret
-from .channels._registry import available, spec
+from ._registry import SETTINGS, channel_keys, specs
 
 __all__ = ["FileChannel", "read_config_file"]
 

@@ -17,10 +17,10 @@ import difflib
 import logging
 from collections.abc import Collection
 
-from ._config_registry import configured_specs
-from ._config_registry import known_env_names as _registry_names
+from .._errors import ConfigError
 from ._env import CREDENTIALS, PREFIX, Env
-from ._errors import ConfigError
+from ._registry import configured_specs
+from ._registry import known_env_names as _registry_names
 
 __all__ = ["ALLOW_UNKNOWN", "check_names", "known_env_names"]
 

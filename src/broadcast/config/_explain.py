@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ._when import WHEN_FORMS
+from .._update import WHEN_FORMS
 
 if TYPE_CHECKING:
     from pydantic import ValidationError

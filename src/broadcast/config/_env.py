@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
-from ._errors import ConfigError
+from .._errors import ConfigError
 
 __all__ = [
     "CREDENTIALS",
@@ -89,7 +89,7 @@ class Env:
         So is every variable a channel declares as a ``SecretStr`` (the webhook URL:
         its path or query may hold a token).
         """
-        from ._config_registry import secret_env_names  # noqa: PLC0415 - loads the channels
+        from ._registry import secret_env_names  # noqa: PLC0415 - loads the channels
 
         declared = secret_env_names(self) if self._values else frozenset()
         return frozenset(

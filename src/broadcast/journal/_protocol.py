@@ -1,6 +1,6 @@
 """The delivery journal: what was sent where, so nothing is lost and nothing sent twice.
 
-``Journal`` is the contract; ``SQLiteJournal`` (in ``_journal_sqlite.py``) is the
+``Journal`` is the contract; ``SQLiteJournal`` (in ``_sqlite.py``) is the
 embedded default, and a shared database can implement the same Protocol to back
 several workers. The Broadcaster drives it:
 
@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 from ._threads import ThreadStore
 
 if TYPE_CHECKING:
-    from ._report import Receipt
-    from ._update import Update
+    from .._report import Receipt
+    from .._update import Update
 
 __all__ = [
     "ChannelRecord",

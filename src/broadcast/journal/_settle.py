@@ -12,9 +12,9 @@ import json
 import sqlite3
 from typing import Any
 
-from ._errors import JournalError
-from ._journal_sql import part, record_part, write
+from .._errors import JournalError
 from ._lease import holder_alive
+from ._sql import part, record_part, write
 
 __all__ = ["in_doubt", "settle"]
 

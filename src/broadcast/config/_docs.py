@@ -1,4 +1,4 @@
-"""The generated tables of docs/configuration.md: ``python -m broadcast._config_docs``.
+"""The generated tables of docs/configuration.md: ``python -m broadcast.config._docs``.
 
 Each table sits between ``<!-- generated: NAME -->`` and ``<!-- /generated -->``; this
 rewrites them from the channels' declarations, and a test fails when the page differs.
@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from ._config_registry import settings_table, types_table
+from ._registry import settings_table, types_table
 
 __all__ = ["TABLES", "main", "render"]
 

@@ -4,7 +4,7 @@ Every call runs on one dedicated thread that owns the connection, so a busy disk
 lock held by another process never blocks the event loop (and the other channels).
 Commits use ``synchronous=NORMAL``: durable across a crash or kill of the process; on
 power loss the last commits before it may be lost (see docs/journal.md). The SQL
-itself is in ``_journal_sql.py``.
+itself is in ``_sql.py``.
 """
 
 from __future__ import annotations
@@ -19,19 +19,19 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from . import _journal_sql as sql
-from ._errors import InDoubt, JournalError
-from ._journal import Claim, IncidentState, RecipientLog, SendState, UpdateRecord
-from ._journal_batch import BatchWriter, SQLiteRecipients
-from ._journal_check import safe_error
-from ._journal_settle import settle as settle_in
+from .._errors import InDoubt, JournalError
+from .._redact import redact
+from . import _sql as sql
+from ._batch import BatchWriter, SQLiteRecipients
+from ._check import safe_error
 from ._lease import new_owner
-from ._redact import redact
+from ._protocol import Claim, IncidentState, RecipientLog, SendState, UpdateRecord
+from ._settle import settle as settle_in
 from ._threads import ThreadState
 
 if TYPE_CHECKING:
-    from ._report import Receipt
-    from ._update import Update
+    from .._report import Receipt
+    from .._update import Update
 
 __all__ = [
     "LEASE_SECONDS",

@@ -15,10 +15,10 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from ._errors import JournalError
-from ._journal import ItemRecord
-from ._journal_sql import upsert_items
-from ._redact import redact
+from .._errors import JournalError
+from .._redact import redact
+from ._protocol import ItemRecord
+from ._sql import upsert_items
 
 __all__ = ["BatchWriter", "SQLiteRecipients"]
 

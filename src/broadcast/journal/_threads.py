@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from ._errors import ChannelError, Unconfirmed
+from .._errors import ChannelError, Unconfirmed
 
 __all__ = ["MemoryThreads", "ThreadSlot", "ThreadState", "ThreadStore", "post_part"]
 

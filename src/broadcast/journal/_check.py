@@ -19,7 +19,7 @@ import re
 import sqlite3
 from pathlib import Path
 
-from ._errors import JournalError
+from .._errors import JournalError
 
 __all__ = [
     "FIX",

@@ -16,9 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ._errors import JournalError
-from ._journal import ChannelRecord, Claim, IncidentState, UpdateRecord
-from ._journal_check import (
+from .._errors import JournalError
+from ._check import (
     FIX,
     FULL_CHECK_BYTES,
     check_integrity,
@@ -27,6 +26,7 @@ from ._journal_check import (
     safe_error,
 )
 from ._lease import holder_alive
+from ._protocol import ChannelRecord, Claim, IncidentState, UpdateRecord
 from ._threads import ThreadState
 
 __all__ = ["SCHEMA_VERSION", "UPSERT_ITEM", "connect", "part", "stamp", "transaction"]
@@ -116,7 +116,7 @@ def part(index: int) -> str:
 def connect(path: Path, *, full_check_up_to: int = FULL_CHECK_BYTES) -> sqlite3.Connection:
     """Open (creating, mode 0600) and check the journal at ``path``.
 
-    The checks (``_journal_check``) run before anything is written: its schema
+    The checks (``_check``) run before anything is written: its schema
     version, its tables and columns, and its pages (every page up to
     ``full_check_up_to`` bytes).
     """

@@ -5,7 +5,7 @@ Precedence: a variable set in the process environment wins over the same name in
 Every error names the variable and says how to fix it.
 
 Each channel declares its own variables in its ``ChannelSpec`` (``channels/_spec.py``);
-``_config_registry`` reads them all from the registry, and docs/configuration.md shows
+``_registry`` reads them all from the registry, and docs/configuration.md shows
 the generated table. The settings that are not a channel's:
 
 | variable                      | meaning                                                |
@@ -30,21 +30,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
 
-from ._broadcaster import DEFAULT_FAN_OUT_TIMEOUT, DEFAULT_TIMEOUT, Broadcaster
-from ._channel import Channel
-from ._config_registry import (
+from .._broadcaster import DEFAULT_FAN_OUT_TIMEOUT, DEFAULT_TIMEOUT, Broadcaster
+from .._channel import Channel
+from .._errors import ConfigError
+from .._redact import redact, register_secret
+from .._retry import RetryPolicy
+from ..journal._protocol import Journal
+from ..journal._sqlite import journal_from_setting
+from ._env import Env
+from ._registry import (
     SETTINGS,
     channel_keys,
     env_channels_of,
     how_to_configure,
     known_env_names,
 )
-from ._env import Env
-from ._errors import ConfigError
-from ._journal import Journal
-from ._journal_sqlite import journal_from_setting
-from ._redact import redact, register_secret
-from ._retry import RetryPolicy
 
 __all__ = [
     "SETTINGS",
@@ -71,7 +71,7 @@ def __getattr__(name: str) -> Any:
     if name == "HOW_TO_CONFIGURE":
         return how_to_configure()
     if name == "BUILDERS":
-        from .channels._registry import spec  # noqa: PLC0415
+        from ..channels._registry import spec  # noqa: PLC0415
 
         return {kind: spec(kind).from_env for kind in channel_keys()}
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -116,7 +116,7 @@ def channels_from_env(env: Env | None = None) -> list[Channel[Any]]:
     A set ``BROADCAST_*`` variable that broadcast does not read (a typo) is an error
     naming it, with the closest known name (see ``_config_names``).
     """
-    from ._config_names import check_names  # noqa: PLC0415 - it imports this module
+    from ._names import check_names  # noqa: PLC0415 - it imports this module
 
     env = env or Env.load()
     with masked_errors():

@@ -14,12 +14,12 @@ import contextlib
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._errors import ConfigError
-from .channels._registry import BUILTIN, available, spec
-from .channels._spec import ChannelSpec
+from .._errors import ConfigError
+from ..channels._registry import BUILTIN, available, spec
+from ..channels._spec import ChannelSpec
 
 if TYPE_CHECKING:
-    from ._channel import Channel
+    from .._channel import Channel
     from ._env import Env
 
 __all__ = [

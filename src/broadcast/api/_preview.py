@@ -6,12 +6,12 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ._channel import Channel
-from ._redact import describe
-from ._selection import known, names_in
+from .._channel import Channel
+from .._redact import describe
+from .._selection import known, names_in
 
 if TYPE_CHECKING:
-    from ._config_load import Config
+    from ..config._load import Config
 
 __all__ = ["Preview", "channels_to_preview", "example_channels", "render_previews"]
 
@@ -65,6 +65,6 @@ def channels_to_preview(
 
 def example_channels() -> list[Channel[Any]]:
     """One channel of each registered type with example settings: renders, never sends."""
-    from ._config_registry import specs  # noqa: PLC0415 - channels load lazily
+    from ..config._registry import specs  # noqa: PLC0415 - channels load lazily
 
     return [s.example() for s in specs()]

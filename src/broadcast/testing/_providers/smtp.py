@@ -11,6 +11,7 @@ each message and checks what a mail client would. Needs ``aiosmtpd``
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from dataclasses import dataclass
 from email import message_from_bytes, policy
@@ -88,10 +89,24 @@ class SMTPServer(Served):
         from aiosmtpd.smtp import SMTP as Session  # noqa: PLC0415
 
         serve = session or Session
+        live: set[asyncio.BaseTransport] = set()
+        self._live = live
+
+        class _Tracked(serve):  # type: ignore[valid-type, misc]  # a class chosen at run time
+            """Remembers its connection, so stop() can hang up on it."""
+
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                live.add(transport)
+                super().connection_made(transport)
+
+            def connection_lost(self, error: Exception | None) -> None:
+                if self.transport is not None:
+                    live.discard(self.transport)
+                super().connection_lost(error)
 
         class _Controller(Controller):
             def factory(self) -> SMTP:
-                return serve(self.handler, **self.SMTP_kwargs)
+                return _Tracked(self.handler, **self.SMTP_kwargs)
 
         self.handler = handler
         self.port = free_port()
@@ -105,8 +120,21 @@ class SMTPServer(Served):
         return self
 
     def stop(self) -> None:
-        """Shut down."""
+        """Hang up on every client still connected, then shut down.
+
+        aiosmtpd stops its loop without closing open connections; their sockets would be
+        left for the garbage collector to warn about in whichever test runs next.
+        """
+        loop = getattr(self.controller, "loop", None)
+        if loop is not None and loop.is_running() and self._live:
+            asyncio.run_coroutine_threadsafe(self._hang_up(), loop).result(timeout=5)
         self.controller.stop()
+
+    async def _hang_up(self) -> None:
+        for transport in list(self._live):
+            transport.close()
+        for _ in range(3):  # close() finishes on the loop's next turns
+            await asyncio.sleep(0)
 
 
 class MailReceiver:

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from pydantic import ValidationError
 
-from broadcast import Severity, Status, Update
+from broadcast import Severity, Status, Update, make_update
 
 from .conftest import T0
 
@@ -201,13 +201,15 @@ def test_key_is_pinned_across_versions(update: Update) -> None:
 
 
 def test_document_has_every_field_and_key(update: Update) -> None:
-    """to_document() carries all fields plus the key, JSON-ready."""
+    """to_document() carries all fields plus the key, JSON-ready (the optional ones when set)."""
     doc = update.to_document()
     assert doc["key"] == update.key
     assert doc["status"] == "investigating"
     assert doc["created_at"] == "2011-04-20T22:00:00Z"
     assert doc["next_update_at"] == "2011-04-20T23:00:00Z"
-    assert set(Update.model_fields) <= set(doc)
+    assert set(Update.model_fields) - {"components", "language"} <= set(doc)
+    full = make_update(update, components={"Sign-in": "major_outage"}, language="en")
+    assert set(Update.model_fields) <= set(full.to_document())
 
 
 def test_whitespace_only_lines_are_blank(make_update: Callable[..., Update]) -> None:

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from ._retry import RetryPolicy
     from ._scope import Progress
     from ._update import (
+        ComponentStatus,
         Severity,
         Status,
         Update,
@@ -81,6 +82,7 @@ __all__ = [
     "Channel",
     "ChannelError",
     "CheckResult",
+    "ComponentStatus",
     "Config",
     "ConfigError",
     "DeliveryError",
@@ -146,6 +148,7 @@ _WHERE = {
     "Receipt": "._report",
     "Report": "._report",
     "RetryPolicy": "._retry",
+    "ComponentStatus": "._update",
     "Severity": "._update",
     "Status": "._update",
     "Update": "._update",

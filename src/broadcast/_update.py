@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 import unicodedata
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypedDict
@@ -21,6 +22,8 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 __all__ = [
     "TITLE_MAX",
     "WHEN_FORMS",
+    "ComponentStatus",
+    "ComponentStatusName",
     "Severity",
     "SeverityName",
     "Status",
@@ -53,6 +56,23 @@ class Severity(StrEnum):
     CRITICAL = "critical"
 
 
+class ComponentStatus(StrEnum):
+    """How one component of the service is doing, in Atlassian Statuspage's words."""
+
+    OPERATIONAL = "operational"
+    DEGRADED_PERFORMANCE = "degraded_performance"
+    PARTIAL_OUTAGE = "partial_outage"
+    MAJOR_OUTAGE = "major_outage"
+    UNDER_MAINTENANCE = "under_maintenance"
+
+
+ComponentStatusName = Literal[
+    "operational", "degraded_performance", "partial_outage", "major_outage", "under_maintenance"
+]
+"""A ``ComponentStatus`` by its value: ``{"Sign-in": "major_outage"}``."""
+COMPONENTS_MAX = 50
+"""The most components one update may name."""
+
 StatusName = Literal["investigating", "identified", "monitoring", "resolved"]
 """A ``Status`` by its value: ``status="resolved"`` reads as ``Status.RESOLVED``."""
 SeverityName = Literal["minor", "major", "critical"]
@@ -60,6 +80,7 @@ SeverityName = Literal["minor", "major", "critical"]
 
 
 _INCIDENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{1,8})*")
 
 
 class UpdateFields(TypedDict, total=False):
@@ -77,6 +98,8 @@ class UpdateFields(TypedDict, total=False):
     author: str | None
     next_update_at: datetime | timedelta | str | None
     created_at: datetime
+    components: Mapping[str, ComponentStatus | ComponentStatusName]
+    language: str | None
 
 
 def _bad_control(text: str, *, allow_newlines: bool) -> str | None:
@@ -187,6 +210,21 @@ def _incident(text: str) -> str:
     return text
 
 
+def _language(text: str) -> str:
+    value = text.strip().replace("_", "-").lower()
+    if not _LANGUAGE.fullmatch(value):
+        raise ValueError(
+            f"must be a language tag (BCP 47) such as 'en', 'ja' or 'pt-br', got {text!r}"
+        )
+    return value
+
+
+def _components(value: dict[str, ComponentStatus]) -> dict[str, ComponentStatus]:
+    if len(value) > COMPONENTS_MAX:
+        raise ValueError(f"names {len(value)} components; at most {COMPONENTS_MAX}")
+    return value
+
+
 def _http_url(text: str) -> str:
     text = _valid_unicode(text).strip()
     if _bad_control(text, allow_newlines=False) is not None or any(c.isspace() for c in text):
@@ -252,6 +290,16 @@ class Update(BaseModel):
     ``created_at``; a ``datetime`` must carry its time zone."""
     created_at: UtcDatetime = Field(default_factory=_now)
     """When this update was written (UTC)."""
+    components: Annotated[
+        dict[Annotated[Line, Field(max_length=100)], ComponentStatus],
+        AfterValidator(_components),
+    ] = Field(default_factory=dict)
+    """How each affected part of the service is doing, e.g. ``{"Sign-in":
+    "major_outage"}``: shown by the channels that can (Statuspage sets its components'
+    statuses). Empty by default."""
+    language: Annotated[str, AfterValidator(_language)] | None = None
+    """The update's language as a BCP 47 tag (``en``, ``ja``), for the outlets that label
+    posts with one (Mastodon, Bluesky). ``None``: not said."""
 
     if TYPE_CHECKING:  # what type checkers see: the strings and delays accepted too
 
@@ -267,6 +315,8 @@ class Update(BaseModel):
             author: str | None = None,
             next_update_at: datetime | timedelta | str | None = None,
             created_at: datetime = ...,
+            components: Mapping[str, ComponentStatus | ComponentStatusName] | None = ...,
+            language: str | None = None,
         ) -> None: ...
 
     @model_validator(mode="before")
@@ -315,15 +365,27 @@ class Update(BaseModel):
         microseconds), so it can never go stale; derive changed updates with
         ``broadcast.make_update(update, **changes)``, which validates them again.
         """
-        content = self.model_dump(mode="json", exclude={"created_at"})
+        content = self.model_dump(mode="json", exclude={"created_at", *self._unset_extras()})
         digest = hashlib.sha256(
             json.dumps(content, sort_keys=True, separators=(",", ":")).encode()
         ).hexdigest()
         return digest[:32]
 
     def to_document(self) -> dict[str, Any]:
-        """Every field plus ``key``, as JSON-ready values."""
-        return {"key": self.key, **self.model_dump(mode="json")}
+        """Every field plus ``key``, as JSON-ready values.
+
+        ``components`` and ``language`` appear only when set, so the document (and the
+        key) of an update that does not use them is what it was before they existed.
+        """
+        return {"key": self.key, **self.model_dump(mode="json", exclude=self._unset_extras())}
+
+    def _unset_extras(self) -> set[str]:
+        unset = set()
+        if not self.components:
+            unset.add("components")
+        if self.language is None:
+            unset.add("language")
+        return unset
 
 
 # ==============================================================================

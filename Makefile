@@ -48,8 +48,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict src examples tests/typing
 
+# On every core: the tests use their own ports, directories and journals.
 unit: $(STAMP) $(JS_STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist worksteal
 
 $(JS_STAMP): tests/js/package.json
 	@if command -v npm >/dev/null && command -v node >/dev/null; then \

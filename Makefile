@@ -48,9 +48,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict src examples tests/typing
 
-# On every core: the tests use their own ports, directories and journals.
+# On every core: the tests use their own ports, directories and journals; a module
+# fixture that is costly to repeat keeps its tests on one worker (xdist_group).
 unit: $(STAMP) $(JS_STAMP)
-	$(BIN)/pytest -n auto --dist worksteal
+	$(BIN)/pytest -n auto --dist loadgroup
 
 $(JS_STAMP): tests/js/package.json
 	@if command -v npm >/dev/null && command -v node >/dev/null; then \

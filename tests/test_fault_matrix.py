@@ -41,6 +41,11 @@ UNANSWERED = ("reset after body", "trickle past timeout", "hang past timeout", "
 """Faults after which the request went out and no whole answer came."""
 
 
+# The matrix runs once per process (a module fixture, ~25 s): keep its tests on one
+# xdist worker (`make test` runs `--dist loadgroup`), not the whole run on each.
+pytestmark = pytest.mark.xdist_group("fault-matrix")
+
+
 @pytest.fixture(scope="module")
 def matrix() -> tuple[dict[tuple[str, str], Row], list[float]]:
     rows, arrivals = asyncio.run(run_matrix())

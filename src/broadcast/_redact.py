@@ -57,9 +57,10 @@ _encoded: re.Pattern[str] | None = None
 _RUN = re.compile(r"[A-Za-z0-9+/_-]+=*")
 """A run of base64 text, standard or URL-safe alphabet, with its padding."""
 _URL_SAFE = str.maketrans("+/", "-_")
-_GUARDED = ("httpx", "httpcore", "aiohttp", "aiosmtplib", "oauthlib", "broadcast")
+_GUARDED = ("httpx", "httpcore", "aiohttp", "aiosmtplib", "oauthlib", "apprise", "broadcast")
 """Loggers of the libraries broadcast drives: httpx logs every request's full URL, and
-oauthlib logs the OAuth 1.0a parameters at DEBUG. And broadcast's own, for a library
+oauthlib logs the OAuth 1.0a parameters at DEBUG, Apprise the URLs it loads and posts
+to. And broadcast's own, for a library
 user's log handlers."""
 _SHORTEST = 6
 """Shorter values are not registered: masking them would garble unrelated text."""

@@ -35,7 +35,7 @@ from pydantic import BaseModel, SecretStr
 
 from .._channel import Delivery
 from .._errors import ConfigError, TransientError
-from .._redact import MASK, excerpt, register_secret
+from .._redact import MASK, excerpt, guard_loggers, register_secret
 from .._retry import RetryPolicy
 from .._update import Severity, Status, Update
 from ..journal._protocol import Journal, RecipientLog
@@ -51,6 +51,8 @@ if TYPE_CHECKING:
 __all__ = ["AppriseChannel", "AppriseMessage", "masked_url", "render_apprise", "split_urls"]
 
 INSTALL = "pip install 'broadcast-crisis[apprise]'"
+ATTEMPTS = 3
+"""Tries per URL by default, under broadcast's RetryPolicy; Apprise's own are set to 0."""
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 _BETWEEN = re.compile(r"\s+|,\s*(?=[A-Za-z][A-Za-z0-9+.-]*://)")
 """URLs are apart where there is white space, or a comma before the next ``scheme://``
@@ -239,7 +241,7 @@ class AppriseChannel:
         self._labels = _labels([masked_url(u.get_secret_value()) for u in self._urls])
         self._timeout = timeout
         self._concurrency = min(concurrency, len(self._urls))
-        self._retry = retry or RetryPolicy(attempts=3, deadline=120.0, max_wait=30.0)
+        self._retry = retry or RetryPolicy(attempts=ATTEMPTS, deadline=120.0, max_wait=30.0)
         self._journal: Journal | None = None
         self._targets: dict[str, _Target] | None = None
         self.max_duration = max_duration
@@ -320,6 +322,7 @@ class AppriseChannel:
             notifier = apprise.Apprise(asset=asset)
             notifier.add(plugin)
             targets[label] = _Target(label, notifier, said)
+        guard_loggers()  # the loggers of what the plugins imported (urllib3 logs each path)
         return targets
 
     def _ledger(self, update_key: str) -> RecipientLog | None:
@@ -378,6 +381,7 @@ class AppriseSettings(BaseModel):
     timeout: float | None = setting(
         None, doc="Seconds Apprise waits to connect and to read (`cto`/`rto`).", shown_default="4"
     )
+    attempts: int = setting(ATTEMPTS, doc="Tries per URL: broadcast's retries (Apprise's are off).")
 
 
 def _from_env(env: Env) -> AppriseChannel | None:
@@ -389,8 +393,10 @@ def _from_env(env: Env) -> AppriseChannel | None:
     register_secret(urls, *(p for u in split_urls(urls) for p in _secret_parts(u)))
     given = env.get("BROADCAST_APPRISE_TIMEOUT") is not None
     seconds = env.number("BROADCAST_APPRISE_TIMEOUT", 4.0) if given else None
+    attempts = int(env.number("BROADCAST_APPRISE_ATTEMPTS", ATTEMPTS, integer=True))
+    retry = RetryPolicy(attempts=attempts, deadline=120.0, max_wait=30.0)
     channel: AppriseChannel = env.build(
-        "BROADCAST_APPRISE_URLS", lambda: AppriseChannel(urls, timeout=seconds)
+        "BROADCAST_APPRISE_URLS", lambda: AppriseChannel(urls, timeout=seconds, retry=retry)
     )
     return channel
 

@@ -28,10 +28,10 @@ from click.testing import CliRunner, Result
 
 from broadcast import Broadcaster, DeliveryError, SQLiteJournal, Update
 from broadcast.channels import Email, FacebookPage, TwilioSMS, Twitter, Webhook
+from broadcast.channels._apprise import AppriseChannel
 from broadcast.channels._discord import DiscordWebhook
 from broadcast.channels._slack import Slack
 from broadcast.channels._teams import Teams
-from broadcast.channels._apprise import AppriseChannel
 from broadcast.channels._telegram import Telegram
 from broadcast.cli import main
 from broadcast.testing import LoopbackServer, RecordedRequest, Reply, fast_retries

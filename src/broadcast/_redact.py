@@ -59,7 +59,14 @@ _RUN = re.compile(r"[A-Za-z0-9+/_-]+=*")
 """A run of base64 text, standard or URL-safe alphabet, with its padding."""
 _URL_SAFE = str.maketrans("+/", "-_")
 _GUARDED = (
-    "httpx", "httpcore", "aiohttp", "aiosmtplib", "oauthlib", "apprise", "urllib3", "broadcast"
+    "httpx",
+    "httpcore",
+    "aiohttp",
+    "aiosmtplib",
+    "oauthlib",
+    "apprise",
+    "urllib3",
+    "broadcast",
 )
 """Loggers of the libraries broadcast drives: httpx logs every request's full URL, and
 oauthlib logs the OAuth 1.0a parameters at DEBUG; Apprise, and urllib3 under it, the URLs

@@ -22,7 +22,6 @@ token are registered as secrets, and a URL is named only by its masked form
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 import re

@@ -113,7 +113,9 @@ class AppriseReceiver(HTTPStandIn):
         lines = []
         for number, took in by_update(self.notifications):
             paths = len({n.path for n in took})
-            lines.append(f"update {number}: {took[-1].title!r} at {paths} of {len(self.paths)} URLs")
+            lines.append(
+                f"update {number}: {took[-1].title!r} at {paths} of {len(self.paths)} URLs"
+            )
         return lines
 
     def verified(self) -> bool:

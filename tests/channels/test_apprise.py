@@ -148,7 +148,7 @@ def test_the_repr_and_errors_never_show_a_token(caplog: pytest.LogCaptureFixture
     token = "SeCrEtToKeN0987654321"
     good = AppriseChannel([f"json://127.0.0.1:9/{token}"])
     assert token not in repr(good)
-    with pytest.raises(ValueError, match=r"URL 2 \(nosuchservice://\*\*\*\)") as caught:
+    with pytest.raises(ValueError, match=r"URL 2 of urls \(nosuchservice://\*\*\*\)") as caught:
         AppriseChannel([f"json://127.0.0.1:9/{token}", f"nosuchservice://{token}/x"])
     assert token not in str(caught.value)
     assert token not in caplog.text
@@ -158,5 +158,5 @@ def test_urls_must_not_be_empty() -> None:
     """An empty list, or text with no URL, is refused naming the field."""
     with pytest.raises(ValueError, match="urls is empty"):
         AppriseChannel([" "])
-    with pytest.raises(ValueError, match="urls: URL 1 is not an Apprise URL"):
+    with pytest.raises(ValueError, match="URL 1 of urls is not an Apprise URL"):
         AppriseChannel(["just words"])

@@ -230,8 +230,8 @@ class AppriseChannel:
         for number, url in enumerate(found, 1):
             if not _SCHEME.match(url):
                 raise ValueError(
-                    f"urls: URL {number} is not an Apprise URL (scheme://…, e.g. "
-                    "json://host/path or mailto://user:password@host)"
+                    f"URL {number} of urls is not an Apprise URL (scheme://…, e.g. "
+                    "json://host/path or mailto://host/?to=address)"
                 )
         if concurrency < 1 or (timeout is not None and timeout <= 0):
             raise ValueError("concurrency must be at least 1 and timeout positive")
@@ -305,7 +305,7 @@ class AppriseChannel:
             plugin = apprise.Apprise.instantiate(secret, asset=asset, suppress_exceptions=True)
             if plugin is None:
                 raise ValueError(
-                    f"urls: URL {number} ({label}) is not one Apprise can use: check its "
+                    f"URL {number} of urls ({label}) is not one Apprise can use: check its "
                     "scheme and parts against the service's page on the Apprise wiki"
                 )
             plugin.retry = 0  # broadcast retries; Apprise's would multiply them

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from broadcast import Broadcaster, SQLiteJournal, Update
-from broadcast.channels._apprise import AppriseChannel, masked_url, split_urls
+from broadcast.channels._apprise import AppriseChannel, masked_url, render_apprise, split_urls
+from broadcast.demo import demo_update
 from broadcast.testing import AppriseReceiver, fast_retries
 from broadcast.testing._providers.smtp import free_port
 from broadcast.text import next_update_time, status_tag
@@ -160,3 +162,12 @@ def test_urls_must_not_be_empty() -> None:
         AppriseChannel([" "])
     with pytest.raises(ValueError, match="URL 1 of urls is not an Apprise URL"):
         AppriseChannel(["just words"])
+
+
+def test_the_docs_show_what_the_bridge_renders() -> None:
+    """docs/channels/apprise.md's example is the preview of the demo's first update."""
+    page = (Path(__file__).parents[2] / "docs" / "channels" / "apprise.md").read_text()
+    shown = page.split("```text\n", 1)[1].split("```", 1)[0].rstrip("\n")
+    update = demo_update(datetime(2011, 4, 21, 9, 0, tzinfo=UTC))
+    labels = ["ntfys://ntfy.sh", "matrixs://matrix.example.org"]
+    assert shown == render_apprise(update, labels).preview()

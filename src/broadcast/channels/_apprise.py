@@ -22,6 +22,7 @@ token are registered as secrets, and a URL is named only by its masked form
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import re
@@ -33,7 +34,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from pydantic import BaseModel, SecretStr
 
 from .._channel import Delivery
-from .._errors import ConfigError, TransientError
+from .._errors import ConfigError, TransientError, Unconfirmed
 from .._redact import MASK, excerpt, guard_loggers, register_secret
 from .._retry import RetryPolicy
 from .._update import Severity, Status, Update
@@ -217,8 +218,10 @@ class AppriseChannel:
         """``urls``: Apprise URLs (a list, or one text of them apart by spaces).
 
         ``timeout`` sets Apprise's connect and read timeouts (``cto``/``rto``) of URLs that
-        do not set their own (None: Apprise's, 4 s each). ``validate=False`` skips parsing
-        the URLs with Apprise until the first send (a preview renders without Apprise).
+        do not set their own (None: Apprise's, 4 s each), and limits each try to twice
+        that and a second: a URL with no answer by then is left unanswered (it may have
+        arrived). ``validate=False`` skips parsing the URLs with Apprise until the first
+        send (a preview renders without Apprise).
         """
         given = [urls] if isinstance(urls, str | SecretStr) else list(urls)
         texts = [u.get_secret_value() if isinstance(u, SecretStr) else u for u in given]
@@ -239,6 +242,9 @@ class AppriseChannel:
         self._urls = [SecretStr(u) for u in dict.fromkeys(found)]
         self._labels = _labels([masked_url(u.get_secret_value()) for u in self._urls])
         self._timeout = timeout
+        self._try_limit = 2 * timeout + 1 if timeout is not None else None
+        """A try may take connect plus read time, no more (a server trickling its answer
+        never trips a read timeout): past it, the URL is unanswered, not sent again."""
         self._concurrency = min(concurrency, len(self._urls))
         self._retry = retry or RetryPolicy(attempts=ATTEMPTS, deadline=120.0, max_wait=30.0)
         self._journal: Journal | None = None
@@ -274,9 +280,16 @@ class AppriseChannel:
         async def send(label: str, /) -> str:
             target = targets[label]
             target.said.warnings.clear()
-            ok = await target.notifier.async_notify(
+            notified = target.notifier.async_notify(
                 body=rendered.body, title=rendered.title, notify_type=kind, body_format=text
             )
+            try:
+                ok = await asyncio.wait_for(notified, self._try_limit)
+            except TimeoutError:
+                raise Unconfirmed(
+                    f"Apprise gave no answer within {self._try_limit:g}s "
+                    "(it may have been delivered)"
+                ) from None
             if not ok:
                 said = target.said.warnings[-1] if target.said.warnings else ""
                 raise TransientError(

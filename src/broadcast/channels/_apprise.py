@@ -274,7 +274,7 @@ class AppriseChannel:
         targets = self._targets or self._build()
         self._targets = targets
         apprise = _apprise()
-        kind = apprise.NotifyType(rendered.notify_type)
+        kind = getattr(apprise.NotifyType, rendered.notify_type.upper())  # 1.9: str, 2: Enum
         text = apprise.NotifyFormat.TEXT
 
         async def send(label: str, /) -> str:

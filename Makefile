@@ -5,8 +5,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# `make bench` has its own venv: it adds Apprise (the comparison), which must never be
-# installed beside broadcast for the tests or the demo.
+# `make bench` has its own venv, with Apprise pinned (the comparison) and httpx-aiohttp.
+# Apprise is also the optional `apprise` extra (the Apprise bridge), which the dev extra
+# installs so the bridge's tests run; the demo leaves the bridge out when it is missing.
 BENCH_VENV  := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed
 

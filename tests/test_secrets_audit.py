@@ -28,6 +28,7 @@ from click.testing import CliRunner, Result
 
 from broadcast import Broadcaster, DeliveryError, SQLiteJournal, Update
 from broadcast.channels import Email, FacebookPage, TwilioSMS, Twitter, Webhook
+from broadcast.channels._apprise import AppriseChannel
 from broadcast.channels._discord import DiscordWebhook
 from broadcast.channels._slack import Slack
 from broadcast.channels._teams import Teams
@@ -120,6 +121,13 @@ def hook_url(server: LoopbackServer) -> str:
     return server.url.replace("http://", f"http://{creds}") + f"/hooks/{CANARIES['hook_path']}"
 
 
+def apprise_url(server: LoopbackServer) -> str:
+    """An Apprise json:// URL with a password and a token in its path, both canaries."""
+    host = server.url.removeprefix("http://")
+    token, password = CANARIES["apprise_token"], CANARIES["apprise_pass"]
+    return f"json://status:{password}@{host}/apprise/{token}"
+
+
 def channels(server: LoopbackServer, smtp_port: int) -> list[Any]:
     url = server.url
     return [
@@ -154,6 +162,7 @@ def channels(server: LoopbackServer, smtp_port: int) -> list[Any]:
         DiscordWebhook(f"{url}/api/webhooks/1/{CANARIES['discord_token']}"),
         Telegram(CANARIES["tg_token"], ["-1001", "-1002"], base_url=url),
         Teams(teams_url(url)),
+        AppriseChannel([apprise_url(server)], retry=fast_retries(attempts=2)),
     ]
 
 

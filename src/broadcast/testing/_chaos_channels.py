@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from ._providers.apprise import PATHS, json_url
 from ._providers.graph import PAGE_ID
 from ._providers.twilio import ACCOUNT_SID
 
@@ -62,4 +63,9 @@ def channel_for(server: Pointed, **options: Any) -> Any:  # noqa: PLR0911 - one 
         from ..channels._teams import Teams  # noqa: PLC0415
 
         return Teams(f"{server.url}/workflows/chaos/invoke?sig=chaos-sig-0123", **options)
+    if server.provider == "apprise":
+        from ..channels._apprise import AppriseChannel  # noqa: PLC0415 - an optional extra
+
+        options.setdefault("urls", [json_url(server.url, path) for path in PATHS])
+        return AppriseChannel(**options)
     return Webhook(server.hook_url, **options)

@@ -45,7 +45,7 @@ def hostile_update(**changes: object) -> Update:
             author=f"On-call {HOSTILE}",
             severity="minor",
             components={"Sign-in <api>": "partial_outage"},
-            created_at=datetime(2011, 4, 21, 15, 0, tzinfo=UTC),
+            created_at=datetime(2011, 4, 21, 12, 0, tzinfo=UTC),
         ),
         **changes,  # type: ignore[arg-type]
     )

@@ -19,7 +19,7 @@ __all__ = ["page"]
 
 @click.group()
 def page() -> None:
-    """broadcast's own status page: built from what the journal says was sent."""
+    """Broadcast's own status page: built from what the journal says was sent."""
 
 
 @page.command()
@@ -66,9 +66,7 @@ def build(settings: Settings, /, *, out: Path, base_url: str | None, title: str)
         raise fail(f"no journal yet at {journal.path}: nothing has been sent with it")
 
     async def run(j: SQLiteJournal) -> BuiltSite:
-        return await build_site(
-            j, out, base_url=base_url, title=title, now=datetime.now(UTC)
-        )
+        return await build_site(j, out, base_url=base_url, title=title, now=datetime.now(UTC))
 
     built = use_journal(journal, run)
     shown = len(built.site.incidents)

@@ -74,7 +74,7 @@ def write_site(files: Mapping[str, bytes], out_dir: str | os.PathLike[str]) -> l
         try:
             with os.fdopen(handle, "wb") as file:
                 file.write(data)
-            os.chmod(scratch, 0o644)  # noqa: PTH101 - a public web page
+            os.chmod(scratch, 0o644)
             Path(scratch).replace(target)
         except BaseException:
             Path(scratch).unlink(missing_ok=True)

@@ -60,8 +60,8 @@ unit: $(STAMP) $(JS_STAMP) $(CHROMIUM)
 $(CHROMIUM):
 	@if command -v apt-get >/dev/null; then \
 		echo "installing Debian's chromium for the status page's browser tests"; \
-		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-			$(SUDO) apt-get install -y -qq --no-install-recommends chromium \
+		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends chromium \
 		|| echo "note: apt-get could not install chromium; the browser tests will fail"; \
 	else \
 		echo "note: no apt-get: install Chromium at $(CHROMIUM); the browser tests will fail"; \

@@ -100,9 +100,7 @@ def page(browser: Browser) -> Iterator[Page]:
     assert dialogs == [], "a script ran on the page"
 
 
-def test_the_front_page_shows_the_status_and_links_to_the_incident(
-    page: Page, served: str
-) -> None:
+def test_the_front_page_shows_the_status_and_links_to_the_incident(page: Page, served: str) -> None:
     """Resolved: "All Systems Operational"; its link opens the incident, newest update first."""
     page.goto(f"{served}/psn/index.html")
     assert page.locator("h1").is_visible()
@@ -122,9 +120,7 @@ def test_the_front_page_shows_the_status_and_links_to_the_incident(
     assert page.locator("h1").inner_text() == "All Systems Operational"
 
 
-def test_the_screenshot_is_a_png_of_sane_size(
-    page: Page, served: str
-) -> None:
+def test_the_screenshot_is_a_png_of_sane_size(page: Page, served: str) -> None:
     """docs/assets/status-page.png, written by the browser: a PNG 800 pixels wide."""
     page.goto(f"{served}/psn/incidents/psn-2011-04.html")
     page.screenshot(path=str(SCREENSHOT), full_page=False)

@@ -42,6 +42,7 @@ class PagePublish:
 
     update_key: str
     incident: str
+    headline: str
     targets: tuple[str, ...]
     page: str
 
@@ -49,8 +50,9 @@ class PagePublish:
         """What the send will do."""
         where = " and ".join(self.targets)
         return (
-            f"rebuild the status page from the journal with update {self.update_key}, "
-            f"and publish it to {where}\nincident page: {self.page}"
+            f"{self.headline}\n"
+            f"(the status page rebuilt from the journal with update {self.update_key}, "
+            f"published to {where}; incident page: {self.page})"
         )
 
 
@@ -122,7 +124,8 @@ class StatusPage:
         """Which update goes on the page, and where it is published; pure."""
         path = incident_path(update.incident)
         page = f"{self._base_url.rstrip('/')}/{path}" if self._base_url else path
-        return PagePublish(update.key, update.incident, self._targets(), page)
+        headline = f"[{update.status.capitalize()}] {update.title}"
+        return PagePublish(update.key, update.incident, headline, self._targets(), page)
 
     async def deliver(self, rendered: PagePublish, /) -> Delivery:
         """Rebuild the site with this update on it, then write and/or PUT every file."""

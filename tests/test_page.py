@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,9 +13,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from broadcast import ConfigError
+from broadcast.channels import StatusPage
 from broadcast.cli import main as cli
 from broadcast.demo import psn_timeline
-from broadcast.page import build_site, read_site, render_site
+from broadcast.page import _needs, build_site, read_site, render_site
 
 from .pages import AFTER, HOSTILE, NEVER_SENT, hostile_update, sent_journal
 
@@ -185,3 +189,24 @@ def test_page_build_without_a_journal_says_so(
     assert result.exit_code == 2
     assert "no journal yet" in result.output
     assert not (tmp_path / "site").exists()
+
+
+def test_without_the_page_extra_the_error_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A missing Jinja2 or feedgen is a ConfigError naming it and the extra, before any file."""
+    monkeypatch.setattr(_needs, "_NEEDED", ("jinja2", "feedgen_not_installed"))
+    with pytest.raises(ConfigError, match=r"feedgen_not_installed.*broadcast-crisis\[page\]"):
+        StatusPage(directory="site")
+
+
+def test_importing_broadcast_imports_neither_jinja2_nor_feedgen() -> None:
+    """The page's libraries load only when a page is built."""
+    code = (
+        "import sys, broadcast, broadcast.page\n"
+        "print(sorted({'jinja2', 'feedgen'} & set(sys.modules)))"
+    )
+    done = subprocess.run(  # noqa: S603 - this interpreter, our own code
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"

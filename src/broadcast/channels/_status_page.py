@@ -26,6 +26,7 @@ from .._redact import register_secret, safe_origin
 from .._update import Update
 from ..page._model import incident_path, read_site
 from ..page._needs import require
+from ..text import next_update_time, status_tag
 from ._http import ClientSlot, check_response, request
 from ._spec import ChannelSpec, setting
 
@@ -42,17 +43,20 @@ class PagePublish:
 
     update_key: str
     incident: str
-    headline: str
+    lines: tuple[str, ...]
+    """The update as its page shows it: headline, author, next update, link."""
     targets: tuple[str, ...]
     page: str
 
     def preview(self) -> str:
-        """What the send will do."""
+        """The update as the page shows it, and where the page goes."""
         where = " and ".join(self.targets)
-        return (
-            f"{self.headline}\n"
-            f"(the status page rebuilt from the journal with update {self.update_key}, "
-            f"published to {where}; incident page: {self.page})"
+        return "\n".join(
+            [
+                *self.lines,
+                f"(the status page rebuilt from the journal with update {self.update_key}, "
+                f"published to {where}; incident page: {self.page})",
+            ]
         )
 
 
@@ -124,8 +128,14 @@ class StatusPage:
         """Which update goes on the page, and where it is published; pure."""
         path = incident_path(update.incident)
         page = f"{self._base_url.rstrip('/')}/{path}" if self._base_url else path
-        headline = f"[{update.status.capitalize()}] {update.title}"
-        return PagePublish(update.key, update.incident, headline, self._targets(), page)
+        lines = [f"{status_tag(update)} {update.title}"]
+        if update.author:
+            lines.append(f"By {update.author}")
+        if when := next_update_time(update):
+            lines.append(f"Next update by {when}")
+        if update.url and update.url != page:
+            lines.append(f"More: {update.url}")
+        return PagePublish(update.key, update.incident, tuple(lines), self._targets(), page)
 
     async def deliver(self, rendered: PagePublish, /) -> Delivery:
         """Rebuild the site with this update on it, then write and/or PUT every file."""

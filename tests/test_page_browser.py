@@ -143,3 +143,16 @@ def test_user_text_is_shown_as_text_never_run_or_rendered(page: Page, served: st
     assert f"On-call {HOSTILE}" in article.locator(".meta").inner_text()
     assert page.title() == f"Status {HOSTILE}"
     assert page.locator("td").first.inner_text() == "Sign-in <api>"
+
+
+def test_a_phone_reads_it_without_scrolling_sideways(browser: Browser, served: str) -> None:
+    """At 360 CSS pixels wide, nothing on the incident page is wider than the screen."""
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
+    try:
+        phone = context.new_page()
+        phone.goto(f"{served}/psn/incidents/psn-2011-04.html")
+        width = phone.evaluate("document.documentElement.scrollWidth")
+        assert width <= 360
+        assert phone.locator("article").first.bounding_box()["width"] <= 360  # type: ignore[index]
+    finally:
+        context.close()

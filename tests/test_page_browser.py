@@ -23,6 +23,8 @@ from broadcast.testing import LoopbackServer, RecordedRequest, Reply
 
 from .pages import AFTER, HOSTILE, hostile_update, sent_journal
 
+pytestmark = pytest.mark.xdist_group("browser")  # one worker, so one Chromium per run
+
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = [
     "--headless",

@@ -16,6 +16,12 @@ BENCH_STAMP := $(BENCH_VENV)/.installed
 # tests skip and say why; nothing else needs node.
 JS_STAMP := tests/js/node_modules/.installed
 
+# The status page's browser tests (tests/test_page_browser.py) drive Debian's chromium
+# with Playwright; Playwright never downloads a browser of its own. Installed here when
+# missing (CI runs as root); without it those tests fail, saying how to install it.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
 # What a venv made before the rename may still hold: the project under its old
 # distribution name (now broadcast-crisis), and phonenumbers, whose files the
 # phonenumberslite that replaced it shares (removing it later would delete them).
@@ -51,8 +57,18 @@ typecheck: $(STAMP)
 
 # On every core: the tests use their own ports, directories and journals; a module
 # fixture that is costly to repeat keeps its tests on one worker (xdist_group).
-unit: $(STAMP) $(JS_STAMP)
+unit: $(STAMP) $(JS_STAMP) $(CHROMIUM)
 	$(BIN)/pytest -n auto --dist loadgroup
+
+$(CHROMIUM):
+	@if command -v apt-get >/dev/null; then \
+		echo "installing Debian's chromium for the status page's browser tests"; \
+		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends chromium \
+		|| echo "note: apt-get could not install chromium; the browser tests will fail"; \
+	else \
+		echo "note: no apt-get: install Chromium at $(CHROMIUM); the browser tests will fail"; \
+	fi
 
 $(JS_STAMP): tests/js/package.json
 	@if command -v npm >/dev/null && command -v node >/dev/null; then \

@@ -43,7 +43,7 @@ def fill(path: Path, rows: int) -> None:
     conn = sql.connect(path)
     conn.execute(
         "INSERT INTO updates VALUES ('k1', 'outage', 'investigating', 'major', 'Down', "
-        "'2011-04-20T22:00:00.000000Z', NULL, 1303336800.0)"
+        "'2011-04-20T22:00:00.000000Z', NULL, 1303336800.0, NULL)"
     )
     conn.execute(
         "INSERT INTO sends (update_key, channel, state, accepted, started_at) "

@@ -19,6 +19,11 @@ T0 = datetime(2011, 4, 20, 22, 0, tzinfo=UTC)
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """``xdist_group`` is a known marker even where pytest-xdist is not installed."""
+    config.addinivalue_line("markers", "xdist_group(name): run these tests on one worker")
+
+
 @pytest.fixture(autouse=True)
 def _journal_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test's journal is its own file, never the user's real per-user journal.

@@ -4,6 +4,7 @@ import base64
 import io
 import logging
 import re
+from pathlib import Path
 
 import pytest
 
@@ -40,7 +41,13 @@ def _rows(report: str, channel: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def demo() -> tuple[int, str, str]:
+def page_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the demo builds its status page."""
+    return tmp_path_factory.mktemp("demo-page")
+
+
+@pytest.fixture(scope="module")
+def demo(page_dir: Path) -> tuple[int, str, str]:
     """The demo's exit status, its output, and what it logged."""
     out = io.StringIO()
     logs = io.StringIO()
@@ -48,7 +55,7 @@ def demo() -> tuple[int, str, str]:
     logger = logging.getLogger("broadcast")
     logger.addHandler(handler)
     try:
-        status = main(out, retry=fast_retries())
+        status = main(out, retry=fast_retries(), page_dir=page_dir)
     finally:
         logger.removeHandler(handler)
     return status, out.getvalue(), logs.getvalue()
@@ -66,7 +73,7 @@ def reports(demo: tuple[int, str, str]) -> list[str]:
 @pytest.fixture(scope="module")
 def receiving(demo: tuple[int, str, str]) -> dict[str, tuple[str, list[str]]]:
     """The receiving side, by channel: its verdict and its lines."""
-    side = _section(demo[1], "On the receiving side, update by update:\n")
+    side = _section(demo[1], "On the receiving side, update by update:\n", "\n\nStatus page")
     channels: dict[str, tuple[str, list[str]]] = {}
     for line in side.splitlines():
         if line.startswith("    "):
@@ -262,3 +269,14 @@ def test_demo_shows_telegram_replies_in_each_chat_and_teams_cards(
     cards = received["teams"]
     assert [line.split(":")[0] for line in cards] == ["update 1", "update 2", "update 3"]
     assert all("· incident psn-2011-04" in line for line in cards)
+
+
+def test_the_demo_ends_by_building_the_status_page(
+    demo: tuple[int, str, str], page_dir: Path
+) -> None:
+    """Its last line is the path of the page built from its journal: the whole timeline."""
+    last = demo[1].rstrip().splitlines()[-1]
+    assert last == f"Status page of the replay, built from the journal: {page_dir / 'index.html'}"
+    incident = (page_dir / "incidents" / "psn-2011-04.html").read_text(encoding="utf-8")
+    for update in psn_timeline():
+        assert update.title.replace("'", "&#39;") in incident

@@ -32,6 +32,7 @@ from ._update import Update
 from .http import new_client
 from .journal._protocol import Journal, UsesJournal
 from .journal._run import journaled
+from .page._model import page_url
 
 __all__ = ["Broadcaster"]
 
@@ -77,6 +78,10 @@ class Broadcaster:
     is the per-user journal the command and ``broadcast.send()`` use; or pass a path),
     so two Broadcasters share nothing unless they share a journal. The caller closes
     the journal it passed.
+
+    ``status_page_base_url`` is where the status page is published: an update sent
+    without a ``url`` gets its incident's page there (``<base>/incidents/<id>.html``),
+    so every outlet links to the whole story.
     """
 
     def __init__(
@@ -90,6 +95,7 @@ class Broadcaster:
         timeouts: Mapping[str, float] | None = None,
         http_client: httpx.AsyncClient | None = None,
         journal: Journal | None = None,
+        status_page_base_url: str | None = None,
     ) -> None:
         self._channels: tuple[Channel[Any], ...] = tuple(channels)
         names = [c.name for c in self._channels]
@@ -112,6 +118,7 @@ class Broadcaster:
         self._owns_journal = False
         """Set by ``broadcaster_from_env`` for the journal it made: closed by ``aclose``."""
         self._journal = journal
+        self._page_base = _checked_base_url(status_page_base_url)
         self._opened = False
         self._closed = False
 
@@ -211,6 +218,9 @@ class Broadcaster:
         """
         if not isinstance(update, Update):
             raise TypeError(f"send() takes a broadcast.Update, not {type(update).__name__}")
+        if self._page_base is not None and update.url is None:
+            url = page_url(self._page_base, update.incident)
+            update = Update.model_validate({**update.model_dump(), "url": url})
         selected = self._select(only)
         self._open()
         self._stop_reason = None  # a stop ends the send it interrupted, not the next one
@@ -393,6 +403,19 @@ class Broadcaster:
         else:
             limit = self._fan_out_timeout
         return limit, limit + MAX_DURATION_GRACE
+
+
+def _checked_base_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        Update(title="x", incident="x", url=value)
+    except ValueError:
+        raise ValueError(
+            "status_page_base_url must be an absolute http:// or https:// URL "
+            f"without credentials, e.g. https://status.example.com/, got {value!r}"
+        ) from None
+    return value
 
 
 async def _follow(scope: SendScope, timer: asyncio.Timeout) -> None:

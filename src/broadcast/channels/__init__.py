@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ._facebook import FacebookPage
     from ._slack import Slack
     from ._sms import TwilioSMS
+    from ._status_page import StatusPage
     from ._teams import Teams
     from ._telegram import Telegram
     from ._twitter import Twitter
@@ -46,6 +47,7 @@ __all__ = [
     "Rejection",
     "Rendered",
     "Slack",
+    "StatusPage",
     "Teams",
     "Telegram",
     "Threaded",

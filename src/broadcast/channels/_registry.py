@@ -35,6 +35,7 @@ BUILTIN: dict[str, tuple[str, str, str | None]] = {
     "telegram": ("broadcast.channels._telegram:SPEC", "Telegram", None),
     "teams": ("broadcast.channels._teams:SPEC", "Teams", None),
     "apprise": ("broadcast.channels._apprise:SPEC", "AppriseChannel", "apprise"),
+    "status-page": ("broadcast.channels._status_page:SPEC", "StatusPage", "page"),
 }
 
 

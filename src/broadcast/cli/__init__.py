@@ -12,6 +12,7 @@ from .._version import __version__
 from ._check import check
 from ._common import Settings, guarded, setup_logging
 from ._journal import history, overdue, settle
+from ._page import page
 from ._send import preview, send
 
 __all__ = ["main"]
@@ -75,5 +76,5 @@ def demo() -> None:
     raise click.exceptions.Exit(run_demo())
 
 
-for _command in (send, preview, check, history, overdue, settle):
+for _command in (send, preview, check, history, overdue, settle, page):
     main.add_command(_command)

@@ -32,7 +32,7 @@ from .._errors import ConfigError
 from .._redact import redact, register_secret
 from ..channels._registry import available, spec
 from ._env import Env
-from ._registry import SETTINGS, channel_keys, specs
+from ._registry import SETTINGS, STATUS_PAGE, channel_keys, specs
 
 __all__ = ["FileChannel", "read_config_file"]
 
@@ -84,8 +84,9 @@ def read_config_file(
         raise ConfigError(f"{where}: cannot be read ({exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where}: not valid TOML: {exc}") from None
-    _no_unknown(where, "", data, {"settings", "channels"})
+    _no_unknown(where, "", data, {"settings", "channels", "status_page"})
     settings = _settings(where, _table(where, "settings", data.get("settings", {})), path.parent)
+    settings |= _status_page(where, _table(where, "status_page", data.get("status_page", {})))
     channels = _table(where, "channels", data.get("channels", {}))
     read = _Reader(where, lookup, require_secrets, path.parent)
     return [read.channel(name, table) for name, table in channels.items()], settings
@@ -120,6 +121,16 @@ def _settings(where: str, table: dict[str, Any], base: Path) -> dict[str, str]:
         else:
             kind = "a path, or false" if key == "journal" else "a number"
             raise ConfigError(f"{where}: [settings] {key} must be {kind}, got {value!r}")
+    return variables
+
+
+def _status_page(where: str, table: dict[str, Any]) -> dict[str, str]:
+    _no_unknown(where, "[status_page] ", table, set(STATUS_PAGE))
+    variables: dict[str, str] = {}
+    for key, value in table.items():
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: [status_page] {key} must be text (a URL), got {value!r}")
+        variables[STATUS_PAGE[key]] = value
     return variables
 
 

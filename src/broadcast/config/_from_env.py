@@ -21,6 +21,8 @@ the generated table. The settings that are not a channel's:
 |                               | (never for credentials; see ``_config_names``)         |
 | ``BROADCAST_RETRY_ATTEMPTS``  | attempts per channel (default 5)                       |
 | ``BROADCAST_RETRY_DEADLINE``  | seconds of retrying per channel (default 120)          |
+| ``BROADCAST_STATUS_PAGE_BASE_URL`` | where the status page is published; an update     |
+|                               | without a url links to its incident's page there       |
 """
 
 from __future__ import annotations
@@ -78,7 +80,7 @@ def __getattr__(name: str) -> Any:
 
 
 def broadcaster_settings(env: Env) -> dict[str, Any]:
-    """The Broadcaster's ``retry``, ``timeout`` and ``fan_out_timeout``, each checked."""
+    """The Broadcaster's ``retry``, timeouts and ``status_page_base_url``, each checked."""
     retry = RetryPolicy(
         attempts=env.count("BROADCAST_RETRY_ATTEMPTS", 5, maximum=MAX_ATTEMPTS),
         deadline=env.seconds("BROADCAST_RETRY_DEADLINE", 120.0),
@@ -87,7 +89,13 @@ def broadcaster_settings(env: Env) -> dict[str, Any]:
     # A timeout someone set is meant for every channel: it bounds fan-outs too.
     fallback = timeout if env.get("BROADCAST_TIMEOUT") else DEFAULT_FAN_OUT_TIMEOUT
     fan_out_timeout = env.seconds("BROADCAST_FAN_OUT_TIMEOUT", fallback)
-    return {"retry": retry, "timeout": timeout, "fan_out_timeout": fan_out_timeout}
+    page = env.url("BROADCAST_STATUS_PAGE_BASE_URL")
+    return {
+        "retry": retry,
+        "timeout": timeout,
+        "fan_out_timeout": fan_out_timeout,
+        "status_page_base_url": page,
+    }
 
 
 def env_channels(env: Env) -> list[Channel[Any]]:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SETTINGS",
+    "STATUS_PAGE",
     "builtin_specs",
     "channel_keys",
     "configured_specs",
@@ -43,7 +44,10 @@ SETTINGS = {
     "retry_deadline": "BROADCAST_RETRY_DEADLINE",
 }
 """The settings that are not about one channel, by their broadcast.toml key."""
-GENERAL = frozenset({*SETTINGS.values(), "BROADCAST_CONFIG"})
+STATUS_PAGE = {"base_url": "BROADCAST_STATUS_PAGE_BASE_URL"}
+"""The ``[status_page]`` table: where the status page is published (``Update.url``'s
+default, the incident's page there)."""
+GENERAL = frozenset({*SETTINGS.values(), *STATUS_PAGE.values(), "BROADCAST_CONFIG"})
 """Every variable that is not a channel's."""
 
 

@@ -15,10 +15,11 @@ from ..testing import (
     WebhookReceiver,
     XEndpoint,
 )
-from ._run import STAND_INS, main, run
+from ._run import DEMO_PAGE, STAND_INS, main, run
 from ._timeline import OUTAGE_START, demo_update, psn_timeline
 
 __all__ = [
+    "DEMO_PAGE",
     "OUTAGE_START",
     "STAND_INS",
     "GraphEndpoint",

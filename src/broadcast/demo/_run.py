@@ -22,7 +22,10 @@ from ..testing import StandIn
 from ..text import status_tag
 from ._timeline import psn_timeline
 
-__all__ = ["STAND_INS", "main", "run"]
+__all__ = ["DEMO_PAGE", "STAND_INS", "main", "run"]
+
+DEMO_PAGE = Path(tempfile.gettempdir()) / "broadcast-demo" / "status-page"
+"""Where the demo writes the status page of its replay (kept after it ends)."""
 
 
 def stand_ins() -> list[Callable[[], StandIn]]:
@@ -53,11 +56,13 @@ async def run(
     out: TextIO = sys.stdout,
     *,
     retry: RetryPolicy | None = None,
+    page_dir: Path | None = None,
 ) -> tuple[list[Report], bool]:
     """Send ``timeline`` in order, then its last update again; print what happened.
 
-    Returns each send's Report (the re-send's last) and whether every stand-in's
-    checks passed.
+    Then build the status page from the journal into ``page_dir`` (default
+    ``DEMO_PAGE``) and print its path. Returns each send's Report (the re-send's last)
+    and whether every stand-in's checks passed.
     """
     channels = [s.channel() for s in stand_ins]
     reports: list[Report] = []
@@ -73,7 +78,10 @@ async def run(
             # A panicked second run of the last command: the journal sends nothing twice.
             # Anything that did arrive would be filed under the last update, as a repeat.
             reports.append(await broadcaster.send(timeline[-1]))
-        await journal.aclose()
+        try:
+            page = await _status_page(journal, timeline, page_dir or DEMO_PAGE)
+        finally:
+            await journal.aclose()
     print(f"\nUpdate {len(timeline)} sent again (the journal remembers):", file=out)
     for receipt in reports[-1].receipts:
         had = receipt.details.get("already_delivered")
@@ -89,7 +97,26 @@ async def run(
         print(f"  {stand_in.name}: {'OK' if ok else 'PROBLEM'}", file=out)
         for line in stand_in.arrivals():
             print(f"    {line}", file=out)
+    print(f"\n{page}", file=out)
     return reports, all_verified
+
+
+async def _status_page(journal: SQLiteJournal, timeline: Sequence[Update], where: Path) -> str:
+    """Build the replay's status page; the line that says where it is."""
+    from .._errors import ConfigError  # noqa: PLC0415
+    from ..page import build_site  # noqa: PLC0415
+
+    try:
+        built = await build_site(
+            journal,
+            where,
+            title="PlayStation Network status",
+            base_url="https://status.example.com/",
+            now=timeline[-1].created_at,
+        )
+    except ConfigError as exc:  # the page extra is not installed
+        return f"Status page: not built ({exc})"
+    return f"Status page of the replay, built from the journal: {built.index}"
 
 
 def _headline(update: Update, number: int, total: int, out: TextIO) -> None:
@@ -101,7 +128,9 @@ def _headline(update: Update, number: int, total: int, out: TextIO) -> None:
     print(f"  {when}, by {update.author}; {promise}", file=out)
 
 
-def main(out: TextIO = sys.stdout, *, retry: RetryPolicy | None = None) -> int:
+def main(
+    out: TextIO = sys.stdout, *, retry: RetryPolicy | None = None, page_dir: Path | None = None
+) -> int:
     """Entry point of ``broadcast demo``; exit status 0 when no channel failed and all verified."""
     logging.basicConfig(level=logging.WARNING, format="  log %(levelname)s %(message)s", stream=out)
     timeline = psn_timeline()
@@ -112,7 +141,9 @@ def main(out: TextIO = sys.stdout, *, retry: RetryPolicy | None = None) -> int:
     )
     with ExitStack() as stack:
         stand_ins = [stack.enter_context(make()) for make in STAND_INS]
-        reports, verified = asyncio.run(run(stand_ins, timeline, out, retry=retry))
+        reports, verified = asyncio.run(
+            run(stand_ins, timeline, out, retry=retry, page_dir=page_dir)
+        )
     # The SMS stand-in refuses one subscriber on purpose (a STOP reply), so "partial"
     # is expected there; what must hold is that nothing failed and every receiver's
     # checks passed.

@@ -17,10 +17,10 @@ several workers. The Broadcaster drives it:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from ._threads import ThreadStore
 
@@ -110,6 +110,14 @@ class UpdateRecord:
     recorded_at: datetime
     """When a send of it first started."""
     channels: tuple[ChannelRecord, ...] = field(default_factory=tuple)
+    document: Mapping[str, Any] | None = None
+    """The whole update as ``Update.to_document()`` made it (body, author, url,
+    components...); None for one recorded before the journal kept it."""
+
+    @property
+    def delivered(self) -> bool:
+        """Whether it reached anyone: delivered (or partly, to some recipients) somewhere."""
+        return any(c.state in ("delivered", "partial") for c in self.channels)
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,12 +31,13 @@ from ._threads import ThreadState
 
 __all__ = ["SCHEMA_VERSION", "UPSERT_ITEM", "connect", "part", "stamp", "transaction"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2 added ``updates.document``: the whole update (``Update.to_document()``) as JSON."""
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS updates (
     key TEXT PRIMARY KEY, incident TEXT NOT NULL, status TEXT NOT NULL,
     severity TEXT NOT NULL, title TEXT NOT NULL, created_at TEXT NOT NULL,
-    next_update_at TEXT, recorded_at REAL NOT NULL
+    next_update_at TEXT, recorded_at REAL NOT NULL, document TEXT
 );
 CREATE INDEX IF NOT EXISTS updates_by_incident ON updates (incident, created_at);
 CREATE TABLE IF NOT EXISTS sends (
@@ -57,6 +58,11 @@ CREATE TABLE IF NOT EXISTS threads (
     last_post TEXT NOT NULL, PRIMARY KEY (channel, incident)
 ) WITHOUT ROWID;
 """
+
+_DOCUMENT = ", document TEXT"
+_MIGRATIONS = {1: (_SCHEMA.replace(_DOCUMENT, ""), "ALTER TABLE updates ADD COLUMN document TEXT")}
+"""From each older schema: its layout (checked first) and the statement that upgrades it.
+An update recorded before 2 has no document (NULL): its title and status still show."""
 
 _INSERT_ITEMS = """
 INSERT INTO items (update_key, channel, item, state, provider_id, reason, code, permanent,
@@ -148,10 +154,20 @@ def connect(path: Path, *, full_check_up_to: int = FULL_CHECK_BYTES) -> sqlite3.
 def _prepare(conn: sqlite3.Connection, path: Path, full_check_up_to: int) -> None:
     conn.execute("PRAGMA busy_timeout = 10000")
     version = conn.execute("PRAGMA user_version").fetchone()[0]
-    check_layout(conn, path, version=version, known=SCHEMA_VERSION, schema=_SCHEMA)
+    older, upgrade = _MIGRATIONS.get(version, (None, None))
+    if older is not None:
+        check_layout(conn, path, version=version, known=version, schema=older)
+    else:
+        check_layout(conn, path, version=version, known=SCHEMA_VERSION, schema=_SCHEMA)
     check_integrity(conn, path, full_up_to=full_check_up_to)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
+    if upgrade is not None:
+        with transaction(conn):
+            # Under the write lock: another process may have upgraded it meanwhile.
+            if conn.execute("PRAGMA user_version").fetchone()[0] == version:
+                conn.execute(upgrade)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     conn.executescript(_SCHEMA)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
@@ -160,7 +176,7 @@ def record_update(conn: sqlite3.Connection, row: tuple[Any, ...]) -> None:
     """Insert an update row unless it is there."""
     with transaction(conn):
         conn.execute(
-            "INSERT INTO updates VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+            "INSERT INTO updates VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
             row,
         )
 
@@ -286,7 +302,7 @@ def history(conn: sqlite3.Connection, incident: str) -> list[UpdateRecord]:
     """The incident's updates in order, each with its per-channel outcome."""
     updates = conn.execute(
         "SELECT key, incident, status, severity, title, created_at, next_update_at, "
-        "recorded_at FROM updates WHERE incident = ? ORDER BY created_at, recorded_at",
+        "recorded_at, document FROM updates WHERE incident = ? ORDER BY created_at, recorded_at",
         (incident,),
     ).fetchall()
     return [_update_record(conn, row) for row in updates]
@@ -346,4 +362,5 @@ def _update_record(conn: sqlite3.Connection, row: tuple[Any, ...]) -> UpdateReco
             )
             for s in sends
         ),
+        document=json.loads(row[8]) if row[8] is not None else None,
     )

@@ -169,6 +169,7 @@ class SQLiteJournal:
             sql.stamp(update.created_at),
             sql.stamp(promise) if promise else None,
             self._clock(),
+            json.dumps(update.to_document(), ensure_ascii=False, separators=(",", ":")),
         )
         await self._call(lambda conn: sql.record_update(conn, row))
 

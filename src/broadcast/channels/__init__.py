@@ -21,9 +21,11 @@ from ._registry import BUILTIN, ENTRY_POINT_GROUP, available, load
 from ._spec import ChannelSpec, setting
 
 if TYPE_CHECKING:
+    from ._bluesky import Bluesky
     from ._discord import DiscordWebhook
     from ._email import Email
     from ._facebook import FacebookPage
+    from ._mastodon import Mastodon
     from ._slack import Slack
     from ._sms import TwilioSMS
     from ._teams import Teams
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "Bluesky",
     "ChannelSpec",
     "Checkable",
     "Delivery",
@@ -41,6 +44,7 @@ __all__ = [
     "FacebookPage",
     "FanOut",
     "Idempotent",
+    "Mastodon",
     "Rejection",
     "Rendered",
     "Slack",

@@ -12,7 +12,8 @@
   cue (``Fault``: delays, 5xx, throttling, resets, hangs, bad bodies, redirects);
   ``ChaosSMTP`` does the same for SMTP (``SmtpFault``), on aiosmtpd.
 * ``XEndpoint``, ``GraphEndpoint``, ``TwilioEndpoint``, ``WebhookReceiver``,
-  ``SlackFake``, ``DiscordFake``, ``TelegramFake``, ``TeamsFake`` and ``MailReceiver``
+  ``SlackFake``, ``DiscordFake``, ``TelegramFake``, ``TeamsFake``, ``MastodonFake``,
+  ``BlueskyFake`` and ``MailReceiver``
   are the providers' fakes with their checks on: an OAuth 1.0a signature, an
   ``appsecret_proof``, Basic auth, a Standard Webhooks signature, one private message
   per recipient. Each built-in channel's ``ChannelSpec.standin`` names one; the demo runs them all.
@@ -39,8 +40,10 @@ from ._chaos import ChaosServer, Fault
 from ._chaos_smtp import ChaosSMTP, SmtpFault
 from ._loopback import LoopbackServer, RecordedRequest, Reply
 from ._providers import StandIn
+from ._providers.bluesky import BlueskyFake
 from ._providers.discord import DiscordFake
 from ._providers.graph import GraphEndpoint
+from ._providers.mastodon import MastodonFake
 from ._providers.slack import SlackFake
 from ._providers.smtp import MailReceiver
 from ._providers.teams import TeamsFake
@@ -50,6 +53,7 @@ from ._providers.webhook import WebhookReceiver
 from ._providers.x import XEndpoint
 
 __all__ = [
+    "BlueskyFake",
     "ChaosSMTP",
     "ChaosServer",
     "DiscordFake",
@@ -58,6 +62,7 @@ __all__ = [
     "GraphEndpoint",
     "LoopbackServer",
     "MailReceiver",
+    "MastodonFake",
     "RecordedRequest",
     "RecordingChannel",
     "Reply",

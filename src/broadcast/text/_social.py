@@ -29,6 +29,7 @@ __all__ = [
     "MASTODON_MAX_CHARACTERS",
     "MASTODON_URL_LENGTH",
     "bluesky_length",
+    "graphemes",
     "link_facets",
     "links",
     "mastodon_counter",
@@ -98,6 +99,11 @@ def mastodon_counter(url_length: int = MASTODON_URL_LENGTH) -> Counter:
         length=functools.partial(mastodon_length, url_length=url_length),
         weights=functools.partial(_mastodon_weights, url_length=url_length),
     )
+
+
+def graphemes(text: str) -> int:
+    """How many grapheme clusters ``text`` holds (Unicode's extended clusters)."""
+    return len(_cluster_starts(text))
 
 
 def bluesky_length(text: str) -> int:

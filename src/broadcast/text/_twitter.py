@@ -191,6 +191,7 @@ def split_thread(
     text = unicodedata.normalize("NFC", text).strip()
     if not text:
         return []
+    measure: Callable[[str], int]
     if counter is None:
         entities = _entities(text)
         weights = _code_point_weights(text, entities)

@@ -102,7 +102,7 @@ async def test_a_retry_after_an_unanswered_post_posts_once(
 async def test_follow_ups_reply_to_the_last_status_across_two_processes(
     instance: MastodonFake, make_update: Callable[..., Update], tmp_path: Path, retry: RetryPolicy
 ) -> None:
-    """A second Broadcaster on the journal file replies to the first's last status; a re-run skips."""
+    """A second Broadcaster on the journal file replies to the last status; a re-run skips."""
     path = tmp_path / "journal.db"
     first_journal = SQLiteJournal(path)
     async with Broadcaster([channel(instance)], retry=retry, journal=first_journal) as broadcaster:

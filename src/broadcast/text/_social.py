@@ -112,10 +112,12 @@ def bluesky_length(text: str) -> int:
 
 
 def _bluesky_weights(text: str) -> tuple[list[int], list[tuple[int, int]]]:
-    # Each code point weighs its bytes, a cluster's first at least 10: sums never undercount.
-    weights = [len(c.encode("utf-8", "surrogatepass")) for c in text]
-    for start in _cluster_starts(text):
-        weights[start] = max(weights[start], 10)
+    # A cluster weighs max(10, its bytes), on its first code point: a sum never
+    # undercounts, and is exact for text whose clusters hold at most 10 bytes each (all
+    # but emoji sequences) or more each (where the bytes bind).
+    weights = [0] * len(text)
+    for match in _CLUSTER.finditer(text):
+        weights[match.start()] = max(10, len(match.group().encode("utf-8", "surrogatepass")))
     return weights, links(text)
 
 

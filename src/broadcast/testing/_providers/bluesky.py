@@ -191,6 +191,7 @@ class BlueskyFake:
                 sent = json.loads(request.body)
                 if (sent.get("identifier"), sent.get("password")) != (self.handle, self.password):
                     return _error(401, "AuthenticationRequired", "Invalid identifier or password")
+                self.sessions_created += 1
                 return self._new_session()
             if method == "com.atproto.server.refreshSession":
                 if bearer not in self._refresh:
@@ -209,7 +210,6 @@ class BlueskyFake:
             return _error(501, "MethodNotImplemented", f"Method Not Implemented: {method}")
 
     def _new_session(self) -> Reply:
-        self.sessions_created += 1
         session = _session(self.sessions_created + self.refreshed * 1000)
         self._access.add(session["accessJwt"])
         self._refresh.add(session["refreshJwt"])

@@ -181,7 +181,8 @@ async def test_language_goes_in_langs(
         await broadcaster.send(make_update(language="ja"))
         await broadcaster.send(make_update(body="Fixed.", status="resolved"))
     first, second = (r["record"] for r in records(pds))
-    assert isinstance(first, dict) and isinstance(second, dict)
+    assert isinstance(first, dict)
+    assert isinstance(second, dict)
     assert first["langs"] == ["ja"]
     assert "langs" not in second
 

@@ -32,4 +32,6 @@ async def test_four_outlets_each_get_a_receipt_and_a_rerun_skips_them_all(
         }
         assert [r.outcome for r in second.receipts] == [Outcome.SKIPPED] * 3
         assert (len(x.posts), len(mastodon.statuses), len(bluesky.posts)) == (1, 1, 1)
-        assert x.verified() and mastodon.verified() and bluesky.verified()
+        assert x.verified()
+        assert mastodon.verified()
+        assert bluesky.verified()

@@ -115,6 +115,8 @@ def test_demo_every_stand_in_checks_out(receiving: dict[str, tuple[str, list[str
         "discord": "OK",
         "telegram": "OK",
         "teams": "OK",
+        "mastodon": "OK",
+        "bluesky": "OK",
     }
     assert list(receiving) == [
         "webhook",
@@ -126,6 +128,8 @@ def test_demo_every_stand_in_checks_out(receiving: dict[str, tuple[str, list[str
         "discord",
         "telegram",
         "teams",
+        "mastodon",
+        "bluesky",
     ]
 
 
@@ -134,7 +138,7 @@ def test_demo_prints_a_report_per_update(reports: list[str]) -> None:
     keys = [update.key[:12] for update in psn_timeline()]
     for number, (report, key) in enumerate(zip(reports, keys, strict=True), 1):
         assert report.startswith(key)
-        assert "-> 8 delivered, 1 partial" in report
+        assert "-> 10 delivered, 1 partial" in report
         first = number == 1
         assert _rows(report, "webhook")[1:3] == ["delivered", "2" if first else "1"]
         assert _rows(report, "facebook")[1:3] == ["delivered", "2" if first else "1"]
@@ -151,7 +155,7 @@ def test_demo_resend_skips_everything(demo: tuple[int, str, str]) -> None:
         for name in ("webhook", "email", "twitter", "facebook")
     ]
     assert lines[4].startswith("  sms: partial (3 already had it, nothing sent twice;")
-    names = ("slack", "discord", "telegram", "teams")
+    names = ("slack", "discord", "telegram", "teams", "mastodon", "bluesky")
     assert lines[5:] == [f"  {name}: skipped (already delivered)" for name in names]
 
 
@@ -260,3 +264,14 @@ def test_demo_shows_telegram_replies_in_each_chat_and_teams_cards(
     cards = received["teams"]
     assert [line.split(":")[0] for line in cards] == ["update 1", "update 2", "update 3"]
     assert all("· incident psn-2011-04" in line for line in cards)
+
+
+def test_demo_shows_mastodon_and_bluesky_threads(received: dict[str, list[str]]) -> None:
+    """Both start the incident with update 1; updates 2 and 3 reply; Bluesky signs in once."""
+    mastodon, bluesky = received["mastodon"], received["bluesky"]
+    assert [line.split(":")[0] for line in mastodon] == ["update 1", "update 2", "update 3"]
+    assert "starts the incident" in mastodon[0]
+    assert all("replies to 11" in line for line in mastodon[1:])
+    assert bluesky[0] == "sessions created: 1"
+    assert "starts the incident" in bluesky[1]
+    assert all("replies to at://" in line for line in bluesky[2:])

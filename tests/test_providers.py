@@ -99,6 +99,8 @@ def test_chaos_server_serves_every_registered_provider_shape() -> None:
         "discord",
         "telegram",
         "teams",
+        "mastodon",
+        "bluesky",
     }
     for name in SHAPES:
         with ChaosServer(name) as server:  # type: ignore[arg-type]

@@ -28,7 +28,7 @@ from ..._channel import Channel
 from .._loopback import LoopbackServer, RecordedRequest, Reply
 from ._base import Shape, Throttle, json_reply, retry_headers
 
-__all__ = ["DID", "BlueskyFake", "BlueskyPost", "cid_of", "shape"]
+__all__ = ["DID", "BlueskyFake", "BlueskyPost", "cid_of", "session", "shape"]
 
 DID = "did:plc:ewvi7nxzyoun6zhxrhs64oiz"
 HANDLE = "status.example.com"
@@ -54,7 +54,7 @@ def _created(rkey: str) -> Reply:
     return json_reply(200, body, _JSON)
 
 
-def _session(serial: int) -> dict[str, str]:
+def session(serial: int) -> dict[str, str]:
     return {
         "did": DID,
         "handle": HANDLE,
@@ -92,7 +92,7 @@ def shape() -> Shape:
     def aside(request: RecordedRequest) -> Reply | None:
         method = _method(request)
         if method in ("com.atproto.server.createSession", "com.atproto.server.refreshSession"):
-            return json_reply(200, _session(1), _JSON)
+            return json_reply(200, session(1), _JSON)
         if method == "com.atproto.server.getSession":
             return json_reply(200, {"did": DID, "handle": HANDLE}, _JSON)
         return None
@@ -210,10 +210,10 @@ class BlueskyFake:
             return _error(501, "MethodNotImplemented", f"Method Not Implemented: {method}")
 
     def _new_session(self) -> Reply:
-        session = _session(self.sessions_created + self.refreshed * 1000)
-        self._access.add(session["accessJwt"])
-        self._refresh.add(session["refreshJwt"])
-        return json_reply(200, session, _JSON)
+        made = session(self.sessions_created + self.refreshed * 1000)
+        self._access.add(made["accessJwt"])
+        self._refresh.add(made["refreshJwt"])
+        return json_reply(200, made, _JSON)
 
     def _get(self, rkey: str) -> Reply:
         for made in self.posts:

@@ -28,10 +28,10 @@ from click.testing import CliRunner, Result
 
 from broadcast import Broadcaster, DeliveryError, SQLiteJournal, Update
 from broadcast.channels import Email, FacebookPage, TwilioSMS, Twitter, Webhook
-from broadcast.channels._discord import DiscordWebhook
-from broadcast.channels._slack import Slack
 from broadcast.channels._bluesky import Bluesky
+from broadcast.channels._discord import DiscordWebhook
 from broadcast.channels._mastodon import Mastodon
+from broadcast.channels._slack import Slack
 from broadcast.channels._teams import Teams
 from broadcast.channels._telegram import Telegram
 from broadcast.cli import main

@@ -131,7 +131,8 @@ class BlueskyThread:
         """Each post with its grapheme clusters and bytes against Bluesky's limits."""
         return "\n\n".join(
             f"--- post {i}/{len(self.posts)} ({graphemes(text)}/{BLUESKY_GRAPHEMES} graphemes, "
-            f"{len(text.encode())}/{BLUESKY_BYTES} bytes, {len(links(text))} links) ---\n{text}"
+            f"{len(text.encode())}/{BLUESKY_BYTES} bytes, link facets: {len(links(text))}) ---\n"
+            f"{text}"
             for i, text in enumerate(self.posts, 1)
         )
 

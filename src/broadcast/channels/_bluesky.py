@@ -18,13 +18,11 @@ not there, so a lost answer cannot post twice. Errors are XRPC's
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,8 +30,8 @@ import httpx
 from pydantic import BaseModel, SecretStr
 
 from .._channel import Delivery
-from .._errors import AlreadyDelivered, AuthError, ChannelError, PermanentError, Unconfirmed
-from .._redact import excerpt, register_secret, safe_origin
+from .._errors import AlreadyDelivered, ChannelError, PermanentError, Unconfirmed
+from .._redact import register_secret, safe_origin
 from .._update import Update
 from ..journal._protocol import Journal
 from ..journal._threads import ThreadSlot, ThreadStore, post_part
@@ -43,71 +41,19 @@ from ..text._social import (
     BLUESKY_GRAPHEMES,
     BLUESKY_LIMIT,
     graphemes,
-    link_facets,
     links,
 )
 from ..text._thread import render_thread
+from ._bluesky_record import COLLECTION, bluesky_errors, post_record, record_key
 from ._bluesky_session import ExpiredToken, Session, SessionCache, default_session_file
 from ._http import ClientSlot, get, json_field, post
 from ._spec import ChannelSpec, setting
 
-__all__ = ["Bluesky", "BlueskyThread", "bluesky_errors", "post_record", "record_key"]
+__all__ = ["Bluesky", "BlueskyThread"]
 
 DEFAULT_SERVICE = "https://bsky.social"
 MAX_POSTS = 10
-COLLECTION = "app.bsky.feed.post"
-_B32 = "234567abcdefghijklmnopqrstuvwxyz"
 T = TypeVar("T")
-
-
-def record_key(update: Update, part: int) -> str:
-    """The post's record key: a TID from the update's time, the part and its key's hash.
-
-    The same on every retry and in every process, so a retry can look the post up.
-    """
-    micros = int(update.created_at.timestamp() * 1_000_000) + part
-    clock_id = int.from_bytes(hashlib.sha256(update.key.encode()).digest()[:2], "big") % 1024
-    value = (micros << 10) | clock_id
-    return "".join(_B32[(value >> (5 * i)) & 31] for i in reversed(range(13)))
-
-
-def post_record(
-    text: str, update: Update, part: int, *, reply: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """The ``app.bsky.feed.post`` record of one part; pure."""
-    created = update.created_at + timedelta(milliseconds=part)
-    record: dict[str, Any] = {
-        "$type": COLLECTION,
-        "text": text,
-        "createdAt": created.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-    }
-    if update.language:
-        record["langs"] = [update.language]
-    if facets := link_facets(text):
-        record["facets"] = facets
-    if reply:
-        record["reply"] = reply
-    return record
-
-
-def bluesky_errors(response: httpx.Response) -> ChannelError | None:
-    """XRPC's ``{"error", "message"}``: an expired token, bad credentials, a refused record."""
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    error = body.get("error") if isinstance(body, dict) else None
-    if not isinstance(error, str):
-        return None
-    status = response.status_code
-    text = f"Bluesky {error}: {excerpt(str(body.get('message') or ''))}".rstrip(": ")
-    if error in ("ExpiredToken", "InvalidToken"):
-        return ExpiredToken(text, code=status)
-    if status == 429 or status >= 500:
-        return None  # the shared mapping: retried, after RateLimit-Reset or Retry-After
-    if status in (401, 403) or error == "AuthenticationRequired":
-        return AuthError(f"{text} (check the handle and the app password)", code=status)
-    return PermanentError(text, code=status)
 
 
 @dataclass(frozen=True, slots=True)

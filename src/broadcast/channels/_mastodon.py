@@ -22,7 +22,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import httpx
 from pydantic import BaseModel, SecretStr
@@ -304,7 +304,9 @@ class MastodonSettings(BaseModel):
 
     instance: str = setting(doc="Enables Mastodon: the server, such as `https://mastodon.social`.")
     access_token: SecretStr = setting(doc="The account's access token (scope `write:statuses`).")
-    visibility: str = setting("public", doc="`public`, `unlisted`, `private` or `direct`.")
+    visibility: Literal["public", "unlisted", "private", "direct"] = setting(
+        "public", doc="`public`, `unlisted`, `private` or `direct`."
+    )
     max_characters: int = setting(
         MASTODON_MAX_CHARACTERS,
         doc="Status length used when the instance's own (`/api/v2/instance`) cannot be read.",

@@ -83,13 +83,15 @@ async def test_the_configured_fallback_is_used_when_the_instance_cannot_be_read(
 
 
 async def test_a_retry_after_an_unanswered_post_posts_once(
-    instance: MastodonFake, make_update: Callable[..., Update], retry: RetryPolicy
+    instance: MastodonFake, make_update: Callable[..., Update], retry: RetryPolicy, tmp_path: Path
 ) -> None:
     """The fake makes the status and drops the answer; the retry's same key gets it back."""
     instance.drop_answers(1)
     update = make_update()
-    async with Broadcaster([channel(instance)], retry=retry, journal=None) as broadcaster:
+    journal = SQLiteJournal(tmp_path / "journal.db")
+    async with Broadcaster([channel(instance)], retry=retry, journal=journal) as broadcaster:
         report = await broadcaster.send(update)
+    await journal.aclose()
     (receipt,) = report.receipts
     posts = [r for r in instance.requests if r.method == "POST"]
     assert len(posts) == 2  # the lost answer, then the retry
@@ -180,3 +182,20 @@ async def test_a_rejected_token_says_which_scope_and_hides_it(
     assert receipt.outcome is Outcome.FAILED
     assert "write:statuses" in (receipt.reason or "")
     assert "wrong-token-value-0123" not in repr(report) + str(receipt.reason) + repr(wrong)
+
+
+async def test_a_retry_after_part_of_a_thread_keeps_the_instance_cut(
+    make_update: Callable[..., Update], retry: RetryPolicy
+) -> None:
+    """Rendered before the limits were read, retried after part 2 failed: still one thread."""
+    with MastodonFake(max_characters=1000) as fake:
+        mastodon = channel(fake)
+        rendered = mastodon.render(make_update(body=LONG_BODY))  # the 500 fallback's cut
+        fake.fail_attempt(2)
+        async with Broadcaster([mastodon], retry=retry, journal=None) as broadcaster:
+            report = await broadcaster.send(make_update(body=LONG_BODY))
+    assert report.receipts[0].outcome is Outcome.DELIVERED
+    texts = [s.text for s in fake.statuses]
+    assert len(texts) < len(rendered.posts)  # cut to 1,000, not to the fallback's 500
+    assert texts[0].endswith(f" 1/{len(texts)}")
+    assert all(t.endswith(f"/{len(texts)}") for t in texts)

@@ -228,11 +228,12 @@ class Mastodon:
     async def deliver(self, rendered: MastodonThread, /) -> Delivery:
         """Post the statuses not yet posted, each replying to the one before."""
         threads, key = self._threads.get(), rendered.update_key
+        if (limits := await self.limits()) != rendered.limits:
+            # Cut to the instance's own limits, as every attempt is (they are kept an hour).
+            rendered = self._render(rendered.update, limits)
         posted = await threads.posted_parts(self.name, key)
         if posted and len(posted) >= len(rendered.posts):
             raise AlreadyDelivered(f"already posted as {', '.join(posted)}", ids=tuple(posted))
-        if not posted and (limits := await self.limits()) != rendered.limits:
-            rendered = self._render(rendered.update, limits)  # the instance's own limits
         if posted:
             reply_to: str | None = posted[-1]
         else:

@@ -146,6 +146,8 @@ class MastodonFake:
         self._drop = 0
         self._throttle: tuple[int, float] = (0, 0.0)
         self._by_key: dict[str, dict[str, Any]] = {}
+        self._failing: dict[int, int] = {}
+        self._attempts = 0
         self._lock = threading.Lock()
         self._server = LoopbackServer(self._respond)
 
@@ -157,6 +159,10 @@ class MastodonFake:
     def drop_answers(self, times: int) -> None:
         """Make the next ``times`` statuses, then break off their answers."""
         self._drop = times
+
+    def fail_attempt(self, number: int, status: int = 503) -> None:
+        """Answer the ``number``-th post attempt (from 1) with ``status``, making nothing."""
+        self._failing[number] = status
 
     def throttle(self, times: int, reset_in: float) -> None:
         """Answer the next ``times`` posts 429 with a reset ``reset_in`` seconds ahead."""
@@ -186,6 +192,9 @@ class MastodonFake:
             return self._post(request)
 
     def _post(self, request: RecordedRequest) -> Reply:
+        self._attempts += 1
+        if (code := self._failing.pop(self._attempts, None)) is not None:
+            return _error(code, "Service Unavailable")
         times, reset_in = self._throttle
         if times:
             self._throttle = (times - 1, reset_in)

@@ -9,7 +9,7 @@ after an unanswered request cannot post twice.
 
 Length is per instance: ``GET /api/v2/instance`` gives
 ``configuration.statuses.max_characters`` and ``characters_reserved_per_url``, read
-once per instance an hour (``max_characters`` is the fallback when that read fails).
+by each channel once an hour (``max_characters`` is the fallback when that read fails).
 It counts grapheme clusters, a link as the reserved length and ``@user@domain`` as
 ``@user`` (``broadcast.text._social``); the thread is cut as X's is.
 """
@@ -59,10 +59,6 @@ class Limits(NamedTuple):
 
     max_characters: int = MASTODON_MAX_CHARACTERS
     url_length: int = MASTODON_URL_LENGTH
-
-
-_KNOWN: dict[str, tuple[float, Limits]] = {}
-"""Each instance's limits and when they stop being fresh, for every channel of the process."""
 
 
 def idempotency_key(update_key: str, part: int) -> str:
@@ -174,14 +170,15 @@ class Mastodon:
         self._http = ClientSlot(client)
         self._timeout = timeout
         self._clock = clock
+        self._known: tuple[float, Limits] | None = None
+        """The instance's limits as last read (or the fallback), and until when they hold."""
 
     def __repr__(self) -> str:
         return f"Mastodon(name={self.name!r}, instance='{safe_origin(self._base)}', token=***)"
 
     def render(self, update: Update, /) -> MastodonThread:
         """The statuses for ``update``, cut to the instance's limits as known now; pure."""
-        known = _KNOWN.get(self._base)
-        return self._render(update, known[1] if known else self._fallback)
+        return self._render(update, self._known[1] if self._known else self._fallback)
 
     def _render(self, update: Update, limits: Limits) -> MastodonThread:
         posts = render_thread(
@@ -204,9 +201,8 @@ class Mastodon:
     async def limits(self) -> Limits:
         """The instance's limits: read once an hour, the fallback when that read fails."""
         now = self._clock()
-        known = _KNOWN.get(self._base)
-        if known is not None and known[0] > now:
-            return known[1]
+        if self._known is not None and self._known[0] > now:
+            return self._known[1]
         try:
             response = await get(
                 self._http.get(),
@@ -220,9 +216,9 @@ class Mastodon:
                 int(statuses["max_characters"]), int(statuses["characters_reserved_per_url"])
             )
         except (ChannelError, ValueError, KeyError, TypeError):
-            _KNOWN[self._base] = (now + FAILED_TTL, self._fallback)
+            self._known = (now + FAILED_TTL, self._fallback)
             return self._fallback
-        _KNOWN[self._base] = (now + LIMITS_TTL, found)
+        self._known = (now + LIMITS_TTL, found)
         return found
 
     async def deliver(self, rendered: MastodonThread, /) -> Delivery:

@@ -5,8 +5,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# `make bench` has its own venv: it adds Apprise (the comparison), which must never be
-# installed beside broadcast for the tests or the demo.
+# `make bench` has its own venv, with Apprise pinned (the comparison) and httpx-aiohttp.
+# Apprise is also the optional `apprise` extra (the Apprise bridge), which the dev extra
+# installs so the bridge's tests run; the demo leaves the bridge out when it is missing.
 BENCH_VENV  := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed
 
@@ -48,8 +49,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict src examples tests/typing
 
+# On every core: the tests use their own ports, directories and journals; a module
+# fixture that is costly to repeat keeps its tests on one worker (xdist_group).
 unit: $(STAMP) $(JS_STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadgroup
 
 $(JS_STAMP): tests/js/package.json
 	@if command -v npm >/dev/null && command -v node >/dev/null; then \

@@ -1,7 +1,8 @@
 """What Apprise is asked to do in the benchmarks: the URLs it is given and how it sends.
 
-Apprise (https://github.com/caronc/apprise) is the comparison, never a dependency of
-broadcast: ``make bench`` installs it into ``.venv-bench`` from
+Apprise (https://github.com/caronc/apprise) is the comparison, never a core dependency
+of broadcast (only its optional ``apprise`` extra, the bridge, installs it): ``make
+bench`` installs the pinned version into ``.venv-bench`` from
 ``benchmarks/requirements.txt``. Each function here is the Apprise equivalent of one
 broadcast workload, aimed at the same local sink, and chosen to be fair to Apprise:
 

@@ -278,8 +278,9 @@ worker threads included) or the sink's, divided by the messages sent. The machin
 2 cores and is shared with other work; where other processes used a noticeable share
 of a core during a run, the section says so, and those rates are the least reliable.
 
-Apprise is installed only in the benchmarks' own environment (`.venv-bench`, from
-`benchmarks/requirements.txt`), never as a dependency of broadcast. Each section says
+The Apprise compared is the version pinned in `benchmarks/requirements.txt`, installed
+in the benchmarks' own environment (`.venv-bench`); it is never a core dependency of
+broadcast (only the optional `apprise` extra, the bridge, installs it). Each section says
 which Apprise setup stands in for broadcast's workload; `benchmarks/_apprise.py` says
 why each is the fair equivalent.
 """

@@ -53,8 +53,10 @@ CANARIES = {
     "discord_token": "CANARYdiscordtoken011",
     "tg_token": "555000111:CANARYtelegramtoken009",
     "teams_sig": "CANARYteamssig010xyz",
-    "mastodon_token": "CANARYmastodontoken012",
-    "bsky_pass": "CANARYblueskyapppass013",
+    "mastodon_token": "CANARYmastodontoken014",
+    "bsky_pass": "CANARYblueskyapppass015",
+    "apprise_token": "CANARYapprisetoken012",
+    "apprise_pass": "CANARYapprisepass013",
 }
 USERNAMES = {"hook_user", "smtp_user"}
 """Login names are not secrets (``check`` says which account it logged in as); their

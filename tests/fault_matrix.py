@@ -43,6 +43,7 @@ HTTP_CHANNELS = {
     "teams": "Teams",
     "mastodon": "Mastodon",
     "bluesky": "Bluesky",
+    "apprise": "Apprise",
 }
 
 
@@ -136,7 +137,7 @@ def _policy(clock: FakeClock) -> RetryPolicy:
 
 def _reason(receipt: Any) -> str:
     """The Receipt's one-line reason, with the stand-in's address as words."""
-    return re.sub(r"http://127\.0\.0\.1:\d+", "the stand-in", receipt.reason or "")
+    return re.sub(r"(?:http|json)://127\.0\.0\.1:\d+", "the stand-in", receipt.reason or "")
 
 
 def _waits(clock: FakeClock) -> tuple[int, ...]:
@@ -168,6 +169,8 @@ async def http_cell(provider: str, fault_name: str, update: Update) -> tuple[Row
         options: dict[str, Any] = {"timeout": TIMEOUT}
         if provider in ("twilio", "telegram"):
             options |= {"concurrency": 1, "retry": _policy(clock), "rate": 1_000_000}
+        if provider == "apprise":
+            options |= {"concurrency": 1, "retry": _policy(clock)}
         if provider == "telegram":
             options |= {"per_chat_rate": 1_000_000}
         receipt, arrival = await _send(update, server.channel(**options), clock, bystander)

@@ -207,6 +207,7 @@ def test_preview_without_configuration_shows_the_built_in_channels(
         "Teams",
         "Mastodon",
         "Bluesky",
+        "AppriseChannel",
     ]
     assert all(p.error is None and "PSN is down" in p.text for p in previews)
 

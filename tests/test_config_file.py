@@ -266,7 +266,8 @@ SECRET_FIELDS = sorted(
     (kind, key)
     for kind, keys in KEYS.items()
     for key in keys
-    if key in SECRET_KEYS or (kind, key) == ("webhook", "url")
+    if (key in SECRET_KEYS or (kind, key) == ("webhook", "url"))
+    and (kind, key) != ("apprise", "urls")  # a list is its type: tests/channels/test_apprise_setup
 )
 
 

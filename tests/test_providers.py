@@ -101,6 +101,7 @@ def test_chaos_server_serves_every_registered_provider_shape() -> None:
         "teams",
         "mastodon",
         "bluesky",
+        "apprise",
     }
     for name in SHAPES:
         with ChaosServer(name) as server:  # type: ignore[arg-type]

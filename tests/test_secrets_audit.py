@@ -28,6 +28,7 @@ from click.testing import CliRunner, Result
 
 from broadcast import Broadcaster, DeliveryError, SQLiteJournal, Update
 from broadcast.channels import Email, FacebookPage, TwilioSMS, Twitter, Webhook
+from broadcast.channels._apprise import AppriseChannel
 from broadcast.channels._bluesky import Bluesky
 from broadcast.channels._discord import DiscordWebhook
 from broadcast.channels._mastodon import Mastodon
@@ -137,6 +138,13 @@ def hook_url(server: LoopbackServer) -> str:
     return server.url.replace("http://", f"http://{creds}") + f"/hooks/{CANARIES['hook_path']}"
 
 
+def apprise_url(server: LoopbackServer) -> str:
+    """An Apprise json:// URL with a password and a token in its path, both canaries."""
+    host = server.url.removeprefix("http://")
+    token, password = CANARIES["apprise_token"], CANARIES["apprise_pass"]
+    return f"json://status:{password}@{host}/apprise/{token}"
+
+
 def channels(server: LoopbackServer, smtp_port: int) -> list[Any]:
     url = server.url
     return [
@@ -173,6 +181,7 @@ def channels(server: LoopbackServer, smtp_port: int) -> list[Any]:
         Teams(teams_url(url)),
         Mastodon(url, CANARIES["mastodon_token"]),
         Bluesky("status.example.com", CANARIES["bsky_pass"], service=url, session_file="off"),
+        AppriseChannel([apprise_url(server)], retry=fast_retries(attempts=2)),
     ]
 
 

@@ -17,6 +17,7 @@ __all__ = [
     "base64_fragments",
     "describe",
     "excerpt",
+    "guard_loggers",
     "mask_known",
     "redact",
     "register_secret",
@@ -57,9 +58,19 @@ _encoded: re.Pattern[str] | None = None
 _RUN = re.compile(r"[A-Za-z0-9+/_-]+=*")
 """A run of base64 text, standard or URL-safe alphabet, with its padding."""
 _URL_SAFE = str.maketrans("+/", "-_")
-_GUARDED = ("httpx", "httpcore", "aiohttp", "aiosmtplib", "oauthlib", "broadcast")
+_GUARDED = (
+    "httpx",
+    "httpcore",
+    "aiohttp",
+    "aiosmtplib",
+    "oauthlib",
+    "apprise",
+    "urllib3",
+    "broadcast",
+)
 """Loggers of the libraries broadcast drives: httpx logs every request's full URL, and
-oauthlib logs the OAuth 1.0a parameters at DEBUG. And broadcast's own, for a library
+oauthlib logs the OAuth 1.0a parameters at DEBUG; Apprise, and urllib3 under it, the URLs
+they post to. And broadcast's own, for a library
 user's log handlers."""
 _SHORTEST = 6
 """Shorter values are not registered: masking them would garble unrelated text."""
@@ -83,7 +94,16 @@ def register_secret(*values: str | None) -> None:
     _fragments.update(f for v in new for f in base64_fragments(v))
     ordered = sorted(_fragments, key=len, reverse=True)
     _encoded = re.compile("|".join(re.escape(f) for f in ordered))
-    # A logger's filters see only its own records, not its children's: guard each one.
+    guard_loggers()
+
+
+def guard_loggers() -> None:
+    """Mask secrets in the guarded libraries' loggers, those created since included.
+
+    A logger's filters see only its own records, not its children's, so each one is
+    guarded; a library imported after a secret was registered (Apprise brings urllib3's
+    ``urllib3.connectionpool``) calls this once it is imported.
+    """
     names = [n for n in logging.root.manager.loggerDict if n.split(".")[0] in _GUARDED]
     for name in {*_GUARDED, *names}:
         logging.getLogger(name).addFilter(_MASKING)  # addFilter ignores a repeat

@@ -91,7 +91,9 @@ class Receipt:
         if self.outcome is not Outcome.DELIVERED:
             return self.reason or ""
         said = ", ".join(self.ids[:3])
-        return f"{self.accepted} recipients; {said}" if self.accepted is not None else said
+        if self.accepted is None:
+            return said
+        return f"{self.accepted} recipients; {said}" if said else f"{self.accepted} recipients"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form; each of the typed flags only when it is set."""

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import base64
 import itertools
 import json
@@ -374,3 +375,32 @@ def test_title_alone_is_texted_once(make_update: Callable[..., Update]) -> None:
     )
     bare = _sms().render(make_update(title="Outage", body="", next_update_at=None, url=None))
     assert bare.text == "[Investigating] Outage - Head of Network Operations"
+
+
+async def test_a_stop_while_a_send_is_in_flight_ends_without_waiting_out_the_drain(
+    update: Update, fast: RetryPolicy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker whose send was in flight at an auth stop ends when it is answered.
+
+    The stop empties the queue, stop marks included; without them given back, that
+    worker waited for a recipient that never came until the drain grace ran out.
+    """
+    monkeypatch.setattr("broadcast.channels._fanout.DRAIN_GRACE", 3600.0)
+    answered = 0
+
+    async def refuse(request: httpx.Request) -> httpx.Response:
+        nonlocal answered
+        answered += 1
+        # Both sends start; the second is still in flight when the first is refused.
+        for _ in range(20 if answered == 1 else 200):
+            await asyncio.sleep(0)
+        return twilio_error(401, 20003, "Authenticate")
+
+    with respx.mock(using="httpx") as router:
+        router.post(API).mock(side_effect=refuse)
+        receipt = await asyncio.wait_for(
+            _send(_sms(PEOPLE[:2], concurrency=4, max_duration=None), update, fast), 30
+        )
+    assert answered == 2
+    assert receipt.outcome is Outcome.FAILED
+    assert "credentials rejected" in (receipt.reason or "")

@@ -21,6 +21,7 @@ from ._registry import BUILTIN, ENTRY_POINT_GROUP, available, load
 from ._spec import ChannelSpec, setting
 
 if TYPE_CHECKING:
+    from ._apprise import AppriseChannel
     from ._bluesky import Bluesky
     from ._discord import DiscordWebhook
     from ._email import Email
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "AppriseChannel",
     "Bluesky",
     "ChannelSpec",
     "Checkable",

@@ -29,6 +29,7 @@ delivered before and those refused permanently (a STOP, a 550), and reports both
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 from collections.abc import Callable, Sequence, Sized
@@ -260,6 +261,11 @@ class FanOut:
         if not tally.stopping.is_set():
             return
         tally.not_sent += _empty(queue)
+        # Emptying took the producer's stop marks too: give each worker one back, so a
+        # worker that finishes its send in flight ends instead of waiting out the drain.
+        for _ in tasks:
+            with contextlib.suppress(asyncio.QueueFull):
+                queue.put_nowait(_STOP)
         log.info("%s: draining: %d send(s) in flight", self.name, sum(s.in_flight for s in slots))
         if pending := {t for t in tasks if not t.done()}:
             await asyncio.wait(pending, timeout=drain)

@@ -36,6 +36,7 @@ BUILTIN: dict[str, tuple[str, str, str | None]] = {
     "teams": ("broadcast.channels._teams:SPEC", "Teams", None),
     "mastodon": ("broadcast.channels._mastodon:SPEC", "Mastodon", None),
     "bluesky": ("broadcast.channels._bluesky:SPEC", "Bluesky", None),
+    "apprise": ("broadcast.channels._apprise:SPEC", "AppriseChannel", "apprise"),
 }
 
 

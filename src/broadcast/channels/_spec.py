@@ -85,6 +85,9 @@ class ChannelSpec:
     """The variable that enables it, for that hint (default: its first setting's)."""
     standin: str | None = None
     """``module:Class`` of the local stand-in the demo and tests send it to."""
+    needs: str | None = None
+    """A module of an optional extra that building the channel imports (``apprise``):
+    the demo leaves the channel out when it is not installed."""
 
     @property
     def prefix(self) -> str:

@@ -46,7 +46,11 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-_PLACEHOLDERS = {"secret": "whsec_" + "A" * 32, "url": "https://placeholder.invalid/hook"}
+_PLACEHOLDERS = {
+    "secret": "whsec_" + "A" * 32,
+    "url": "https://placeholder.invalid/hook",
+    "urls": "json://placeholder.invalid/hook",
+}
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _TAG = _NAME
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -171,6 +175,12 @@ class _Reader:
             if not all(isinstance(v, str) and "," not in v for v in value):
                 raise ConfigError(f"{at}: recipients must be a list of addresses or numbers")
             return ", ".join(self._text(at, key, v, secret=secret) for v in value)
+        if isinstance(value, list) and key == "urls":  # the Apprise bridge's URLs
+            if not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{at}: urls must be a list of Apprise URLs")
+            listed = " ".join(self._text(at, key, v, secret=secret) for v in value)
+            register_secret(*listed.split())
+            return listed
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             kind = "text or a list" if key == "recipients" else "text or a number"
             given = _kind_of(value) if secret else repr(value)

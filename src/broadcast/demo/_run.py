@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import importlib.util
 import logging
 import sys
 import tempfile
@@ -28,7 +29,12 @@ def stand_ins() -> list[Callable[[], StandIn]]:
     """Each registered channel's stand-in (its ``ChannelSpec.standin``), in registry order."""
     from ..config._registry import specs  # noqa: PLC0415 - loads every channel module
 
-    return [_import(s.standin) for s in specs() if s.standin]
+    return [_import(s.standin) for s in specs() if s.standin and _installed(s.needs)]
+
+
+def _installed(module: str | None) -> bool:
+    """Whether an optional extra's module can be imported (None: nothing is needed)."""
+    return module is None or importlib.util.find_spec(module) is not None
 
 
 def _import(target: str) -> Callable[[], StandIn]:

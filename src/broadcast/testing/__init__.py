@@ -13,7 +13,8 @@
   ``ChaosSMTP`` does the same for SMTP (``SmtpFault``), on aiosmtpd.
 * ``XEndpoint``, ``GraphEndpoint``, ``TwilioEndpoint``, ``WebhookReceiver``,
   ``SlackFake``, ``DiscordFake``, ``TelegramFake``, ``TeamsFake``, ``MastodonFake``,
-  ``BlueskyFake`` and ``MailReceiver``
+  ``BlueskyFake``, ``AppriseReceiver`` (the endpoint of Apprise ``json://`` URLs) and
+  ``MailReceiver``
   are the providers' fakes with their checks on: an OAuth 1.0a signature, an
   ``appsecret_proof``, Basic auth, a Standard Webhooks signature, one private message
   per recipient. Each built-in channel's ``ChannelSpec.standin`` names one; the demo runs them all.
@@ -40,6 +41,7 @@ from ._chaos import ChaosServer, Fault
 from ._chaos_smtp import ChaosSMTP, SmtpFault
 from ._loopback import LoopbackServer, RecordedRequest, Reply
 from ._providers import StandIn
+from ._providers.apprise import AppriseReceiver
 from ._providers.bluesky import BlueskyFake
 from ._providers.discord import DiscordFake
 from ._providers.graph import GraphEndpoint
@@ -53,6 +55,7 @@ from ._providers.webhook import WebhookReceiver
 from ._providers.x import XEndpoint
 
 __all__ = [
+    "AppriseReceiver",
     "BlueskyFake",
     "ChaosSMTP",
     "ChaosServer",

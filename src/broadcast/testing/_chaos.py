@@ -39,6 +39,7 @@ Provider = Literal[
     "teams",
     "mastodon",
     "bluesky",
+    "apprise",
 ]
 
 

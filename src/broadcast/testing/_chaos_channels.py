@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from ._providers.apprise import PATHS, json_url
 from ._providers.graph import PAGE_ID
 from ._providers.twilio import ACCOUNT_SID
 
@@ -71,4 +72,9 @@ def channel_for(server: Pointed, **options: Any) -> Any:  # noqa: PLR0911 - one 
 
         options.setdefault("session_file", "off")
         return Bluesky("chaos.example.com", "chaos-app-password", service=server.url, **options)
+    if server.provider == "apprise":
+        from ..channels._apprise import AppriseChannel  # noqa: PLC0415 - an optional extra
+
+        options.setdefault("urls", [json_url(server.url, path) for path in PATHS])
+        return AppriseChannel(**options)
     return Webhook(server.hook_url, **options)

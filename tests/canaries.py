@@ -53,6 +53,8 @@ CANARIES = {
     "discord_token": "CANARYdiscordtoken011",
     "tg_token": "555000111:CANARYtelegramtoken009",
     "teams_sig": "CANARYteamssig010xyz",
+    "mastodon_token": "CANARYmastodontoken014",
+    "bsky_pass": "CANARYblueskyapppass015",
     "apprise_token": "CANARYapprisetoken012",
     "apprise_pass": "CANARYapprisepass013",
 }

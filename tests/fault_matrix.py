@@ -41,6 +41,8 @@ HTTP_CHANNELS = {
     "discord": "Discord",
     "telegram": "Telegram",
     "teams": "Teams",
+    "mastodon": "Mastodon",
+    "bluesky": "Bluesky",
     "apprise": "Apprise",
 }
 
@@ -174,7 +176,7 @@ async def http_cell(provider: str, fault_name: str, update: Update) -> tuple[Row
         if provider == "telegram":
             options |= {"per_chat_rate": 1_000_000}
         receipt, arrival = await _send(update, server.channel(**options), clock, bystander)
-        seen = (len(server.received), len(server.accepted), server.duplicates)
+        seen = (server.calls, len(server.accepted), server.duplicates)  # signing in aside
     return _row(HTTP_CHANNELS[provider], fault_name, receipt, clock, seen), arrival
 
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from broadcast import Broadcaster, RetryPolicy, SQLiteJournal, Update
-from broadcast.channels import Email, TwilioSMS, Twitter, Webhook
+from broadcast.channels import Bluesky, Email, Mastodon, TwilioSMS, Twitter, Webhook
 
 T0 = datetime(2011, 4, 20, 22, 0, tzinfo=UTC)
 ACCOUNT_SID = "AC" + "0" * 30 + "11"
@@ -29,6 +29,11 @@ def channels(spec: dict[str, Any]) -> list[Any]:
         made.append(Twitter(bearer_token="child-bearer-token", base_url=url))
     if url := spec.get("webhook"):
         made.append(Webhook(url))
+    if mastodon := spec.get("mastodon"):
+        made.append(Mastodon(mastodon["url"], mastodon["token"]))
+    if bluesky := spec.get("bluesky"):
+        service, handle, password = bluesky["url"], bluesky["handle"], bluesky["password"]
+        made.append(Bluesky(handle, password, service=service, session_file=bluesky["sessions"]))
     if sms := spec.get("sms"):
         with open(sms["numbers"], encoding="utf-8") as handle:
             numbers = handle.read().split()

@@ -74,7 +74,7 @@ async def test_twilio_answers_a_message_resource_and_its_error_body() -> None:
 
 def test_unknown_provider_is_refused() -> None:
     with pytest.raises(ValueError, match="provider must be one of x, graph, twilio, webhook"):
-        ChaosServer("mastodon")  # type: ignore[arg-type]
+        ChaosServer("pigeon")  # type: ignore[arg-type]
 
 
 def _sms_retry() -> RetryPolicy:

@@ -122,6 +122,8 @@ def test_demo_every_stand_in_checks_out(receiving: dict[str, tuple[str, list[str
         "discord": "OK",
         "telegram": "OK",
         "teams": "OK",
+        "mastodon": "OK",
+        "bluesky": "OK",
         "apprise": "OK",
     }
     assert list(receiving) == [
@@ -134,6 +136,8 @@ def test_demo_every_stand_in_checks_out(receiving: dict[str, tuple[str, list[str
         "discord",
         "telegram",
         "teams",
+        "mastodon",
+        "bluesky",
         "apprise",
     ]
 
@@ -143,7 +147,7 @@ def test_demo_prints_a_report_per_update(reports: list[str]) -> None:
     keys = [update.key[:12] for update in psn_timeline()]
     for number, (report, key) in enumerate(zip(reports, keys, strict=True), 1):
         assert report.startswith(key)
-        assert "-> 9 delivered, 1 partial" in report
+        assert "-> 11 delivered, 1 partial" in report
         first = number == 1
         assert _rows(report, "webhook")[1:3] == ["delivered", "2" if first else "1"]
         assert _rows(report, "facebook")[1:3] == ["delivered", "2" if first else "1"]
@@ -160,7 +164,7 @@ def test_demo_resend_skips_everything(demo: tuple[int, str, str]) -> None:
         for name in ("webhook", "email", "twitter", "facebook")
     ]
     assert lines[4].startswith("  sms: partial (3 already had it, nothing sent twice;")
-    names = ("slack", "discord", "telegram", "teams", "apprise")
+    names = ("slack", "discord", "telegram", "teams", "mastodon", "bluesky", "apprise")
     assert lines[5:] == [f"  {name}: skipped (already delivered)" for name in names]
 
 
@@ -280,3 +284,14 @@ def test_the_demo_ends_by_building_the_status_page(
     incident = (page_dir / "incidents" / "psn-2011-04.html").read_text(encoding="utf-8")
     for update in psn_timeline():
         assert update.title.replace("'", "&#39;") in incident
+
+
+def test_demo_shows_mastodon_and_bluesky_threads(received: dict[str, list[str]]) -> None:
+    """Both start the incident with update 1; updates 2 and 3 reply; Bluesky signs in once."""
+    mastodon, bluesky = received["mastodon"], received["bluesky"]
+    assert [line.split(":")[0] for line in mastodon] == ["update 1", "update 2", "update 3"]
+    assert "starts the incident" in mastodon[0]
+    assert all("replies to 11" in line for line in mastodon[1:])
+    assert bluesky[0] == "sessions created: 1"
+    assert "starts the incident" in bluesky[1]
+    assert all("replies to at://" in line for line in bluesky[2:])

@@ -17,7 +17,7 @@ import yaml
 from fastapi import BackgroundTasks
 
 from broadcast.demo import GraphEndpoint, TwilioEndpoint, XEndpoint
-from broadcast.testing import LoopbackServer
+from broadcast.testing import BlueskyFake, LoopbackServer, MastodonFake
 
 from .conftest import SECRET
 
@@ -79,7 +79,7 @@ def test_psn_timeline_threads_three_updates(tmp_path: Path) -> None:
     ]
     reports = result.stdout.split("Report for incident psn-2011-04, update ")[1:]
     assert len(reports) == 3
-    assert all("-> 8 delivered, 1 partial" in report for report in reports)
+    assert all("-> 11 delivered, 1 partial" in report for report in reports)
     rows = [
         {line.split()[0]: line.split() for line in report.splitlines()[3:8]} for report in reports
     ]
@@ -100,6 +100,8 @@ def test_psn_timeline_threads_three_updates(tmp_path: Path) -> None:
         GraphEndpoint.token,
         GraphEndpoint.app_secret,
         TwilioEndpoint.auth_token,
+        MastodonFake.token,
+        BlueskyFake.password,
         "whsec_",
     ]
     assert not [s for s in secrets if s in result.stdout + result.stderr]

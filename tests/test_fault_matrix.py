@@ -24,7 +24,7 @@ from .fault_matrix import (
 )
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "reliability.md"
-POSTS = ("X", "Facebook", "webhook", "Slack", "Discord", "Teams")
+POSTS = ("X", "Facebook", "webhook", "Slack", "Discord", "Teams", "Mastodon", "Bluesky")
 """Channels that send one request per update; SMS, Telegram and email fan out to RECIPIENTS."""
 
 RETRIED_ONCE = {
@@ -68,7 +68,7 @@ def expected(channel: str, fault: str) -> tuple[str, int, int, tuple[int, ...]]:
     if channel == "Discord" and fault in (*unanswered, "reset before body"):
         # No lookup without the lost id: never re-posted, left unconfirmed.
         return "failed", 1, int(fault in unanswered[:2]), (1, 2)
-    if channel == "Slack" and fault in (*unanswered, "reset before body"):
+    if channel in ("Slack", "Bluesky") and fault in (*unanswered, "reset before body"):
         # Looked up in conversations.history before a re-post: found, or posted once.
         return ok, 2 if fault in unanswered[:2] else 3, 1, (1,)
     if channel == "Teams" and fault == "reset after body":  # 202 has no body to break off
@@ -78,7 +78,7 @@ def expected(channel: str, fault: str) -> tuple[str, int, int, tuple[int, ...]]:
     if fault in ("reset after body", "trickle past timeout"):  # acted on, answer lost
         if channel in ("X", "Facebook"):  # re-posted; the provider refuses the repeat
             return "skipped", 2, 1, (1,)
-        if channel == "webhook":  # re-sent with the same webhook-id; taken once
+        if channel in ("webhook", "Mastodon"):  # the same webhook-id / Idempotency-Key
             return ok, 2, 1, (1,)
         return partial, RECIPIENTS, RECIPIENTS, ()  # that subscriber is not texted again
     if fault in ("hang past timeout", "reset before body"):  # not acted on, no answer

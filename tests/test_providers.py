@@ -103,6 +103,8 @@ def test_chaos_server_serves_every_registered_provider_shape() -> None:
         "discord",
         "telegram",
         "teams",
+        "mastodon",
+        "bluesky",
         "apprise",
     }
     for name in SHAPES:

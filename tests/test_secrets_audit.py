@@ -29,13 +29,17 @@ from click.testing import CliRunner, Result
 from broadcast import Broadcaster, DeliveryError, SQLiteJournal, Update
 from broadcast.channels import Email, FacebookPage, TwilioSMS, Twitter, Webhook
 from broadcast.channels._apprise import AppriseChannel
+from broadcast.channels._bluesky import Bluesky
 from broadcast.channels._discord import DiscordWebhook
+from broadcast.channels._mastodon import Mastodon
 from broadcast.channels._slack import Slack
 from broadcast.channels._teams import Teams
 from broadcast.channels._telegram import Telegram
 from broadcast.cli import main
 from broadcast.testing import LoopbackServer, RecordedRequest, Reply, fast_retries
+from broadcast.testing._providers import bluesky as bluesky_api
 from broadcast.testing._providers import graph as graph_api
+from broadcast.testing._providers import mastodon as mastodon_api
 from broadcast.testing._providers import twilio as twilio_api
 from broadcast.testing._providers import x as x_api
 from broadcast.testing._providers._base import json_reply
@@ -82,6 +86,13 @@ class Providers:
             return Reply(200, json.dumps({"ok": True, "channel": "C1", "ts": "1.1"}).encode())
         if request.path.startswith("/api/webhooks/"):
             return Reply(200, json.dumps({"id": str(self.ids), "channel_id": "9"}).encode())
+        if request.path.startswith("/api/v1/statuses"):  # Mastodon
+            return json_reply(200, mastodon_api.status(self.ids, {"status": "x"}))
+        if request.path.startswith("/xrpc/com.atproto.server."):  # Bluesky's sign-in
+            return json_reply(200, bluesky_api.session(self.ids))
+        if request.path.startswith("/xrpc/com.atproto.repo.createRecord"):
+            rkey = json.loads(request.body)["rkey"]
+            return json_reply(200, {"uri": f"at://{bluesky_api.DID}/p/{rkey}", "cid": "bafy1"})
         return Reply(204)
 
     @staticmethod
@@ -89,6 +100,12 @@ class Providers:
         """The documented shapes of X's users/me, a Graph Page and a Twilio account."""
         if path.startswith("/2/users/me"):
             return {"data": {"id": "2244994945", "name": "Status", "username": "status"}}
+        if path.startswith("/api/v2/instance"):
+            return mastodon_api.instance()
+        if path.startswith("/api/v1/accounts/"):
+            return mastodon_api.ACCOUNT
+        if path.startswith("/xrpc/"):
+            return {"did": bluesky_api.DID, "handle": "status.example.com"}
         if "/Accounts/" in path:
             return {"friendly_name": "Status", "status": "active", "sid": SID}
         return {"name": "Status page", "id": "123"}
@@ -162,6 +179,8 @@ def channels(server: LoopbackServer, smtp_port: int) -> list[Any]:
         DiscordWebhook(f"{url}/api/webhooks/1/{CANARIES['discord_token']}"),
         Telegram(CANARIES["tg_token"], ["-1001", "-1002"], base_url=url),
         Teams(teams_url(url)),
+        Mastodon(url, CANARIES["mastodon_token"]),
+        Bluesky("status.example.com", CANARIES["bsky_pass"], service=url, session_file="off"),
         AppriseChannel([apprise_url(server)], retry=fast_retries(attempts=2)),
     ]
 
@@ -278,6 +297,18 @@ base_url = "{url}"
 [channels.teams]
 type = "teams"
 url = "${{C_TEAMS_URL}}"
+
+[channels.masto]
+type = "mastodon"
+instance = "{url}"
+access_token = "${{C_MASTODON_TOKEN}}"
+
+[channels.sky]
+type = "bluesky"
+handle = "status.example.com"
+app_password = "${{C_BSKY_PASS}}"
+service = "{url}"
+session_file = "off"
 """
     )
     runner = CliRunner()
@@ -327,6 +358,8 @@ def http_channels(url: str, *, hook_user: str = CANARIES["hook_user"]) -> list[A
         DiscordWebhook(f"{url}/api/webhooks/1/{CANARIES['discord_token']}"),
         Telegram(CANARIES["tg_token"], ["-1001", "-1002"], base_url=url),
         Teams(teams_url(url)),
+        Mastodon(url, CANARIES["mastodon_token"]),
+        Bluesky("status.example.com", CANARIES["bsky_pass"], service=url, session_file="off"),
     ]
 
 
@@ -510,6 +543,18 @@ base_url = "{url}"
 [channels.teams]
 type = "teams"
 url = "${{C_TEAMS_URL}}"
+
+[channels.masto]
+type = "mastodon"
+instance = "{url}"
+access_token = "${{C_MASTODON_TOKEN}}"
+
+[channels.sky]
+type = "bluesky"
+handle = "status.example.com"
+app_password = "${{C_BSKY_PASS}}"
+service = "{url}"
+session_file = "off"
 """
 
 

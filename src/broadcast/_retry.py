@@ -14,6 +14,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
@@ -53,13 +54,14 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, httpx.TransportError | TimeoutError | ConnectionError)
 
 
-def retry_after_from_headers(headers: Mapping[str, str], *, now: float) -> float | None:
+def retry_after_from_headers(headers: Mapping[str, str], *, now: float) -> float | None:  # noqa: PLR0911 - one per header form
     """Seconds the provider asks us to wait, or ``None`` if it does not say.
 
     Reads ``Retry-After`` (delta seconds or an HTTP date), then the rate-limit reset
     headers: ``x-rate-limit-reset`` / ``x-ratelimit-reset`` (Unix epoch seconds, as X
-    and GitHub send) and ``ratelimit-reset`` (delta seconds, IETF draft). ``now`` is
-    the current Unix time, injected so tests control it.
+    and GitHub send, or an ISO 8601 time, as Mastodon does) and ``ratelimit-reset``
+    (delta seconds, IETF draft; epoch seconds, as Bluesky sends). ``now`` is the
+    current Unix time, injected so tests control it.
     """
     lower = {k.lower(): v.strip() for k, v in headers.items()}
     if value := lower.get("retry-after"):
@@ -76,15 +78,30 @@ def retry_after_from_headers(headers: Mapping[str, str], *, now: float) -> float
             try:
                 reset = float(value)
             except ValueError:
+                if (moment := _iso_time(value)) is not None:  # Mastodon: ISO 8601
+                    return _non_negative(moment - now)
                 continue
             # Epoch seconds in practice; a small number is a delta.
             return _non_negative(reset - now if reset > 1_000_000_000 else reset)
     if value := lower.get("ratelimit-reset"):
         try:
-            return _non_negative(float(value))
+            reset = float(value)
         except ValueError:
-            pass
+            return None
+        # Delta seconds in the IETF draft; epoch seconds from Bluesky.
+        return _non_negative(reset - now if reset > 1_000_000_000 else reset)
     return None
+
+
+def _iso_time(value: str) -> float | None:
+    """An ISO 8601 time (``2026-12-03T15:00:00.000Z``) as Unix time, or None."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
 
 
 def _non_negative(seconds: float) -> float | None:

@@ -22,9 +22,11 @@ from ._spec import ChannelSpec, setting
 
 if TYPE_CHECKING:
     from ._apprise import AppriseChannel
+    from ._bluesky import Bluesky
     from ._discord import DiscordWebhook
     from ._email import Email
     from ._facebook import FacebookPage
+    from ._mastodon import Mastodon
     from ._slack import Slack
     from ._sms import TwilioSMS
     from ._status_page import StatusPage
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ENTRY_POINT_GROUP",
     "AppriseChannel",
+    "Bluesky",
     "ChannelSpec",
     "Checkable",
     "Delivery",
@@ -44,6 +47,7 @@ __all__ = [
     "FacebookPage",
     "FanOut",
     "Idempotent",
+    "Mastodon",
     "Rejection",
     "Rendered",
     "Slack",

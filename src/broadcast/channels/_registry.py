@@ -34,6 +34,8 @@ BUILTIN: dict[str, tuple[str, str, str | None]] = {
     "discord": ("broadcast.channels._discord:SPEC", "DiscordWebhook", None),
     "telegram": ("broadcast.channels._telegram:SPEC", "Telegram", None),
     "teams": ("broadcast.channels._teams:SPEC", "Teams", None),
+    "mastodon": ("broadcast.channels._mastodon:SPEC", "Mastodon", None),
+    "bluesky": ("broadcast.channels._bluesky:SPEC", "Bluesky", None),
     "apprise": ("broadcast.channels._apprise:SPEC", "AppriseChannel", "apprise"),
     "status-page": ("broadcast.channels._status_page:SPEC", "StatusPage", "page"),
 }

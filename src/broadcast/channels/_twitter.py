@@ -25,14 +25,8 @@ from .._redact import register_secret, safe_origin
 from .._update import Update
 from ..journal._protocol import Journal
 from ..journal._threads import ThreadSlot, ThreadStore, post_part
-from ..text import (
-    MAX_WEIGHTED,
-    next_update_phrase,
-    signature,
-    split_thread,
-    status_tag,
-    weighted_length,
-)
+from ..text import MAX_WEIGHTED, weighted_length
+from ..text._thread import render_thread
 from ._http import ClientSlot, get, json_field, post
 from ._oauth1 import OAuth1
 from ._spec import ChannelSpec, setting
@@ -61,53 +55,10 @@ def render_posts(
     ``max_posts`` posts (None: no limit). A longer update is cut to ``max_posts``: its
     last post ends ``… Full update: <url>`` and the next-update promise (the signature
     is left out). Without a ``url`` to point to, it raises ``ValueError`` saying how
-    many posts it needs, so the channel fails before it posts anything.
+    many posts it needs, so the channel fails before it posts anything. The thread
+    renderer is shared with Mastodon and Bluesky (``broadcast.text._thread``).
     """
-    head = f"{status_tag(update)} {update.title}"
-    if update.url:
-        head += f"\n{update.url}"
-    promise = next_update_phrase(update)
-    sign = signature(update)
-    body = "\n\n".join(update.paragraphs)
-    tail = "\n\n".join(p for p in (promise, sign) if p)
-    with_sign = "\n\n".join(p for p in (head, body, tail) if p)
-    if weighted_length(with_sign) <= limit:
-        return [with_sign]
-    without_sign = "\n\n".join(p for p in (head, body, promise) if p)
-    if sign and weighted_length(without_sign) <= limit:
-        return [without_sign]
-    posts = split_thread(with_sign, limit=limit)
-    if max_posts is None or len(posts) <= max_posts:
-        return posts
-    story = "\n\n".join(p for p in (head, body) if p)
-    if update.url is not None:
-        pointer = f"… Full update: {update.url}" + (f"\n\n{promise}" if promise else "")
-        if shortened := _shortened(story, pointer, limit=limit, max_posts=max_posts):
-            return shortened
-    why = "its url is too long to point to from a post" if update.url else "it has no url"
-    raise ValueError(
-        f"body: too long for X: it needs {len(posts)} posts, and max_posts is {max_posts} "
-        f"({why}); shorten it, give the update a url to link the rest from a shortened "
-        "thread, or raise max_posts"
-    )
-
-
-def _shortened(text: str, pointer: str, *, limit: int, max_posts: int) -> list[str] | None:
-    """The first ``max_posts`` posts of ``text``, the last one ending with ``pointer``.
-
-    None if ``pointer`` does not fit in a post.
-    """
-    suffix = f" {max_posts}/{max_posts}"
-    budget = limit - weighted_length(suffix)
-    room = budget - weighted_length(pointer) - 1
-    if room < 0:
-        return None
-    parts = split_thread(text, limit=budget, numbered=False)[:max_posts]
-    last = split_thread(parts[-1], limit=room, numbered=False)[0] if room >= 2 else ""
-    parts[-1] = f"{last} {pointer}".lstrip()
-    if weighted_length(parts[-1]) > budget:  # the two weigh more together (a link joined)
-        parts[-1] = pointer
-    return [f"{part} {number}/{len(parts)}" for number, part in enumerate(parts, 1)]
+    return render_thread(update, limit=limit, max_posts=max_posts, outlet="X")
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,8 +12,9 @@
   cue (``Fault``: delays, 5xx, throttling, resets, hangs, bad bodies, redirects);
   ``ChaosSMTP`` does the same for SMTP (``SmtpFault``), on aiosmtpd.
 * ``XEndpoint``, ``GraphEndpoint``, ``TwilioEndpoint``, ``WebhookReceiver``,
-  ``SlackFake``, ``DiscordFake``, ``TelegramFake``, ``TeamsFake``, ``AppriseReceiver``
-  (the endpoint of Apprise ``json://`` URLs) and ``MailReceiver``
+  ``SlackFake``, ``DiscordFake``, ``TelegramFake``, ``TeamsFake``, ``MastodonFake``,
+  ``BlueskyFake``, ``AppriseReceiver`` (the endpoint of Apprise ``json://`` URLs) and
+  ``MailReceiver``
   are the providers' fakes with their checks on: an OAuth 1.0a signature, an
   ``appsecret_proof``, Basic auth, a Standard Webhooks signature, one private message
   per recipient. Each built-in channel's ``ChannelSpec.standin`` names one; the demo runs them all.
@@ -41,8 +42,10 @@ from ._chaos_smtp import ChaosSMTP, SmtpFault
 from ._loopback import LoopbackServer, RecordedRequest, Reply
 from ._providers import StandIn
 from ._providers.apprise import AppriseReceiver
+from ._providers.bluesky import BlueskyFake
 from ._providers.discord import DiscordFake
 from ._providers.graph import GraphEndpoint
+from ._providers.mastodon import MastodonFake
 from ._providers.slack import SlackFake
 from ._providers.smtp import MailReceiver
 from ._providers.teams import TeamsFake
@@ -53,6 +56,7 @@ from ._providers.x import XEndpoint
 
 __all__ = [
     "AppriseReceiver",
+    "BlueskyFake",
     "ChaosSMTP",
     "ChaosServer",
     "DiscordFake",
@@ -61,6 +65,7 @@ __all__ = [
     "GraphEndpoint",
     "LoopbackServer",
     "MailReceiver",
+    "MastodonFake",
     "RecordedRequest",
     "RecordingChannel",
     "Reply",

@@ -29,7 +29,17 @@ from ._providers.webhook import HOOK_PATH
 __all__ = ["ChaosServer", "Fault", "Provider"]
 
 Provider = Literal[
-    "x", "graph", "twilio", "webhook", "slack", "discord", "telegram", "teams", "apprise"
+    "x",
+    "graph",
+    "twilio",
+    "webhook",
+    "slack",
+    "discord",
+    "telegram",
+    "teams",
+    "mastodon",
+    "bluesky",
+    "apprise",
 ]
 
 
@@ -124,6 +134,7 @@ class _Log:
     faults: list[Fault | None] = field(default_factory=list)
     accepted: list[str] = field(default_factory=list)
     duplicates_refused: int = 0
+    asides: int = 0
 
 
 class ChaosServer(Served):
@@ -161,6 +172,11 @@ class ChaosServer(Served):
     def received(self) -> list[RecordedRequest]:
         """Every request, in arrival order."""
         return list(self._server.requests)
+
+    @property
+    def calls(self) -> int:
+        """Requests that were sends (or lookups), not asides such as signing in."""
+        return len(self._server.requests) - self._log.asides
 
     @property
     def accepted(self) -> list[str]:
@@ -216,6 +232,9 @@ class ChaosServer(Served):
             return self._answer(request)
 
     def _answer(self, request: RecordedRequest) -> Reply:
+        if self._shape.aside is not None and (aside := self._shape.aside(request)) is not None:
+            self._log.asides += 1
+            return aside
         if request.method == "GET" and self._shape.read is not None:
             return self._shape.read(request, self._log.accepted)
         fault = self._script.pop(0) if self._script else self._draw()
@@ -237,6 +256,8 @@ class ChaosServer(Served):
         key = self._shape.key(request)
         if self._dedupe and key in self._log.accepted and self._shape.duplicate is not None:
             self._log.duplicates_refused += 1
+            if callable(self._shape.duplicate):
+                return self._shape.duplicate(request, self._log.accepted.index(key) + 1)
             return self._shape.duplicate
         self._log.accepted.append(key)
         return self._shape.success(request, len(self._log.accepted))

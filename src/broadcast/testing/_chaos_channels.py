@@ -63,6 +63,15 @@ def channel_for(server: Pointed, **options: Any) -> Any:  # noqa: PLR0911 - one 
         from ..channels._teams import Teams  # noqa: PLC0415
 
         return Teams(f"{server.url}/workflows/chaos/invoke?sig=chaos-sig-0123", **options)
+    if server.provider == "mastodon":
+        from ..channels._mastodon import Mastodon  # noqa: PLC0415
+
+        return Mastodon(server.url, "chaos-mastodon-token", **options)
+    if server.provider == "bluesky":
+        from ..channels._bluesky import Bluesky  # noqa: PLC0415
+
+        options.setdefault("session_file", "off")
+        return Bluesky("chaos.example.com", "chaos-app-password", service=server.url, **options)
     if server.provider == "apprise":
         from ..channels._apprise import AppriseChannel  # noqa: PLC0415 - an optional extra
 

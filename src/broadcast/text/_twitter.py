@@ -24,7 +24,7 @@ import sys
 import unicodedata
 from array import array
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import accumulate
 from typing import NamedTuple
 
@@ -33,7 +33,7 @@ import regex
 from ._twemoji import EMOJI
 from ._twitter_urls import urls
 
-__all__ = ["MAX_WEIGHTED", "fits", "split_thread", "weighted_length"]
+__all__ = ["MAX_WEIGHTED", "Counter", "fits", "split_thread", "weighted_length"]
 
 MAX_WEIGHTED = 280
 """The longest post X accepts, in weighted characters (``maxWeightedTweetLength``)."""
@@ -161,7 +161,22 @@ _SOFT_BREAK_AFTER = frozenset(",;:-/\u2013\u2014\u3001\uff0c\uff1a\uff1b")
 _GRAPHEME = regex.compile(r"\X")
 
 
-def split_thread(text: str, *, limit: int = MAX_WEIGHTED, numbered: bool = True) -> list[str]:
+class Counter(NamedTuple):
+    """How an outlet counts a post, for ``split_thread``: X's weighted length by default.
+
+    ``length`` measures a whole post. ``weights`` gives each code point's weight in
+    context (an entity's on its first code point) and the links to keep whole, as
+    ``(start, end)`` code point spans; cutting on these sums must never undercount, as a
+    post is measured with ``length`` before it is taken.
+    """
+
+    length: Callable[[str], int]
+    weights: Callable[[str], tuple[list[int], list[tuple[int, int]]]]
+
+
+def split_thread(
+    text: str, *, limit: int = MAX_WEIGHTED, numbered: bool = True, counter: Counter | None = None
+) -> list[str]:
     """Split ``text`` into posts of weighted length 1..``limit``, for an X thread.
 
     The text is NFC-normalised and stripped; blank text gives no posts. Text that fits is
@@ -170,21 +185,33 @@ def split_thread(text: str, *, limit: int = MAX_WEIGHTED, numbered: bool = True)
     clusters, so no emoji or accent is broken, and links stay whole as long as ``limit``
     leaves 23 beside the suffix. With ``numbered``, posts end in `` 1/3``, `` 2/3``, ...
     and the suffix counts toward ``limit``. Raises ``ValueError`` if ``limit`` leaves no
-    room for text.
+    room for text. ``counter`` counts as another outlet does (Mastodon, Bluesky); the
+    cutting rules are the same.
     """
     text = unicodedata.normalize("NFC", text).strip()
     if not text:
         return []
-    entities = _entities(text)
-    weights = _code_point_weights(text, entities)
-    if sum(weights) <= limit:
+    measure: Callable[[str], int]
+    if counter is None:
+        entities = _entities(text)
+        weights = _code_point_weights(text, entities)
+        links = [span for span in entities if span.weight == _LINK_WEIGHT]
+        measure, exact = weighted_length, True
+    else:
+        weights, spans = counter.weights(text)
+        links = [_Span(start, end, 0) for start, end in spans]
+        measure, exact = counter.length, False
+        if measure(text) <= limit:
+            return [text]
+    if exact and sum(weights) <= limit:
         return [text]
-    splitter = _Splitter(text, weights, [span for span in entities if span.weight == _LINK_WEIGHT])
+    splitter = _Splitter(text, weights, links, measure=measure, exact=exact)
     if not numbered:
         return splitter.split(_budget(limit, 0))
     digits = 1
     while True:  # the suffix widens when the count gains a digit, which may add posts
-        parts = splitter.split(_budget(limit, 2 + 2 * digits))  # " 9/9", " 99/99", ...
+        suffix = 2 + 2 * digits if counter is None else measure(f" {'9' * digits}/{'9' * digits}")
+        parts = splitter.split(_budget(limit, suffix))  # " 9/9", " 99/99", ...
         if len(str(len(parts))) <= digits:
             break
         digits = len(str(len(parts)))
@@ -220,8 +247,18 @@ class _Splitter:
     measured.
     """
 
-    def __init__(self, text: str, weights: list[int], links: list[_Span]) -> None:
+    def __init__(
+        self,
+        text: str,
+        weights: list[int],
+        links: list[_Span],
+        *,
+        measure: Callable[[str], int] = weighted_length,
+        exact: bool = True,
+    ) -> None:
         self.text = text
+        self.measure = measure
+        self.exact = exact  # the weights sum exactly at clean cuts (X's own counting)
         self.prefix = [0, *accumulate(weights)]
         self.links = links
         link_starts = [link.start for link in links]
@@ -261,7 +298,9 @@ class _Splitter:
         while True:
             end = self._best_cut(start, reach)
             clean = start in self.clean_starts and (end in self.clean_cuts or end == len(self.text))
-            if clean or weighted_length(self.text[start:end]) <= budget:
+            if (clean and self.exact) or end == start + 1:  # a code point always fits
+                return end
+            if self.measure(self.text[start:end]) <= budget:
                 return end
             reach = end - 1
 

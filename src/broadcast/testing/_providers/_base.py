@@ -56,7 +56,9 @@ class Shape:
     key: Callable[[RecordedRequest], str]
     """What identifies a request's effect (the post's text, the recipient, the id)."""
     success: Callable[[RecordedRequest, int], Reply]
-    duplicate: Reply | None
+    duplicate: Reply | Callable[[RecordedRequest, int], Reply] | None
+    """The answer to a repeat: a refusal, or (a callable) the first one's own answer
+    again, given the request and the first one's serial (Mastodon's Idempotency-Key)."""
     error: Callable[[int], Reply]
     throttled: Callable[[Throttle], Reply]
     no_id: bytes
@@ -64,6 +66,9 @@ class Shape:
     success_status: int = 200
     read: Callable[[RecordedRequest, list[str]], Reply] | None = None
     """Answers a GET (a lookup before a re-post) from what was acted on; never faulted."""
+    aside: Callable[[RecordedRequest], Reply | None] | None = None
+    """Answers what is not a send (signing in, reading limits), or None to go on; never
+    faulted, and not counted in ``ChaosServer.calls``."""
 
 
 def json_reply(status: int, body: object, headers: dict[str, str] | None = None) -> Reply:

@@ -114,6 +114,13 @@ class EmailTemplate:
         head = f"To: {recipient}\r\nMessage-ID: {self.message_id(recipient)}\r\n"
         return head.encode("ascii") + self.template
 
+    def lines_for(self, recipient: str) -> list[tuple[bytes, bytes]]:
+        """The header lines ``message_for`` puts before the template, as (name, value)."""
+        return [
+            (b"To", f" {recipient}\r\n".encode("ascii")),
+            (b"Message-ID", f" {self.message_id(recipient)}\r\n".encode("ascii")),
+        ]
+
     def preview(self) -> str:
         """Subject, then the plain-text part."""
         return f"Subject: {self.subject}\n\n{self.text}"
@@ -188,8 +195,14 @@ def render_email(
     domain: str,
     reply_to: str | None = None,
     list_unsubscribe: str | None = None,
+    one_click: bool = False,
+    list_id: str | None = None,
 ) -> EmailTemplate:
-    """Render ``update`` once for every recipient."""
+    """Render ``update`` once for every recipient.
+
+    ``one_click``: each recipient's own ``List-Unsubscribe`` is put before the template,
+    so the template carries only ``List-Unsubscribe-Post`` (RFC 8058).
+    """
     subject = _subject(update)
     text = _text(update)
     body_html = _html(update)
@@ -206,10 +219,12 @@ def render_email(
     msg["X-Broadcast-Update"] = update.key
     if reply_to:
         msg["Reply-To"] = _one_line(reply_to)
+    if list_id:
+        msg["List-Id"] = _one_line(list_id)
     if list_unsubscribe:
         msg["List-Unsubscribe"] = _one_line(list_unsubscribe)
-        if "<https://" in list_unsubscribe:
-            msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    if one_click or (list_unsubscribe and "<https://" in list_unsubscribe):
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg.set_content(text)
     msg.add_alternative(body_html, subtype="html")
     msg.set_boundary(f"==broadcast-{update.key}==")  # deterministic; hex never collides

@@ -97,7 +97,7 @@ def _tags(content: bytes) -> dict[str, str]:
     head = content.split(b"\r\n\r\n", 1)[0].decode()
     [field] = re.findall(r"^DKIM-Signature:(.*?)\r\n(?!\s)", head, re.M | re.S)
     pairs = (p.split("=", 1) for p in "".join(field.split()).split(";") if p)
-    return {k: v for k, v in pairs}
+    return dict(pairs)
 
 
 async def test_every_signed_message_verifies_as_the_server_received_it(
@@ -112,7 +112,7 @@ async def test_every_signed_message_verifies_as_the_server_received_it(
     for received in recorder.messages:
         assert dkim.verify(received.content, dnsfunc=_dns(signer))
         tags = _tags(received.content)
-        assert REQUIRED <= set(tags["h"].split(":"))
+        assert set(tags["h"].split(":")) >= REQUIRED
         assert "list-id" in tags["h"].split(":")
         assert (tags["c"], tags["a"], tags["d"], tags["s"]) == (
             "relaxed/relaxed",
@@ -285,5 +285,5 @@ async def test_dkim_not_aligned_with_the_sender_fails_the_check(port: int, rsa_p
     """d= of another domain than From is not DMARC-aligned: the check says so."""
     signer = DKIM(selector="s1", domain="mailer.example.net", private_key=rsa_pem)
     async with txt_server(_records(signer)) as (resolver, _):
-        with pytest.raises(ConfigError, match="not aligned with the sender domain example.com"):
+        with pytest.raises(ConfigError, match=r"not aligned with the sender domain example\.com"):
             await _email(port, dkim=signer, resolver=resolver).check()

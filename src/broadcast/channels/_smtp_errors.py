@@ -38,7 +38,7 @@ def enhanced_code(message: str) -> str | None:
 
 
 def _what_to_publish(domain: str, dkim_record: str | None) -> str:
-    dkim = dkim_record or f"<selector>._domainkey.{domain} (configure DKIM signing)"
+    dkim = dkim_record or f"<selector>._domainkey.{domain}, with DKIM signing configured"
     return (
         f"the receiver refuses unauthenticated mail from {domain}: publish and align "
         f"the DNS records SPF (TXT at {domain}), DKIM (TXT at {dkim}) and DMARC "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import defaultdict
 from collections.abc import Iterator
@@ -75,7 +76,7 @@ async def test_an_async_callable_suppresses_too(chaos: ChaosSMTP, update: Update
 
 def test_a_missing_suppression_file_is_a_clear_error(tmp_path: Path) -> None:
     """A suppression path that does not exist is refused before anything is sent."""
-    with pytest.raises(ValueError, match="suppression list .* does not exist"):
+    with pytest.raises(ValueError, match=r"suppression list .* does not exist"):
         Suppression(tmp_path / "nope.txt")
 
 
@@ -117,7 +118,7 @@ async def test_each_domain_is_paced_within_its_rate_at_the_sink(
     for domain, rate in rates.items():
         times = sorted(arrivals.times[domain])
         assert len(times) == 6
-        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+        gaps = [b - a for a, b in itertools.pairwise(times)]
         assert min(gaps) >= 1 / rate - 1e-9, (domain, gaps)
         assert times[-1] - times[0] >= 5 / rate - 1e-9
     assert len(arrivals.times["example.org"]) == 6
@@ -151,11 +152,12 @@ async def test_permanent_bounces_say_which_and_the_others_go_on(
     assert sorted(r for m in chaos.messages for r in m.rcpt_tos) == people[1:]
 
 
-@pytest.mark.parametrize(("status", "at"), [("4.7.0", "RCPT"), ("4.2.1", "DATA")])
+@pytest.mark.parametrize("bounce", [("4.7.0", "RCPT"), ("4.2.1", "DATA")], ids=str)
 async def test_temporary_bounces_are_retried_with_backoff(
-    chaos: ChaosSMTP, update: Update, fast: RetryPolicy, clock: FakeClock, status: str, at: Any
+    chaos: ChaosSMTP, update: Update, fast: RetryPolicy, clock: FakeClock, bounce: Any
 ) -> None:
     """421 4.7.0 (which hangs up) and 450 4.2.1 are retried after a wait, then delivered."""
+    status, at = bounce
     chaos.script(SmtpFault.bounce(status, at=at), SmtpFault.bounce(status, at=at))
     channel = _email(chaos.port, ["only@example.com"], pool_size=1, retry=fast)
     receipt = await _send(channel, update)

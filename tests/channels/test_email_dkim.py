@@ -6,6 +6,7 @@ import base64
 import re
 from collections.abc import Iterator
 from email.utils import parseaddr
+from pathlib import Path
 from typing import Any
 
 import dkim
@@ -15,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from broadcast import Broadcaster, ConfigError, Outcome, Receipt, Update
 from broadcast.channels import Email
+from broadcast.config import Env, channels_from_env
 from broadcast.email import DKIM, Unsubscribe, unsubscribe_token, verify_unsubscribe_token
 
 from ..dns_server import txt_server
@@ -287,3 +289,77 @@ async def test_dkim_not_aligned_with_the_sender_fails_the_check(port: int, rsa_p
     async with txt_server(_records(signer)) as (resolver, _):
         with pytest.raises(ConfigError, match=r"not aligned with the sender domain example\.com"):
             await _email(port, dkim=signer, resolver=resolver).check()
+
+
+# --- configuration from the environment ----------------------------------------------
+
+SMTP_ENV = {
+    "BROADCAST_SMTP_HOST": "smtp.example.com",
+    "BROADCAST_SMTP_SENDER": SENDER,
+    "BROADCAST_SMTP_RECIPIENTS": "alex@example.com",
+}
+
+
+def test_every_deliverability_variable_reaches_the_channel(
+    rsa_pem: str, tmp_path: Path, update: Update
+) -> None:
+    """DKIM (key from @file), unsubscribe, List-Id, suppression and rates are read from env."""
+    key = tmp_path / "dkim.pem"
+    key.write_text(rsa_pem, encoding="utf-8")
+    suppressed = tmp_path / "suppressed.txt"
+    suppressed.write_text("gone@example.com\n", encoding="utf-8")
+    env = Env(
+        SMTP_ENV
+        | {
+            "BROADCAST_SMTP_DKIM_SELECTOR": "crisis2026",
+            "BROADCAST_SMTP_DKIM_KEY": f"@{key}",
+            "BROADCAST_SMTP_UNSUBSCRIBE_URL": URL,
+            "BROADCAST_SMTP_UNSUBSCRIBE_SECRET": SECRET,
+            "BROADCAST_SMTP_UNSUBSCRIBE_MAILTO": "unsubscribe@example.com",
+            "BROADCAST_SMTP_LIST_ID": "status.example.com",
+            "BROADCAST_SMTP_SUPPRESS": f"@{suppressed}",
+            "BROADCAST_SMTP_DOMAIN_RATES": "gmail.com=20, *=5",
+        }
+    )
+    [channel] = channels_from_env(env)
+    assert isinstance(channel, Email)
+    assert "DKIM(selector='crisis2026', domain='example.com', rsa-sha256)" in repr(channel)
+    template = channel.render(update).template
+    assert b"List-Id: <status.example.com>\r\n" in template
+    assert b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in template
+    assert channel._pacer is not None
+    assert (channel._pacer.rate("gmail.com"), channel._pacer.rate("yahoo.com")) == (20.0, 5.0)
+    assert repr(channel._suppress) == f"Suppression({str(suppressed)!r})"
+
+
+@pytest.mark.parametrize(
+    ("changes", "variable"),
+    [
+        ({"BROADCAST_SMTP_DKIM_SELECTOR": "s1"}, "BROADCAST_SMTP_DKIM_KEY"),
+        ({"BROADCAST_SMTP_DKIM_KEY": "abc"}, "BROADCAST_SMTP_DKIM_SELECTOR"),
+        (
+            {"BROADCAST_SMTP_DKIM_SELECTOR": "s1", "BROADCAST_SMTP_DKIM_KEY": "bm90IGEga2V5"},
+            "BROADCAST_SMTP_DKIM_KEY",
+        ),
+        ({"BROADCAST_SMTP_UNSUBSCRIBE_URL": URL}, "BROADCAST_SMTP_UNSUBSCRIBE_SECRET"),
+        (
+            {
+                "BROADCAST_SMTP_UNSUBSCRIBE_URL": "https://x.example/u",
+                "BROADCAST_SMTP_UNSUBSCRIBE_SECRET": SECRET,
+            },
+            "BROADCAST_SMTP_UNSUBSCRIBE_URL",
+        ),
+        (
+            {"BROADCAST_SMTP_LIST_ID": "not an id"},
+            "BROADCAST_SMTP_LIST_ID",
+        ),
+        ({"BROADCAST_SMTP_SUPPRESS": "@/no/such/file"}, "BROADCAST_SMTP_SUPPRESS"),
+        ({"BROADCAST_SMTP_DOMAIN_RATES": "gmail.com=fast"}, "BROADCAST_SMTP_DOMAIN_RATES"),
+    ],
+)
+def test_deliverability_variables_are_named_in_errors(
+    changes: dict[str, str], variable: str
+) -> None:
+    """Each missing or malformed deliverability variable gives an error naming it."""
+    with pytest.raises(ConfigError, match=variable):
+        channels_from_env(Env(SMTP_ENV | changes))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import ssl
 from collections.abc import AsyncIterator, Collection
 from email.utils import formataddr, parseaddr
@@ -29,7 +28,7 @@ from .._update import Update
 from ..journal._protocol import Journal
 from ._email_address import MAX_POOL_SIZE, TLS, _full_check, normalise_address
 from ._email_config import EmailSettings, from_env
-from ._email_message import EmailTemplate, is_msg_id, render_email
+from ._email_message import EmailTemplate, is_msg_id, list_id_header, render_email
 from ._email_pacing import DomainPacer
 from ._fanout import FanOut
 from ._recipients import Audience, RecipientSource, describe_invalid, invalid_in
@@ -57,15 +56,6 @@ _TLS_CONFIRMED = {
     "none": "answered EHLO (no TLS: tls='none')",
 }
 _STOP = None
-
-
-def _list_id(value: str) -> str:
-    """``List-Id`` (RFC 2919): ``Name <label.example.com>`` or the bare ``label.example.com``."""
-    display, _, rest = value.strip().rpartition("<")
-    ident = rest.removesuffix(">") if display or value.strip().startswith("<") else value.strip()
-    if not re.fullmatch(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+", ident):
-        raise ValueError(f"list_id must be a dotted id such as status.example.com, got {value!r}")
-    return f"{display.strip()} <{ident}>".strip()
 
 
 def _suppression(value: Suppression | SuppressionSource | None) -> Suppression | None:
@@ -168,7 +158,7 @@ class Email:
                 "give list_unsubscribe (the same URIs for all) or unsubscribe, not both"
             )
         self._one_click = unsubscribe
-        self._list_id = _list_id(list_id) if list_id is not None else None
+        self._list_id = list_id_header(list_id) if list_id is not None else None
         self._dkim = dkim
         self._suppress = _suppression(suppress)
         self._pacer = DomainPacer(domain_rates, clock=clock, sleep=sleep) if domain_rates else None

@@ -10,6 +10,7 @@ from pydantic import BaseModel, SecretStr
 
 from .._errors import ConfigError
 from ._email_address import MAX_POOL_SIZE, TLS, normalise_address
+from ._email_message import list_id_header
 from ._spec import setting
 
 if TYPE_CHECKING:
@@ -141,7 +142,7 @@ def _deliverability(env: Env, sender: str) -> dict[str, Any]:
     elif mailto := env.get("BROADCAST_SMTP_UNSUBSCRIBE_MAILTO"):
         options["list_unsubscribe"] = mailto if mailto.startswith("mailto:") else f"mailto:{mailto}"
     if list_id := env.get("BROADCAST_SMTP_LIST_ID"):
-        options["list_id"] = list_id
+        options["list_id"] = env.build("BROADCAST_SMTP_LIST_ID", lambda: list_id_header(list_id))
     if suppress := env.get("BROADCAST_SMTP_SUPPRESS"):
         from ..email._suppression import Suppression  # noqa: PLC0415
 

@@ -30,7 +30,7 @@ from email.utils import format_datetime
 from .._update import Update
 from ..text import next_update_time, readable_time, signature, status_tag
 
-__all__ = ["EmailTemplate", "is_msg_id", "render_email", "thread_root"]
+__all__ = ["EmailTemplate", "is_msg_id", "list_id_header", "render_email", "thread_root"]
 
 _UNFOLDED = SMTP.clone(max_line_length=998)
 
@@ -60,6 +60,15 @@ def _literal(text: str) -> str:
 
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
 _DOT_ATOM_TEXT = re.compile(rf"{_ATEXT}+(?:\.{_ATEXT}+)*")
+
+
+def list_id_header(value: str) -> str:
+    """``List-Id`` (RFC 2919): ``Name <label.example.com>`` or the bare ``label.example.com``."""
+    display, _, rest = value.strip().rpartition("<")
+    ident = rest.removesuffix(">") if display or value.strip().startswith("<") else value.strip()
+    if not re.fullmatch(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+", ident):
+        raise ValueError(f"list_id must be a dotted id such as status.example.com, got {value!r}")
+    return f"{display.strip()} <{ident}>".strip()
 
 
 def thread_root(incident: str, domain: str) -> str:

@@ -35,7 +35,8 @@ HAND_WRITTEN_KEYS = {
     "email": [
         "host", "port", "username", "password", "sender", "recipients", "tls", "pool_size",
         "reply_to", "dkim_selector", "dkim_key", "dkim_domain", "unsubscribe_url",
-        "unsubscribe_secret", "unsubscribe_mailto", "list_id", "suppress", "domain_rates",
+        "unsubscribe_secret", "unsubscribe_mailto", "list_id", "suppress", "dns_server",
+        "domain_rates",
     ],
     "twitter": [
         "consumer_key", "consumer_secret", "access_token", "access_token_secret",

@@ -354,6 +354,8 @@ def test_every_deliverability_variable_reaches_the_channel(
             "BROADCAST_SMTP_LIST_ID",
         ),
         ({"BROADCAST_SMTP_SUPPRESS": "@/no/such/file"}, "BROADCAST_SMTP_SUPPRESS"),
+        ({"BROADCAST_SMTP_DNS_SERVER": "dns.example"}, "BROADCAST_SMTP_DNS_SERVER"),
+        ({"BROADCAST_SMTP_DNS_SERVER": "127.0.0.1:0"}, "BROADCAST_SMTP_DNS_SERVER"),
         ({"BROADCAST_SMTP_DOMAIN_RATES": "gmail.com=fast"}, "BROADCAST_SMTP_DOMAIN_RATES"),
     ],
 )

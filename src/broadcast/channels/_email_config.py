@@ -64,6 +64,11 @@ class EmailSettings(BaseModel):
     suppress: str | None = setting(
         None, doc="`@path/to/file` of addresses never mailed (one per line)."
     )
+    dns_server: str | None = setting(
+        None,
+        doc="DNS server `check` asks for SPF, DKIM and DMARC, `ip[:port]`.",
+        shown_default="the system's",
+    )
     domain_rates: str | None = setting(
         None, doc="Messages/s per receiving domain: `gmail.com=20, *=5`.", shown_default="unpaced"
     )
@@ -149,6 +154,10 @@ def _deliverability(env: Env, sender: str) -> dict[str, Any]:
         options["suppress"] = env.build(
             "BROADCAST_SMTP_SUPPRESS", lambda: Suppression(Path(suppress.removeprefix("@")))
         )
+    if server := env.get("BROADCAST_SMTP_DNS_SERVER"):
+        from ..email._dns import resolver_for  # noqa: PLC0415
+
+        options["resolver"] = env.build("BROADCAST_SMTP_DNS_SERVER", lambda: resolver_for(server))
     if rates := env.get("BROADCAST_SMTP_DOMAIN_RATES"):
         from ._email_pacing import parse_rates  # noqa: PLC0415
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from ._dkim import DKIM
 
-__all__ = ["DNSReport", "Resolver", "check_records", "default_resolver"]
+__all__ = ["DNSReport", "Resolver", "check_records", "default_resolver", "resolver_for"]
 
 
 class Resolver(Protocol):
@@ -36,6 +36,37 @@ def default_resolver() -> Resolver:
         ) from exc
     resolver: Resolver = dns.asyncresolver.Resolver()
     return resolver
+
+
+def resolver_for(server: str) -> Resolver:
+    """A resolver asking only ``server``, an IP address with an optional ``:port``.
+
+    The domain's own authoritative server, say, to check records before they propagate.
+    """
+    import ipaddress  # noqa: PLC0415
+
+    import dns.asyncresolver  # noqa: PLC0415
+
+    text = server.strip()
+    if text.startswith("["):  # [IPv6]:port
+        host, _, port = text[1:].partition("]")
+        port = port.removeprefix(":")
+    elif text.count(":") == 1:  # IPv4:port
+        host, _, port = text.partition(":")
+    else:
+        host, port = text, ""
+    try:
+        ipaddress.ip_address(host)
+        number = int(port) if port else 53
+    except ValueError:
+        raise ValueError(f"the DNS server must be an IP address[:port], got {server!r}") from None
+    if not 1 <= number <= 65535:
+        raise ValueError(f"the DNS server's port must be 1 to 65535, got {number}")
+    resolver = dns.asyncresolver.Resolver(configure=False)
+    resolver.nameservers = [host]
+    resolver.port = number
+    answering: Resolver = resolver
+    return answering
 
 
 @dataclass(frozen=True, slots=True)

@@ -187,71 +187,86 @@ class DKIM:
         """What every recipient's signature of ``template`` shares (body hash, headers).
 
         ``per_recipient`` names the header lines each recipient's message puts before
-        ``template`` (``To``, ``Message-ID``, ...), so ``h=`` can list them.
+        ``template`` (``To``, ``Message-ID``, ...). ``h=`` lists the template's headers
+        first, then those: the hash of the shared part is then taken once, and each
+        recipient's signature only hashes its own lines.
         """
         dkim = _dkimpy()
         policy = dkim.canonicalization.CanonicalizationPolicy.from_c_value(_CANON)
         headers, body = dkim.rfc822_parse(template)
         shared = policy.canonicalize_headers([(bytes(n), bytes(v)) for n, v in headers])
-        present = {n.decode().lower() for n, _ in shared} | {n.lower() for n in per_recipient}
-        include = tuple(h.encode() for h in SIGNED_HEADERS if h in present)
+        in_template = {n.decode() for n, _ in shared}
+        own = {n.lower() for n in per_recipient} - in_template
+        include = [h.encode() for h in SIGNED_HEADERS if h in in_template]
+        base = hashlib.sha256()
+        for name, value in dkim.select_headers(shared, include):
+            base.update(name + b":" + value)
+        mine = [h.encode() for h in SIGNED_HEADERS if h in own]
+        include += mine
         body_hash = base64.b64encode(hashlib.sha256(policy.canonicalize_body(body)).digest())
-        fields = [
-            (b"v", b"1"),
-            (b"a", self._algorithm),
-            (b"c", _CANON),
-            (b"d", self.domain.encode()),
-            (b"i", b"@" + self.domain.encode()),
-            (b"q", b"dns/txt"),
-            (b"s", self.selector.encode()),
-            (b"t", str(int(time.time() if now is None else now)).encode()),
-            (b"h", b" : ".join(include)),
-            (b"bh", body_hash),
-        ]
+        fields = b"; ".join(
+            b"=".join(f)
+            for f in [
+                (b"v", b"1"),
+                (b"a", self._algorithm),
+                (b"c", _CANON),
+                (b"d", self.domain.encode()),
+                (b"i", b"@" + self.domain.encode()),
+                (b"q", b"dns/txt"),
+                (b"s", self.selector.encode()),
+                (b"t", str(int(time.time() if now is None else now)).encode()),
+                (b"h", b" : ".join(include)),
+                (b"bh", body_hash),
+            ]
+        )
         # As dkimpy's gen_header: a b= placeholder pushes b= onto a line of its own, so
         # the folding of the other tags is the same once the signature is put in.
-        unsigned = dkim.fold(
-            b"; ".join(b"=".join(f) for f in [*fields, (b"b", b"0" * 60)]), namelen=len(_NAME)
+        unsigned = dkim.fold(fields + b"; b=" + b"0" * 60, namelen=len(_NAME))
+        [(_, canon_sig)] = policy.canonicalize_headers(
+            [(_NAME, b" " + dkim.RE_BTAG.sub(b"\\1", unsigned))]
         )
-        unsigned = dkim.RE_BTAG.sub(b"\\1", unsigned)
-        [(_, canon_sig)] = policy.canonicalize_headers([(_NAME, b" " + unsigned)])
+        # Where dkimpy's fold breaks the b= value: the same for every signature of the
+        # key (base64 has no spaces, and its length is fixed), so it is found once.
+        length = len(base64.b64encode(self._sign(b"\0" * 32)))
+        sample = dkim.fold(fields + b"; b=" + b"A" * length + b"\r\n", namelen=len(_NAME))
+        cut = sample.rindex(b" b=") + 3
+        chunks = [len(c) for c in sample[cut:].removesuffix(b"\r\n").split(b"\r\n ")]
+        if sum(chunks) != length:  # pragma: no cover - dkimpy's fold changed
+            raise RuntimeError("unexpected folding of the DKIM-Signature field")
         return PreparedSignature(
             sign=self._sign,
             policy=policy,
-            select=dkim.select_headers,
-            fold=dkim.fold,
-            include=include,
-            shared=shared,
-            fields=b"; ".join(b"=".join(f) for f in fields),
+            base=base,
+            own=mine,
             signature_line=_NAME.lower() + b":" + canon_sig.rstrip(),
+            folded_head=_NAME + b": " + sample[:cut],
+            chunks=chunks,
         )
 
 
 class PreparedSignature:
     """One update's shared signing state; ``header(lines)`` signs one recipient's copy."""
 
-    __slots__ = ("_fields", "_fold", "_include", "_policy", "_select", "_shared", "_sig", "_sign")
+    __slots__ = ("_base", "_chunks", "_head", "_own", "_policy", "_sig", "_sign")
 
     def __init__(
         self,
         *,
         sign: Callable[[bytes], bytes],
         policy: Any,
-        select: Callable[..., list[tuple[bytes, bytes]]],
-        fold: Callable[..., bytes],
-        include: tuple[bytes, ...],
-        shared: list[tuple[bytes, bytes]],
-        fields: bytes,
+        base: Any,
+        own: list[bytes],
         signature_line: bytes,
+        folded_head: bytes,
+        chunks: list[int],
     ) -> None:
         self._sign = sign
         self._policy = policy
-        self._select = select
-        self._fold = fold
-        self._include = include
-        self._shared = shared
-        self._fields = fields
+        self._base = base
+        self._own = own
         self._sig = signature_line
+        self._head = folded_head
+        self._chunks = chunks
 
     def header(self, lines: Sequence[tuple[bytes, bytes]]) -> bytes:
         """The ``DKIM-Signature:`` line (CRLF-ended) for ``lines`` + the shared template.
@@ -259,11 +274,15 @@ class PreparedSignature:
         ``lines`` are ``(name, value)`` with the value as written after the colon,
         CRLF-ended: the header lines this recipient's message has before the template.
         """
-        canonical = self._policy.canonicalize_headers(lines) + self._shared
-        digest = hashlib.sha256()
-        for name, value in self._select(canonical, self._include):
-            digest.update(name + b":" + value)
+        canonical = dict(self._policy.canonicalize_headers(lines))
+        digest = self._base.copy()
+        for name in self._own:
+            if (value := canonical.get(name)) is not None:
+                digest.update(name + b":" + value)
         digest.update(self._sig)
         signature = base64.b64encode(self._sign(digest.digest()))
-        value = self._fold(self._fields + b"; b=" + signature + b"\r\n", namelen=len(_NAME))
-        return _NAME + b": " + value
+        pieces, at = [], 0
+        for size in self._chunks:
+            pieces.append(signature[at : at + size])
+            at += size
+        return self._head + b"\r\n ".join(pieces) + b"\r\n"

@@ -114,8 +114,9 @@ def smtp_port() -> Iterator[int]:
 
 
 @pytest.fixture
-def dns_port() -> Iterator[int]:
-    """A DNS stand-in publishing example.com's SPF, DMARC and the canary DKIM key."""
+def dns_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A DNS stand-in publishing example.com's SPF, DMARC and the canary DKIM key, at
+    ``$C_DNS_SERVER``."""
     signer = DKIM(selector="s1", domain="example.com", private_key=CANARIES["dkim_b64"])
     records = {
         "example.com": ["v=spf1 ip4:127.0.0.1 -all"],
@@ -123,7 +124,8 @@ def dns_port() -> Iterator[int]:
         signer.record_name: [signer.record()],
     }
     with threaded_txt_server(records) as (port, _):
-        yield port
+        monkeypatch.setenv("C_DNS_SERVER", f"127.0.0.1:{port}")
+        yield
 
 
 def teams_url(url: str) -> str:
@@ -215,10 +217,10 @@ async def test_library_paths_leak_nothing(
 
 
 @pytest.mark.parametrize("failing", [False, True], ids=["success", "failure"])
+@pytest.mark.usefixtures("dns_server")
 def test_command_line_leaks_nothing(
     providers: Providers,
     smtp_port: int,
-    dns_port: int,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     failing: bool,
@@ -254,7 +256,7 @@ sender = "status@example.com"
 recipients = ["a@example.com"]
 dkim_selector = "s1"
 dkim_key = "${{C_DKIM_B64}}"
-dns_server = "127.0.0.1:{dns_port}"
+dns_server = "${{C_DNS_SERVER}}"
 unsubscribe_url = "https://status.example.com/u/{{token}}"
 unsubscribe_secret = "${{C_UNSUB_SECRET}}"
 

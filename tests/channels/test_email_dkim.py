@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from email.utils import parseaddr
 from pathlib import Path
@@ -16,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from broadcast import Broadcaster, ConfigError, Outcome, Receipt, Update
 from broadcast.channels import Email
+from broadcast.channels._smtp_worker import SMTPWorker
 from broadcast.config import Env, channels_from_env
 from broadcast.email import DKIM, Unsubscribe, unsubscribe_token, verify_unsubscribe_token
 
@@ -95,6 +98,11 @@ def _dns(signer: DKIM) -> Any:
     return dnsfunc
 
 
+def _unsigned(content: bytes) -> bytes:
+    """The message without its DKIM-Signature field (the first, folded over lines)."""
+    return re.sub(rb"\ADKIM-Signature:.*?\r\n(?=\S)", b"", content, flags=re.S)
+
+
 def _tags(content: bytes) -> dict[str, str]:
     head = content.split(b"\r\n\r\n", 1)[0].decode()
     [field] = re.findall(r"^DKIM-Signature:(.*?)\r\n(?!\s)", head, re.M | re.S)
@@ -122,6 +130,34 @@ async def test_every_signed_message_verifies_as_the_server_received_it(
             "example.com",
             "crisis2026",
         )
+
+
+async def test_the_exact_bytes_built_and_signed_are_the_bytes_received(
+    recorder: Recorder, port: int, update: Update, signer: DKIM
+) -> None:
+    """The message built for a recipient verifies before sending, and arrives byte for byte."""
+    unsubscribe = Unsubscribe(URL, secret=SECRET)
+    channel = _email(port, recipients=PEOPLE[:1], dkim=signer, unsubscribe=unsubscribe)
+    rendered = channel.render(update)
+    prepared = signer.prepare(rendered.template, ["To", "Message-ID", "List-Unsubscribe"])
+    built = SMTPWorker(channel, rendered, None, prepared)._message(PEOPLE[0])  # type: ignore[arg-type]
+    assert dkim.verify(built, dnsfunc=_dns(signer))
+    await _send(channel, update)
+    [received] = recorder.messages
+    assert received.content.startswith(b"DKIM-Signature: v=1; ")
+    assert _unsigned(received.content) == _unsigned(built)  # the signature's t= may differ
+
+
+def test_import_broadcast_loads_neither_dkimpy_nor_dnspython() -> None:
+    """import broadcast, broadcast.email and an unsigned Email load no dkim or dns module."""
+    code = (
+        "import sys, broadcast, broadcast.email\n"
+        "from broadcast.channels import Email\n"
+        "Email('smtp.example.com', sender='s@example.com', recipients=['a@example.com'])\n"
+        "assert not [m for m in sys.modules if m.split('.')[0] in ('dkim', 'dns', 'nacl')]\n"
+        "assert 'cryptography' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)  # noqa: S603 - our own code
 
 
 async def test_a_header_changed_after_signing_fails_verification(

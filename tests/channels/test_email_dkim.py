@@ -215,6 +215,18 @@ def test_a_tampered_token_does_not_verify(tamper: Any) -> None:
         verify_unsubscribe_token(token, secret=SECRET + "x")
 
 
+def test_one_list_unsubscribe_for_all_and_per_recipient_links_do_not_mix() -> None:
+    """list_unsubscribe and unsubscribe together are a ValueError saying to choose one."""
+    with pytest.raises(ValueError, match="not both"):
+        Email(
+            "smtp.example.com",
+            sender=SENDER,
+            recipients=PEOPLE,
+            list_unsubscribe="mailto:unsubscribe@example.com",
+            unsubscribe=Unsubscribe(URL, secret=SECRET),
+        )
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [
@@ -243,10 +255,14 @@ def test_bad_dkim_keys_are_clear_errors_without_the_key(rsa_pem: str) -> None:
 
 
 def test_the_repr_and_the_channel_repr_hide_the_key(rsa_pem: str) -> None:
-    """repr names the selector, domain and algorithm; no line of the key."""
+    """repr names the selector, domain and algorithm; no line of the key, nor the secret."""
     signer = DKIM(selector="s1", domain="example.com", private_key=rsa_pem)
-    channel = Email("smtp.example.com", sender=SENDER, recipients=PEOPLE, dkim=signer)
-    shown = repr(signer) + repr(channel)
+    unsubscribe = Unsubscribe(URL, secret=SECRET)
+    channel = Email(
+        "smtp.example.com", sender=SENDER, recipients=PEOPLE, dkim=signer, unsubscribe=unsubscribe
+    )
+    shown = repr(signer) + repr(channel) + repr(vars(channel))
+    assert SECRET not in shown
     assert "rsa-sha256" in shown
     assert "s1" in shown
     for line in rsa_pem.splitlines()[1:-1]:

@@ -56,17 +56,21 @@ class Suppression:
         return f"Suppression({getattr(self._check, '__name__', 'callable')})"
 
     def _load(self, normalise: Callable[[str], str]) -> frozenset[str] | None:
-        if self._path is None:
-            return self._static
+        """The addresses, normalised as recipients are (None: ask the callable)."""
+        if self._path is None and self._static is None:
+            return None
         found = set()
-        with self._path.open(encoding="utf-8") as lines:
-            for line in lines:
-                text = line.strip()
-                if text and not text.startswith("#"):
-                    try:
-                        found.add(normalise(text).lower())
-                    except ValueError:
-                        found.add(text.lower())
+        if self._path is not None:
+            with self._path.open(encoding="utf-8") as lines:
+                entries = [line.strip() for line in lines]
+        else:
+            entries = list(self._static or ())
+        for text in entries:
+            if text and not text.startswith("#"):
+                try:
+                    found.add(normalise(text).lower())
+                except ValueError:
+                    found.add(text.lower())
         return frozenset(found)
 
     async def filter(

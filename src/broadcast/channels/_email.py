@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import ssl
 from collections.abc import AsyncIterator, Collection
+from concurrent.futures import ThreadPoolExecutor
 from email.utils import formataddr, parseaddr
 from typing import TYPE_CHECKING
 
@@ -306,8 +308,16 @@ class Email:
             self.max_duration,
             ledger=ledger,
         )
-        workers = [SMTPWorker(self, rendered, client, signer) for client in clients]
-        delivery = await fan_out.run(workers, details=details)
+        threads = None
+        if signer is not None and signer.in_threads:
+            cores = min(len(clients), os.cpu_count() or 1)
+            threads = ThreadPoolExecutor(max_workers=cores, thread_name_prefix="dkim")
+        workers = [SMTPWorker(self, rendered, client, signer, threads) for client in clients]
+        try:
+            delivery = await fan_out.run(workers, details=details)
+        finally:
+            if threads is not None:
+                threads.shutdown(wait=False, cancel_futures=True)
         if journal is not None and delivery.accepted:
             root = rendered.thread_root
             await journal.record_part(self.name, rendered.incident, rendered.update_key, 0, root)

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 import aiosmtplib
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
     from ..email._dkim import PreparedSignature
     from ._email import Email
     from ._email_message import EmailTemplate
@@ -31,11 +33,13 @@ class SMTPWorker:
         rendered: EmailTemplate,
         client: aiosmtplib.SMTP,
         signer: PreparedSignature | None,
+        threads: Executor | None = None,
     ) -> None:
         self._channel = channel
         self._rendered = rendered
         self._client: aiosmtplib.SMTP | None = client
         self._signer = signer
+        self._threads = threads
         self._unsubscribe = channel._one_click
         self._pacer = channel._pacer
 
@@ -59,7 +63,11 @@ class SMTPWorker:
             self._client = await self._channel._connect()
         if self._pacer is not None:
             await self._pacer.wait(recipient)
-        message = self._message(recipient)
+        if self._threads is not None:  # the signature is made off the event loop
+            loop = asyncio.get_running_loop()
+            message = await loop.run_in_executor(self._threads, self._message, recipient)
+        else:
+            message = self._message(recipient)
         try:
             await self._client.sendmail(self._channel._envelope_from, [recipient], message)
         except aiosmtplib.SMTPRecipientsRefused as exc:

@@ -43,18 +43,31 @@ class SMTPWorker:
         self._unsubscribe = channel._one_click
         self._pacer = channel._pacer
 
-    def _message(self, recipient: str) -> bytes:
-        """The exact bytes sent: signed over the recipient's own lines and the template."""
-        if self._signer is None and self._unsubscribe is None:
-            return self._rendered.message_for(recipient)
+    def _lines(self, recipient: str) -> list[tuple[bytes, bytes]]:
+        """The recipient's own header lines, before the template: To, Message-ID, ..."""
         lines = self._rendered.lines_for(recipient)
         if self._unsubscribe is not None:
             value = f" {self._unsubscribe.header(recipient)}\r\n".encode("ascii")
             lines.append((b"List-Unsubscribe", value))
+        return lines
+
+    def _message(self, recipient: str) -> bytes:
+        """The exact bytes sent: signed over the recipient's own lines and the template."""
+        if self._signer is None and self._unsubscribe is None:
+            return self._rendered.message_for(recipient)
+        lines = self._lines(recipient)
         head = b"".join(name + b":" + value for name, value in lines)
         if self._signer is not None:
             head = self._signer.header(lines) + head
         return head + self._rendered.template
+
+    async def _signed(self, recipient: str, signer: PreparedSignature) -> bytes:
+        """``_message``, with the key operation in a worker thread, off the event loop."""
+        lines = self._lines(recipient)
+        loop = asyncio.get_running_loop()
+        signature = await loop.run_in_executor(self._threads, signer.sign, signer.digest(lines))
+        head = b"".join(name + b":" + value for name, value in lines)
+        return signer.field(signature) + head + self._rendered.template
 
     async def send(self, recipient: str, /) -> str:
         """One message to one recipient; returns its Message-ID."""
@@ -63,9 +76,8 @@ class SMTPWorker:
             self._client = await self._channel._connect()
         if self._pacer is not None:
             await self._pacer.wait(recipient)
-        if self._threads is not None:  # the signature is made off the event loop
-            loop = asyncio.get_running_loop()
-            message = await loop.run_in_executor(self._threads, self._message, recipient)
+        if self._threads is not None and self._signer is not None:
+            message = await self._signed(recipient, self._signer)
         else:
             message = self._message(recipient)
         try:

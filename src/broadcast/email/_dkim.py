@@ -284,15 +284,28 @@ class PreparedSignature:
         ``lines`` are ``(name, value)`` with the value as written after the colon,
         CRLF-ended: the header lines this recipient's message has before the template.
         """
+        return self.field(self.sign(self.digest(lines)))
+
+    def digest(self, lines: Sequence[tuple[bytes, bytes]]) -> bytes:
+        """The SHA-256 that is signed for ``lines`` + the shared template."""
         canonical = dict(self._policy.canonicalize_headers(lines))
         digest = self._base.copy()
         for name in self._own:
             if (value := canonical.get(name)) is not None:
                 digest.update(name + b":" + value)
         digest.update(self._sig)
-        signature = base64.b64encode(self._sign(digest.digest()))
+        value: bytes = digest.digest()
+        return value
+
+    def sign(self, digest: bytes) -> bytes:
+        """The key operation alone (no Python objects touched: fit for a worker thread)."""
+        return self._sign(digest)
+
+    def field(self, signature: bytes) -> bytes:
+        """The folded ``DKIM-Signature:`` field carrying ``signature``."""
+        encoded = base64.b64encode(signature)
         pieces, at = [], 0
         for size in self._chunks:
-            pieces.append(signature[at : at + size])
+            pieces.append(encoded[at : at + size])
             at += size
         return self._head + b"\r\n ".join(pieces) + b"\r\n"

@@ -294,8 +294,8 @@ class PreparedSignature:
             if (value := canonical.get(name)) is not None:
                 digest.update(name + b":" + value)
         digest.update(self._sig)
-        value: bytes = digest.digest()
-        return value
+        hashed: bytes = digest.digest()
+        return hashed
 
     def sign(self, digest: bytes) -> bytes:
         """The key operation alone (no Python objects touched: fit for a worker thread)."""

@@ -6,6 +6,11 @@ connection is retried (reconnecting as needed) under the channel's RetryPolicy; 
 is a rejection, recorded with its code, and the others go on. A server that cannot be
 reached at all fails the channel before a single recipient is read, so a retry of the
 whole channel sends nothing twice.
+
+Deliverability (``broadcast.email``): each message can be DKIM-signed over the exact
+bytes sent and carry its recipient's one-click unsubscribe link; a suppression list is
+never mailed; each receiving domain can be paced; replies are classified by enhanced
+status code (``_smtp_errors``), and ``check`` looks up SPF, DKIM and DMARC.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from .._redact import register_secret
 from .._retry import RetryPolicy
 from .._update import Update
 from ..journal._protocol import Journal
-from ._email_address import MAX_POOL_SIZE, TLS, _full_check, normalise_address
+from ._email_address import MAX_POOL_SIZE, TLS, normalise_address
 from ._email_config import EmailSettings, from_env
 from ._email_message import EmailTemplate, is_msg_id, list_id_header, render_email
 from ._email_pacing import DomainPacer
@@ -46,7 +51,7 @@ if TYPE_CHECKING:
     from ..email._suppression import Suppression, SuppressionSource
     from ..email._unsubscribe import Unsubscribe
 
-__all__ = ["MAX_POOL_SIZE", "Email", "_full_check", "normalise_address"]
+__all__ = ["MAX_POOL_SIZE", "Email", "normalise_address"]
 
 log = logging.getLogger("broadcast")
 
@@ -94,6 +99,13 @@ class Email:
     Every pooled connection ends its session with ``QUIT`` (RFC 5321 section 4.1.1.10) when
     the send is over, cancelled or timed out; a server that does not answer the ``QUIT``
     within ``quit_timeout`` seconds is hung up on.
+
+    Deliverability: ``dkim`` (a ``broadcast.email.DKIM``) signs every message;
+    ``unsubscribe`` (a ``broadcast.email.Unsubscribe``) gives each recipient an RFC 8058
+    one-click link; ``list_id`` adds ``List-Id``; ``suppress`` is never mailed;
+    ``domain_rates`` paces each receiving domain (messages per second, ``"*"`` for the
+    others) on ``clock`` and ``sleep``; ``resolver`` is what ``check`` asks for SPF, DKIM
+    and DMARC.
     """
 
     threaded = True

@@ -49,9 +49,15 @@ Which sink (``--sink``)
     under 150 MB. Finally the library's per-recipient steps are timed alone (pure, no
     I/O).
 
+DKIM, signed vs unsigned
+    Then the library's workload runs unsigned and DKIM-signed with a fresh RSA-2048 key
+    and a fresh Ed25519 key, alternated in each round against the same sink, with
+    their ratio (target: signing must not halve the throughput, ratio >= 0.5) and the
+    client CPU per message. Finally the per-recipient steps include the signature alone.
+
 How to run
     .venv/bin/python benchmarks/email_throughput.py [-n 10000] [-p 8] [--rounds 5]
-        [--memory-recipients 100000] [--sink {aiosmtpd,minimal}]
+        [--memory-recipients 100000] [--sink {aiosmtpd,minimal}] [--no-dkim | --only-dkim]
 
     The defaults take about 70 s. Nothing leaves 127.0.0.1; the sink process stops when
     the script ends.
@@ -87,10 +93,14 @@ from _common import (  # sibling modules: this runs as a script
     update,
 )
 from _minimal_smtp import MinimalServer
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 import broadcast
 from broadcast.channels import Email
 from broadcast.channels._email import normalise_address
+from broadcast.channels._email_message import EmailTemplate
+from broadcast.email import DKIM
 from broadcast.testing._providers.smtp import SMTPServer
 
 _SINKS = ("aiosmtpd", "minimal")
@@ -100,6 +110,8 @@ _SINK_LIFETIME = 900.0
 """Seconds after which the sink stops on its own, should the parent never say so."""
 _MEMORY_LIMIT_MB = 150.0
 _TARGET_RATIO = 0.85
+_SIGNED_TARGET = 0.5
+"""Signing must not halve the throughput (issue 23)."""
 _PEGGED = 0.9
 """A sink using this share of a core or more is the bottleneck."""
 _BUSY_MACHINE = 0.15
@@ -209,15 +221,48 @@ def _addresses(count: int) -> Iterator[str]:
     return (f"player{i}@example.com" for i in range(count))
 
 
-def _email(port: int, pool: int, count: int) -> Email:
+def _email(port: int, pool: int, count: int, dkim: DKIM | None = None) -> Email:
     return Email(
-        HOST, port, sender=_SENDER, recipients=_addresses(count), tls="none", pool_size=pool
+        HOST,
+        port,
+        sender=_SENDER,
+        recipients=_addresses(count),
+        tls="none",
+        pool_size=pool,
+        dkim=dkim,
     )
 
 
-async def _library_send(port: int, pool: int, count: int) -> None:
+def _signers() -> dict[str, DKIM]:
+    """A fresh RSA-2048 key (signing in threads, the default, and on the event loop)
+    and a fresh Ed25519 key, as DKIM signers for example.com."""
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ed_key = ed25519.Ed25519PrivateKey.generate()
+    pems = {
+        "RSA-2048": rsa_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+        "Ed25519": ed_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+    }
+    signers = {
+        name: DKIM(selector="bench", domain="example.com", private_key=pem)
+        for name, pem in pems.items()
+    }
+    signers["RSA-2048 on the loop"] = DKIM(
+        selector="bench", domain="example.com", private_key=pems["RSA-2048"], threads=False
+    )
+    return signers
+
+
+async def _library_send(port: int, pool: int, count: int, dkim: DKIM | None = None) -> None:
     """One ``b.send(update)`` to ``count`` recipients; raises unless all were accepted."""
-    async with broadcast.Broadcaster([_email(port, pool, count)], journal=None) as b:
+    async with broadcast.Broadcaster([_email(port, pool, count, dkim)], journal=None) as b:
         report = await b.send(update())
     receipt = report.receipts[0]
     if not report.ok or receipt.accepted != count:
@@ -272,6 +317,14 @@ class Workloads:
     async def library(self, count: int) -> None:
         """``b.send`` of one update to ``count`` recipients from a generator."""
         await _library_send(self.port, self.pool, count)
+
+    def signed(self, dkim: DKIM) -> Callable[[int], Awaitable[None]]:
+        """The library workload, every message DKIM-signed with ``dkim``."""
+
+        async def run(count: int) -> None:
+            await _library_send(self.port, self.pool, count, dkim)
+
+        return run
 
 
 def _received(n: int) -> Callable[[SinkStats, SinkStats], int]:
@@ -348,6 +401,39 @@ async def compare(sink: Sink, work: Workloads, n: int, rounds: int) -> None:
     print()
 
 
+async def compare_signed(sink: Sink, work: Workloads, n: int, rounds: int) -> None:
+    """The library unsigned, then DKIM-signed with each key, alternated in each round."""
+    signers = _signers()
+    kinds: dict[str, Callable[[int], Awaitable[None]]] = {"unsigned": work.library}
+    kinds |= {name: work.signed(dkim) for name, dkim in signers.items()}
+    for workload in kinds.values():  # warm up
+        await _measure(sink, min(n, 1000), workload)
+    runs: dict[str, list[Run]] = {name: [] for name in kinds}
+    names = list(kinds)
+    print("DKIM: the library unsigned vs signed (relaxed/relaxed, 10 headers), same run")
+    print(f"  {'round':>5}  " + "  ".join(f"{name:>20}" for name in names) + "  (msg/s)")
+    for r in range(rounds):
+        for name, workload in kinds.items():
+            runs[name].append(await _measure(sink, n, workload))
+        print(f"  {r + 1:>5}  " + "  ".join(f"{runs[k][-1].rate:>20,.0f}" for k in names))
+    unsigned = runs["unsigned"]
+    base_us = statistics.median(run.client_cpu / run.rate for run in unsigned) * 1e6
+    base_rate = statistics.median(run.rate for run in unsigned)
+    print(f"  unsigned: {base_rate:,.0f} msg/s, client CPU {base_us:.0f} µs per message")
+    for name in names[1:]:
+        paired = paired_ratio((run.rate for run in unsigned), (run.rate for run in runs[name]))
+        rate = statistics.median(run.rate for run in runs[name])
+        cpu_us = statistics.median(run.client_cpu / run.rate for run in runs[name]) * 1e6
+        verdict = "PASS" if paired >= _SIGNED_TARGET else "FAIL"
+        print(
+            f"  {name}: {rate:,.0f} msg/s, signed/unsigned {paired:.2f} median per round "
+            f"(target >= {_SIGNED_TARGET}: {verdict}); client CPU {cpu_us:.0f} µs per "
+            f"message ({cpu_us - base_us:+.0f} µs for signing): a client-bound send on one "
+            f"core would run at {base_us / cpu_us:.2f} of unsigned"
+        )
+    print()
+
+
 # --- peak memory (a fresh process) --------------------------------------------------
 
 
@@ -382,6 +468,13 @@ async def _retry_call_us(policy: broadcast.RetryPolicy, calls: int) -> float:
     return (time.perf_counter() - start) / calls * 1e6
 
 
+def _signing_step(template: EmailTemplate, dkim: DKIM) -> Callable[[Iterator[str]], float]:
+    prepared = dkim.prepare(template.template, ["To", "Message-ID"])
+    return lambda fresh: per_call_us(
+        lambda: prepared.header(template.lines_for(next(fresh))), _MICRO_CALLS
+    )
+
+
 def micro(port: int, pool: int, rounds: int) -> None:
     """Median µs per call of the library's per-recipient steps, and the baseline's."""
     template = _email(port, pool, 0).render(update())
@@ -402,6 +495,10 @@ def micro(port: int, pool: int, rounds: int) -> None:
         "RetryPolicy.call around a no-op (tenacity)": lambda _: asyncio.run(
             _retry_call_us(policy, _MICRO_CALLS)
         ),
+        **{
+            f"DKIM-Signature, {name} (PreparedSignature.header)": _signing_step(template, dkim)
+            for name, dkim in _signers().items()
+        },
         "baseline: To: line + shared bytes": lambda fresh: per_call_us(
             lambda: b"To: " + next(fresh).encode("ascii") + b"\r\n" + shared, _MICRO_CALLS
         ),
@@ -409,7 +506,7 @@ def micro(port: int, pool: int, rounds: int) -> None:
     print(f"per-recipient steps, pure, no I/O (median of {rounds} x {_MICRO_CALLS} calls)")
     for label, step in steps.items():
         us = statistics.median(step(iter(addresses)) for _ in range(rounds))
-        print(f"  {label:<48} {us:7.1f} µs")
+        print(f"  {label:<52} {us:7.1f} µs")
 
 
 # --- driver -------------------------------------------------------------------------
@@ -436,7 +533,20 @@ def main() -> None:
         "a bare responder, so the client is the bottleneck and the ratio shows broadcast's "
         "own cost",
     )
+    parser.add_argument(
+        "--no-dkim",
+        dest="dkim",
+        action="store_false",
+        help="skip the unsigned vs DKIM-signed (RSA-2048, Ed25519) comparison",
+    )
+    parser.add_argument(
+        "--only-dkim",
+        action="store_true",
+        help="run only the unsigned vs DKIM-signed comparison (and the steps below)",
+    )
     args = parser.parse_args()
+    if args.only_dkim:
+        args.memory_recipients = 0
     if args.recipients < 1 or args.pool < 1 or args.rounds < 1 or args.memory_recipients < 0:
         parser.error("-n, -p and --rounds must be at least 1; --memory-recipients at least 0")
     # Email(tls="none") warns on every construction, and each run constructs one.
@@ -454,7 +564,10 @@ def main() -> None:
             f"message {len(work.template):,} bytes + headers"
         )
         print()
-        asyncio.run(compare(sink, work, args.recipients, args.rounds))
+        if not args.only_dkim:
+            asyncio.run(compare(sink, work, args.recipients, args.rounds))
+        if args.dkim:
+            asyncio.run(compare_signed(sink, work, args.recipients, args.rounds))
         if args.memory_recipients:
             memory(sink, args.pool, args.memory_recipients)
         micro(sink.port, args.pool, args.rounds)

@@ -22,6 +22,7 @@ from broadcast import DeliveryError, Report
 
 __all__ = [
     "CANARIES",
+    "DKIM_PEM",
     "SID",
     "SMTP_USERS",
     "USERNAMES",
@@ -33,6 +34,10 @@ __all__ = [
 ]
 
 SID = "AC" + "5" * 32
+_DKIM_SEED = b"CANARYdkimseed-0123456789abcdefg"
+"""An Ed25519 private key (any 32 bytes are one), given as its base64 seed or DER."""
+_DKIM_DER = bytes.fromhex("302e020100300506032b657004220420") + _DKIM_SEED
+"""The same key as PKCS#8 DER: the fixed Ed25519 prefix, then the seed."""
 CANARIES = {
     "hook_path": "CANARYhookpath7781",
     "hook_user": "CANARYhookuser",
@@ -57,7 +62,12 @@ CANARIES = {
     "bsky_pass": "CANARYblueskyapppass015",
     "apprise_token": "CANARYapprisetoken012",
     "apprise_pass": "CANARYapprisepass013",
+    "dkim_b64": base64.b64encode(_DKIM_SEED).decode(),
+    "dkim_der": base64.b64encode(_DKIM_DER).decode(),
+    "unsub_secret": "CANARYoptoutkey013xq",
 }
+DKIM_PEM = f"-----BEGIN PRIVATE KEY-----\n{CANARIES['dkim_der']}\n-----END PRIVATE KEY-----\n"
+"""The DKIM canary key in PEM form."""
 USERNAMES = {"hook_user", "smtp_user"}
 """Login names are not secrets (``check`` says which account it logged in as); their
 pairs with the passwords, as Basic and AUTH PLAIN carry them, are."""

@@ -34,7 +34,9 @@ HAND_WRITTEN_KEYS = {
     "webhook": ["url", "secret", "timeout"],
     "email": [
         "host", "port", "username", "password", "sender", "recipients", "tls", "pool_size",
-        "reply_to",
+        "reply_to", "dkim_selector", "dkim_key", "dkim_domain", "unsubscribe_url",
+        "unsubscribe_secret", "unsubscribe_mailto", "list_id", "suppress", "dns_server",
+        "domain_rates",
     ],
     "twitter": [
         "consumer_key", "consumer_secret", "access_token", "access_token_secret",
@@ -48,7 +50,8 @@ HAND_WRITTEN_KEYS = {
 }  # fmt: skip
 HAND_WRITTEN_SECRETS = {
     "secret", "password", "bearer_token", "consumer_key", "consumer_secret", "access_token",
-    "access_token_secret", "page_token", "app_secret", "auth_token",
+    "access_token_secret", "page_token", "app_secret", "auth_token", "dkim_key",
+    "unsubscribe_secret",
 }  # fmt: skip
 PREFIXES = {"webhook": "WEBHOOK", "email": "SMTP", "twitter": "TWITTER", "facebook": "FACEBOOK"}
 SMS_OWN = {"recipients", "region", "max_segments", "rate", "concurrency"}

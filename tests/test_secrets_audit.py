@@ -36,6 +36,7 @@ from broadcast.channels._slack import Slack
 from broadcast.channels._teams import Teams
 from broadcast.channels._telegram import Telegram
 from broadcast.cli import main
+from broadcast.email import DKIM, Unsubscribe
 from broadcast.testing import LoopbackServer, RecordedRequest, Reply, fast_retries
 from broadcast.testing._providers import bluesky as bluesky_api
 from broadcast.testing._providers import graph as graph_api
@@ -46,6 +47,7 @@ from broadcast.testing._providers._base import json_reply
 
 from .canaries import (
     CANARIES,
+    DKIM_PEM,
     SID,
     SMTP_USERS,
     assert_clean,
@@ -53,6 +55,7 @@ from .canaries import (
     own_logs,
     report_texts,
 )
+from .dns_server import threaded_txt_server
 from .echoing import FORMS, EchoingAuth, EchoingProviders, Where
 from .smtp_server import Recorder, authenticator, smtp_server
 
@@ -128,6 +131,21 @@ def smtp_port() -> Iterator[int]:
         yield port
 
 
+@pytest.fixture
+def dns_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A DNS stand-in publishing example.com's SPF, DMARC and the canary DKIM key, at
+    ``$C_DNS_SERVER``."""
+    signer = DKIM(selector="s1", domain="example.com", private_key=CANARIES["dkim_b64"])
+    records = {
+        "example.com": ["v=spf1 ip4:127.0.0.1 -all"],
+        "_dmarc.example.com": ["v=DMARC1; p=none"],
+        signer.record_name: [signer.record()],
+    }
+    with threaded_txt_server(records) as (port, _):
+        monkeypatch.setenv("C_DNS_SERVER", f"127.0.0.1:{port}")
+        yield
+
+
 def teams_url(url: str) -> str:
     """A Workflows URL whose SAS signature is a canary."""
     return f"{url}/workflows/abc/invoke?api-version=2016-06-01&sig={CANARIES['teams_sig']}"
@@ -157,6 +175,10 @@ def channels(server: LoopbackServer, smtp_port: int) -> list[Any]:
             username=CANARIES["smtp_user"],
             password=CANARIES["smtp_pass"],
             tls="none",
+            dkim=DKIM(selector="s1", domain="example.com", private_key=DKIM_PEM),
+            unsubscribe=Unsubscribe(
+                "https://status.example.com/u/{token}", secret=CANARIES["unsub_secret"]
+            ),
         ),
         Twitter(
             consumer_key=CANARIES["x_ck"],
@@ -223,6 +245,7 @@ async def test_library_paths_leak_nothing(
 
 
 @pytest.mark.parametrize("failing", [False, True], ids=["success", "failure"])
+@pytest.mark.usefixtures("dns_server")
 def test_command_line_leaks_nothing(
     providers: Providers,
     smtp_port: int,
@@ -259,6 +282,11 @@ username = "${{C_SMTP_USER}}"
 password = "{password}"
 sender = "status@example.com"
 recipients = ["a@example.com"]
+dkim_selector = "s1"
+dkim_key = "${{C_DKIM_B64}}"
+dns_server = "${{C_DNS_SERVER}}"
+unsubscribe_url = "https://status.example.com/u/{{token}}"
+unsubscribe_secret = "${{C_UNSUB_SECRET}}"
 
 [channels.x]
 type = "twitter"

@@ -19,7 +19,8 @@ from pydantic import ValidationError
 
 from broadcast import Broadcaster, Outcome, Receipt, RetryPolicy, SQLiteJournal, Update
 from broadcast.channels import Email
-from broadcast.channels._email import _full_check, normalise_address
+from broadcast.channels._email import normalise_address
+from broadcast.channels._email_address import _full_check
 from broadcast.channels._email_message import render_email, thread_root
 from broadcast.testing import FakeClock, fast_retries
 

@@ -6,46 +6,55 @@ connection is retried (reconnecting as needed) under the channel's RetryPolicy; 
 is a rejection, recorded with its code, and the others go on. A server that cannot be
 reached at all fails the channel before a single recipient is read, so a retry of the
 whole channel sends nothing twice.
+
+Deliverability (``broadcast.email``): each message can be DKIM-signed over the exact
+bytes sent and carry its recipient's one-click unsubscribe link; a suppression list is
+never mailed; each receiving domain can be paced; replies are classified by enhanced
+status code (``_smtp_errors``), and ``check`` looks up SPF, DKIM and DMARC.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import functools
 import logging
-import re
+import os
 import ssl
-from collections.abc import Collection
+from collections.abc import AsyncIterator, Collection
+from concurrent.futures import ThreadPoolExecutor
 from email.utils import formataddr, parseaddr
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING
 
 import aiosmtplib
-from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel, SecretStr
+from pydantic import SecretStr
 
 from .._channel import Delivery
-from .._errors import AuthError, ChannelError, ConfigError, PermanentError, TransientError
-from .._redact import excerpt, register_secret
+from .._errors import ChannelError, ConfigError, PermanentError, TransientError
+from .._redact import register_secret
 from .._retry import RetryPolicy
 from .._update import Update
 from ..journal._protocol import Journal
-from ._email_message import EmailTemplate, is_msg_id, render_email
+from ._email_address import MAX_POOL_SIZE, TLS, normalise_address
+from ._email_config import EmailSettings, from_env
+from ._email_message import EmailTemplate, is_msg_id, list_id_header, render_email
+from ._email_pacing import DomainPacer
 from ._fanout import FanOut
 from ._recipients import Audience, RecipientSource, describe_invalid, invalid_in
-from ._spec import ChannelSpec, setting
+from ._smtp_errors import smtp_error
+from ._smtp_worker import SMTPWorker
+from ._spec import ChannelSpec
 
 if TYPE_CHECKING:
-    from ..config._env import Env
+    from collections.abc import Awaitable, Callable, Mapping
 
-__all__ = ["Email", "normalise_address"]
+    from ..email._dkim import DKIM
+    from ..email._dns import Resolver
+    from ..email._suppression import Suppression, SuppressionSource
+    from ..email._unsubscribe import Unsubscribe
 
-MAX_POOL_SIZE = 100
-"""Most SMTP connections at once ``BROADCAST_SMTP_POOL_SIZE`` may ask for."""
+__all__ = ["MAX_POOL_SIZE", "Email", "normalise_address"]
 
 log = logging.getLogger("broadcast")
 
-TLS = Literal["starttls", "implicit", "none"]
 _DEFAULT_PORTS = {"starttls": 587, "implicit": 465, "none": 25}
 _SAMPLE_IDS = 10
 _TLS_CONFIRMED = {
@@ -56,38 +65,12 @@ _TLS_CONFIRMED = {
 _STOP = None
 
 
-_PLAIN = re.compile(
-    r"(?P<local>[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*)"
-    r"@(?P<domain>[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)"
-)
+def _suppression(value: Suppression | SuppressionSource | None) -> Suppression | None:
+    if value is None:
+        return None
+    from ..email._suppression import Suppression  # noqa: PLC0415
 
-
-@functools.lru_cache(maxsize=4096)
-def _domain(domain: str) -> str:
-    """A checked, normalised domain; cached, since a list has few distinct domains."""
-    return _full_check(f"postmaster@{domain}").rpartition("@")[2]
-
-
-def normalise_address(address: str) -> str:
-    """The canonical ASCII form of an email address; ValueError saying why if invalid.
-
-    Plain ASCII addresses take a fast path (a strict dot-atom match plus a cached
-    domain check), giving what email-validator gives; anything else goes through it.
-    """
-    plain = _PLAIN.fullmatch(address)
-    if plain and len(address) <= 254 and len(plain["local"]) <= 64:
-        return f"{plain['local']}@{_domain(plain['domain'])}"
-    return _full_check(address)
-
-
-def _full_check(address: str) -> str:
-    try:
-        checked = validate_email(
-            address, check_deliverability=False, allow_smtputf8=False, allow_display_name=False
-        )
-    except EmailNotValidError as exc:
-        raise ValueError(str(exc)) from None
-    return checked.ascii_email or checked.normalized
+    return value if isinstance(value, Suppression) else Suppression(value)
 
 
 def _unsubscribe_header(value: str | Collection[str] | None) -> str | None:
@@ -99,29 +82,6 @@ def _unsubscribe_header(value: str | Collection[str] | None) -> str | None:
         if not uri[1:].startswith(("https://", "mailto:")):
             raise ValueError(f"list_unsubscribe takes https:// or mailto: URIs, got {uri}")
     return ", ".join(uris)
-
-
-def _smtp_error(exc: Exception) -> ChannelError:
-    """Classify an aiosmtplib error: 4xx and dropped connections are transient."""
-    if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
-        # A server may echo the AUTH line it refused: base64 holding the password.
-        return AuthError(f"SMTP {exc.code}: credentials rejected ({excerpt(exc.message, 500)})")
-    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused) and exc.recipients:
-        refusal = exc.recipients[0]
-        return _by_code(refusal.code, refusal.message)
-    if isinstance(exc, aiosmtplib.SMTPResponseException):
-        return _by_code(exc.code, exc.message)
-    if isinstance(exc, aiosmtplib.SMTPNotSupported):
-        return PermanentError(f"SMTP server does not support it: {exc}")
-    detail = excerpt(str(exc), 500) or type(exc).__name__
-    return TransientError(f"SMTP connection problem: {detail}")
-
-
-def _by_code(code: int, message: str) -> ChannelError:
-    text = f"SMTP {code} {excerpt(message, 500)}"
-    if 400 <= code < 500:
-        return TransientError(text, code=code)
-    return PermanentError(text, code=code)
 
 
 class Email:
@@ -139,6 +99,13 @@ class Email:
     Every pooled connection ends its session with ``QUIT`` (RFC 5321 section 4.1.1.10) when
     the send is over, cancelled or timed out; a server that does not answer the ``QUIT``
     within ``quit_timeout`` seconds is hung up on.
+
+    Deliverability: ``dkim`` (a ``broadcast.email.DKIM``) signs every message;
+    ``unsubscribe`` (a ``broadcast.email.Unsubscribe``) gives each recipient an RFC 8058
+    one-click link; ``list_id`` adds ``List-Id``; ``suppress`` is never mailed;
+    ``domain_rates`` paces each receiving domain (messages per second, ``"*"`` for the
+    others) on ``clock`` and ``sleep``; ``resolver`` is what ``check`` asks for SPF, DKIM
+    and DMARC.
     """
 
     threaded = True
@@ -159,12 +126,20 @@ class Email:
         pool_size: int = 4,
         reply_to: str | None = None,
         list_unsubscribe: str | Collection[str] | None = None,
+        dkim: DKIM | None = None,
+        unsubscribe: Unsubscribe | None = None,
+        list_id: str | None = None,
+        suppress: Suppression | SuppressionSource | None = None,
+        domain_rates: Mapping[str, float] | None = None,
+        resolver: Resolver | None = None,
         name: str = "email",
         timeout: float = 30.0,
         quit_timeout: float = 2.0,
         tls_context: ssl.SSLContext | None = None,
         retry: RetryPolicy | None = None,
         max_duration: float | None = None,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         if tls not in _DEFAULT_PORTS:
             raise ValueError(f"tls must be 'starttls', 'implicit' or 'none', got {tls!r}")
@@ -192,6 +167,16 @@ class Email:
         self._pool_size = pool_size
         self._reply_to = reply_to
         self._unsubscribe = _unsubscribe_header(list_unsubscribe)
+        if unsubscribe is not None and list_unsubscribe is not None:
+            raise ValueError(
+                "give list_unsubscribe (the same URIs for all) or unsubscribe, not both"
+            )
+        self._one_click = unsubscribe
+        self._list_id = list_id_header(list_id) if list_id is not None else None
+        self._dkim = dkim
+        self._suppress = _suppression(suppress)
+        self._pacer = DomainPacer(domain_rates, clock=clock, sleep=sleep) if domain_rates else None
+        self._resolver = resolver
         self._timeout = timeout
         self._quit_timeout = quit_timeout
         self._tls_context = tls_context
@@ -214,9 +199,10 @@ class Email:
         return Audience(self._recipients, normalise_address)
 
     def __repr__(self) -> str:
+        signed = f", dkim={self._dkim!r}" if self._dkim is not None else ""
         return (
             f"Email(name={self.name!r}, host={self._host!r}, port={self._port}, "
-            f"sender={self._sender!r}, tls={self._tls!r}, pool_size={self._pool_size})"
+            f"sender={self._sender!r}, tls={self._tls!r}, pool_size={self._pool_size}{signed})"
         )
 
     def render(self, update: Update, /) -> EmailTemplate:
@@ -227,6 +213,8 @@ class Email:
             domain=self._domain,
             reply_to=self._reply_to,
             list_unsubscribe=self._unsubscribe,
+            one_click=self._one_click is not None,
+            list_id=self._list_id,
         )
 
     def _client(self) -> aiosmtplib.SMTP:
@@ -263,11 +251,15 @@ class Email:
                     f"{self._where} does not offer STARTTLS; use tls='implicit' if it speaks "
                     "TLS from the start, or opt out with tls='none'"
                 ) from None
-            raise _smtp_error(exc) from None
+            raise self._error(exc) from None
         except OSError as exc:
             client.close()
             raise TransientError(f"cannot reach SMTP server {self._where}: {exc}") from None
         return client
+
+    def _error(self, exc: Exception) -> ChannelError:
+        record = self._dkim.record_name if self._dkim is not None else None
+        return smtp_error(exc, domain=self._domain, dkim_record=record)
 
     @property
     def _where(self) -> str:
@@ -308,16 +300,36 @@ class Email:
             rendered = rendered.threaded_under(recorded or rendered.thread_root)
             ledger = journal.recipients(rendered.update_key, self.name)
         clients = await self._open_pool()  # fails before a single recipient is read
+        details: dict[str, object] = {"thread": rendered.thread_root}
+        recipients = self._recipients
+        if (suppression := self._suppress) is not None:
+            source = self._recipients
+
+            def recipients() -> AsyncIterator[str]:
+                return suppression.filter(source, normalise_address, details)
+
+        signer = None
+        if self._dkim is not None:
+            names = ["To", "Message-ID", *(["List-Unsubscribe"] if self._one_click else [])]
+            signer = self._dkim.prepare(rendered.template, names)
         fan_out = FanOut(
             self.name,
-            self._recipients,
+            recipients,
             normalise_address,
             self._retry,
             self.max_duration,
             ledger=ledger,
         )
-        workers = [_SMTPWorker(self, rendered, client) for client in clients]
-        delivery = await fan_out.run(workers, details={"thread": rendered.thread_root})
+        threads = None
+        if signer is not None and signer.in_threads:
+            cores = min(len(clients), os.cpu_count() or 1)
+            threads = ThreadPoolExecutor(max_workers=cores, thread_name_prefix="dkim")
+        workers = [SMTPWorker(self, rendered, client, signer, threads) for client in clients]
+        try:
+            delivery = await fan_out.run(workers, details=details)
+        finally:
+            if threads is not None:
+                threads.shutdown(wait=False, cancel_futures=True)
         if journal is not None and delivery.accepted:
             root = rendered.thread_root
             await journal.record_part(self.name, rendered.incident, rendered.update_key, 0, root)
@@ -326,15 +338,30 @@ class Email:
     async def check(self) -> str:
         """Connect, EHLO, STARTTLS and AUTH exactly as ``deliver`` does, then QUIT.
 
-        No MAIL, RCPT or DATA is sent. The password never appears in the answer.
+        No MAIL, RCPT or DATA is sent. The password never appears in the answer. With
+        DKIM configured (or a ``resolver`` given), the sender domain's SPF, DKIM and
+        DMARC records are looked up too, and the DKIM key in DNS compared with the
+        private key: a missing or wrong record fails the check, naming what to publish.
         """
+        smtp = await self._check_smtp()
+        if self._dkim is None and self._resolver is None:
+            return smtp
+        from ..email._dns import check_records, default_resolver  # noqa: PLC0415
+
+        resolver = self._resolver or default_resolver()
+        found = await check_records(self._domain, self._dkim, resolver)
+        if found.problems:
+            raise ConfigError(f"{smtp}; but {'; '.join(found.problems)}")
+        return "; ".join([smtp, *found.ok])
+
+    async def _check_smtp(self) -> str:
         client = await self._connect()  # EHLO, TLS and AUTH, verified as for a send
         try:
             if client.is_ehlo_or_helo_needed:  # nothing after the greeting needed one
                 await client.ehlo()
             await client.quit()
         except (aiosmtplib.SMTPException, OSError) as exc:
-            raise _smtp_error(exc) from None
+            raise self._error(exc) from None
         finally:
             client.close()
         auth = f" and AUTH as {self._username}" if self._username else "; no AUTH configured"
@@ -344,117 +371,14 @@ class Email:
         """Nothing to close: connections live only as long as one deliver."""
 
 
-class _SMTPWorker:
-    """One pooled connection, reopened after it drops."""
-
-    def __init__(self, channel: Email, rendered: EmailTemplate, client: aiosmtplib.SMTP) -> None:
-        self._channel = channel
-        self._rendered = rendered
-        self._client: aiosmtplib.SMTP | None = client
-
-    async def send(self, recipient: str, /) -> str:
-        """One message to one recipient; returns its Message-ID."""
-        if self._client is None or not self._client.is_connected:
-            self._drop()
-            self._client = await self._channel._connect()
-        message = self._rendered.message_for(recipient)
-        try:
-            await self._client.sendmail(self._channel._envelope_from, [recipient], message)
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            raise _smtp_error(exc) from None
-        except aiosmtplib.SMTPResponseException as exc:
-            if exc.code == 421:  # the server is closing this connection
-                self._drop()
-            raise _smtp_error(exc) from None
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            self._drop()
-            raise _smtp_error(exc) from None
-        return self._rendered.message_id(recipient)
-
-    def _drop(self) -> None:
-        """Hang up a connection that broke or that the server is closing: no QUIT."""
-        if self._client is not None:
-            self._client.close()
-        self._client = None
-
-    async def close(self) -> None:
-        """End the session with QUIT, then close; a QUIT left unanswered is cut short."""
-        client, self._client = self._client, None
-        if client is None:
-            return
-        try:
-            if client.is_connected:
-                with contextlib.suppress(aiosmtplib.SMTPException, OSError, TimeoutError):
-                    async with asyncio.timeout(self._channel._quit_timeout):
-                        await client.quit()
-        finally:
-            client.close()
-
-
 # --- its declaration: settings, capabilities, preview example, stand-in -------------
-
-
-class EmailSettings(BaseModel):
-    """Mails every recipient through the SMTP server `host`, from `sender`."""
-
-    host: str = setting(doc="Enables the email channel.")
-    port: int | None = setting(
-        None, doc="SMTP port, 1 to 65535.", shown_default="587 / 465 / 25 by TLS mode"
-    )
-    username: str | None = setting(None, doc="SMTP login, sent only over TLS.")
-    password: SecretStr | None = setting(None, doc="SMTP password.", shown_default="no auth")
-    sender: str = setting(doc="From, e.g. `Status <status@example.com>`. Required with the host.")
-    recipients: str = setting(
-        doc="`a@example.com, b@example.org`, or `@path/to/file`. Required with the host."
-    )
-    tls: TLS = setting(
-        "starttls", doc="`starttls` (verified), `implicit`, or `none` (logged warning)."
-    )
-    pool_size: int = setting(4, doc="SMTP connections used in parallel, 1 to 100.")
-    reply_to: str | None = setting(None, doc="Reply-To address.")
-
-
-def _from_env(env: Env) -> Email | None:
-    host = env.get("BROADCAST_SMTP_HOST")
-    if host is None:
-        if present := [n for n in env.names() if n.startswith("BROADCAST_SMTP_")]:
-            raise ConfigError(
-                f"{present[0]} is set but BROADCAST_SMTP_HOST is not; "
-                "set the SMTP server to send through"
-            )
-        return None
-    from ._recipients import parse_list  # noqa: PLC0415 - only when configured
-
-    why = "when BROADCAST_SMTP_HOST is set"
-    sender = env.require("BROADCAST_SMTP_SENDER", why)
-    recipients_text = env.require("BROADCAST_SMTP_RECIPIENTS", why)
-    recipients = env.build("BROADCAST_SMTP_RECIPIENTS", lambda: parse_list(recipients_text))
-    tls = env.get("BROADCAST_SMTP_TLS") or "starttls"
-    if tls not in {"starttls", "implicit", "none"}:
-        raise ConfigError(f"BROADCAST_SMTP_TLS must be starttls, implicit or none, got {tls!r}")
-    port = env.port("BROADCAST_SMTP_PORT")
-    pool_size = env.count("BROADCAST_SMTP_POOL_SIZE", 4, maximum=MAX_POOL_SIZE)
-    options: dict[str, Any] = {
-        "sender": sender,
-        "recipients": recipients,
-        "username": env.get("BROADCAST_SMTP_USERNAME"),
-        "password": env.get("BROADCAST_SMTP_PASSWORD"),
-        "tls": tls,
-        "pool_size": pool_size,
-    }
-    env.build("BROADCAST_SMTP_SENDER", lambda: normalise_address(parseaddr(sender)[1]))
-    if reply_to := env.get("BROADCAST_SMTP_REPLY_TO"):
-        options["reply_to"] = reply_to
-        env.build("BROADCAST_SMTP_REPLY_TO", lambda: normalise_address(parseaddr(reply_to)[1]))
-    channel: Email = env.build("BROADCAST_SMTP_RECIPIENTS", lambda: Email(host, port, **options))
-    return channel
 
 
 SPEC = ChannelSpec(
     name="email",
     channel=Email,
     settings=EmailSettings,
-    build=_from_env,
+    build=lambda env: from_env(env, Email),
     env_prefix="BROADCAST_SMTP_",
     example=lambda: Email(
         "smtp.example.com",

@@ -30,7 +30,7 @@ from email.utils import format_datetime
 from .._update import Update
 from ..text import next_update_time, readable_time, signature, status_tag
 
-__all__ = ["EmailTemplate", "is_msg_id", "render_email", "thread_root"]
+__all__ = ["EmailTemplate", "is_msg_id", "list_id_header", "render_email", "thread_root"]
 
 _UNFOLDED = SMTP.clone(max_line_length=998)
 
@@ -60,6 +60,15 @@ def _literal(text: str) -> str:
 
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
 _DOT_ATOM_TEXT = re.compile(rf"{_ATEXT}+(?:\.{_ATEXT}+)*")
+
+
+def list_id_header(value: str) -> str:
+    """``List-Id`` (RFC 2919): ``Name <label.example.com>`` or the bare ``label.example.com``."""
+    display, _, rest = value.strip().rpartition("<")
+    ident = rest.removesuffix(">") if display or value.strip().startswith("<") else value.strip()
+    if not re.fullmatch(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+", ident):
+        raise ValueError(f"list_id must be a dotted id such as status.example.com, got {value!r}")
+    return f"{display.strip()} <{ident}>".strip()
 
 
 def thread_root(incident: str, domain: str) -> str:
@@ -113,6 +122,13 @@ class EmailTemplate:
         """The full message for one recipient, who sees only their own address."""
         head = f"To: {recipient}\r\nMessage-ID: {self.message_id(recipient)}\r\n"
         return head.encode("ascii") + self.template
+
+    def lines_for(self, recipient: str) -> list[tuple[bytes, bytes]]:
+        """The header lines ``message_for`` puts before the template, as (name, value)."""
+        return [
+            (b"To", f" {recipient}\r\n".encode("ascii")),
+            (b"Message-ID", f" {self.message_id(recipient)}\r\n".encode("ascii")),
+        ]
 
     def preview(self) -> str:
         """Subject, then the plain-text part."""
@@ -188,8 +204,14 @@ def render_email(
     domain: str,
     reply_to: str | None = None,
     list_unsubscribe: str | None = None,
+    one_click: bool = False,
+    list_id: str | None = None,
 ) -> EmailTemplate:
-    """Render ``update`` once for every recipient."""
+    """Render ``update`` once for every recipient.
+
+    ``one_click``: each recipient's own ``List-Unsubscribe`` is put before the template,
+    so the template carries only ``List-Unsubscribe-Post`` (RFC 8058).
+    """
     subject = _subject(update)
     text = _text(update)
     body_html = _html(update)
@@ -206,10 +228,12 @@ def render_email(
     msg["X-Broadcast-Update"] = update.key
     if reply_to:
         msg["Reply-To"] = _one_line(reply_to)
+    if list_id:
+        msg["List-Id"] = _one_line(list_id)
     if list_unsubscribe:
         msg["List-Unsubscribe"] = _one_line(list_unsubscribe)
-        if "<https://" in list_unsubscribe:
-            msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    if one_click or (list_unsubscribe and "<https://" in list_unsubscribe):
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg.set_content(text)
     msg.add_alternative(body_html, subtype="html")
     msg.set_boundary(f"==broadcast-{update.key}==")  # deterministic; hex never collides

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Self
 
 from ._loopback import Served
-from ._providers.smtp import REPLIES, Accepted, SMTPServer
+from ._providers.smtp import BOUNCES, REPLIES, Accepted, SMTPServer
 
 __all__ = ["ChaosSMTP", "SmtpFault"]
 
@@ -31,11 +31,21 @@ class SmtpFault:
     stage: Stage = "banner"
     code: int = 0
     seconds: float = 0.0
+    text: str = ""
 
     @classmethod
-    def reply(cls, code: int, *, at: Stage) -> SmtpFault:
-        """Answer ``code`` at ``at`` (once per session); a 421 also closes the connection."""
-        return cls(f"{code} at {at}", stage=at, code=code)
+    def reply(cls, code: int, *, at: Stage, text: str | None = None) -> SmtpFault:
+        """Answer ``code`` at ``at`` (once per session); a 421 also closes the connection.
+
+        ``text`` is the reply's text after the code (default: ``REPLIES``'s for it).
+        """
+        return cls(f"{code} at {at}", stage=at, code=code, text=text or "")
+
+    @classmethod
+    def bounce(cls, status: str, *, at: Stage = "RCPT") -> SmtpFault:
+        """A receiver's reply by enhanced status code (``BOUNCES``): ``"5.7.26"``, ``"4.7.0"``."""
+        code, text = BOUNCES[status]
+        return cls(f"{status} at {at}", stage=at, code=code, text=text)
 
     @classmethod
     def drop_mid_data(cls) -> SmtpFault:
@@ -85,7 +95,7 @@ class _Handler:
     def _answer(server: Any, fault: SmtpFault) -> str:
         if fault.code == 421:
             asyncio.get_running_loop().call_soon(server.transport.close)
-        return f"{fault.code} {REPLIES.get(fault.code, 'Chaos')}"
+        return f"{fault.code} {fault.text or REPLIES.get(fault.code, 'Chaos')}"
 
     async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from aiosmtpd.smtp import SMTP
 
-__all__ = ["REPLIES", "Accepted", "MailReceiver", "SMTPServer", "free_port"]
+__all__ = ["BOUNCES", "REPLIES", "Accepted", "MailReceiver", "SMTPServer", "free_port"]
 
 REPLIES = {
     421: "4.3.2 Service not available, closing transmission channel",
@@ -38,6 +38,26 @@ REPLIES = {
     554: "5.7.1 Transaction failed",
 }
 """Each code's text, as servers send it (RFC 3463 enhanced status first)."""
+
+BOUNCES = {
+    "4.7.0": (421, "4.7.0 Try again later, closing connection"),
+    "4.2.1": (450, "4.2.1 The user you are trying to contact is receiving mail too quickly"),
+    "5.1.1": (550, "5.1.1 The email account that you tried to reach does not exist"),
+    "5.7.1": (550, "5.7.1 Message rejected by the recipient's policy"),
+    "5.7.26": (
+        550,
+        "5.7.26 Unauthenticated email from example.com is not accepted due to "
+        "domain's DMARC policy",
+    ),
+    "5.7.515": (
+        550,
+        "5.7.515 Access denied, sending domain example.com doesn't meet the required "
+        "authentication level",
+    ),
+}
+"""Replies receivers give, by enhanced status code: throttling, no such user, policy,
+and the bulk-sender authentication refusals of Gmail and Yahoo (5.7.26) and
+Microsoft (5.7.515)."""
 
 
 @dataclass(frozen=True, slots=True)

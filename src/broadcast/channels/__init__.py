@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from ._facebook import FacebookPage
     from ._slack import Slack
     from ._sms import TwilioSMS
+    from ._statuspage import Statuspage
     from ._teams import Teams
     from ._telegram import Telegram
     from ._twitter import Twitter
@@ -44,6 +45,7 @@ __all__ = [
     "Rejection",
     "Rendered",
     "Slack",
+    "Statuspage",
     "Teams",
     "Telegram",
     "Threaded",

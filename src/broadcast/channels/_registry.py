@@ -34,6 +34,7 @@ BUILTIN: dict[str, tuple[str, str, str | None]] = {
     "discord": ("broadcast.channels._discord:SPEC", "DiscordWebhook", None),
     "telegram": ("broadcast.channels._telegram:SPEC", "Telegram", None),
     "teams": ("broadcast.channels._teams:SPEC", "Teams", None),
+    "statuspage": ("broadcast.channels._statuspage:SPEC", "Statuspage", None),
 }
 
 

@@ -12,7 +12,8 @@
   cue (``Fault``: delays, 5xx, throttling, resets, hangs, bad bodies, redirects);
   ``ChaosSMTP`` does the same for SMTP (``SmtpFault``), on aiosmtpd.
 * ``XEndpoint``, ``GraphEndpoint``, ``TwilioEndpoint``, ``WebhookReceiver``,
-  ``SlackFake``, ``DiscordFake``, ``TelegramFake``, ``TeamsFake`` and ``MailReceiver``
+  ``SlackFake``, ``DiscordFake``, ``TelegramFake``, ``TeamsFake``, ``StatuspageFake`` and
+  ``MailReceiver``
   are the providers' fakes with their checks on: an OAuth 1.0a signature, an
   ``appsecret_proof``, Basic auth, a Standard Webhooks signature, one private message
   per recipient. Each built-in channel's ``ChannelSpec.standin`` names one; the demo runs them all.
@@ -43,6 +44,7 @@ from ._providers.discord import DiscordFake
 from ._providers.graph import GraphEndpoint
 from ._providers.slack import SlackFake
 from ._providers.smtp import MailReceiver
+from ._providers.statuspage import StatuspageFake
 from ._providers.teams import TeamsFake
 from ._providers.telegram import TelegramFake
 from ._providers.twilio import TwilioEndpoint
@@ -64,6 +66,7 @@ __all__ = [
     "SlackFake",
     "SmtpFault",
     "StandIn",
+    "StatuspageFake",
     "TeamsFake",
     "TelegramFake",
     "Text",

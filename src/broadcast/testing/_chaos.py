@@ -28,7 +28,9 @@ from ._providers.webhook import HOOK_PATH
 
 __all__ = ["ChaosServer", "Fault", "Provider"]
 
-Provider = Literal["x", "graph", "twilio", "webhook", "slack", "discord", "telegram", "teams"]
+Provider = Literal[
+    "x", "graph", "twilio", "webhook", "slack", "discord", "telegram", "teams", "statuspage"
+]
 
 
 @dataclass(frozen=True, slots=True)

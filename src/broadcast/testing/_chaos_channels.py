@@ -62,4 +62,9 @@ def channel_for(server: Pointed, **options: Any) -> Any:  # noqa: PLR0911 - one 
         from ..channels._teams import Teams  # noqa: PLC0415
 
         return Teams(f"{server.url}/workflows/chaos/invoke?sig=chaos-sig-0123", **options)
+    if server.provider == "statuspage":
+        from ..channels._statuspage import Statuspage  # noqa: PLC0415
+
+        options.setdefault("components", {"Sign-in": "chaoscomp001"})
+        return Statuspage("chaospage001", "chaos-statuspage-key", base_url=server.url, **options)
     return Webhook(server.hook_url, **options)

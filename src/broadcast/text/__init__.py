@@ -1,6 +1,8 @@
 """Pure text tools for the channels: shared fact wording, X weighted length, threads, SMS."""
 
 from ._facts import (
+    component_status_words,
+    components_line,
     next_update_phrase,
     next_update_time,
     readable_time,
@@ -24,6 +26,8 @@ __all__ = [
     "SmsCount",
     "SmsEncoding",
     "SmsText",
+    "component_status_words",
+    "components_line",
     "fits",
     "next_update_phrase",
     "next_update_time",

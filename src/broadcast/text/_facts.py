@@ -1,4 +1,4 @@
-"""The facts every channel states the same way: status tag, next-update time, signature.
+"""The facts every channel states the same way: status, next update, signature, components.
 
 Renderers format freely around these, but take the words for the facts from here, so
 an update says the same thing by email, on X and by SMS.
@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from .._update import Severity, Update
+from .._update import ComponentStatus, Severity, Update
 
 __all__ = [
+    "component_status_words",
+    "components_line",
     "next_update_phrase",
     "next_update_time",
     "readable_time",
@@ -77,3 +79,21 @@ def next_update_phrase(update: Update) -> str | None:
 def signature(update: Update) -> str | None:
     """``— Head of Network Operations``, or ``None``."""
     return f"— {update.author}" if update.author else None
+
+
+def component_status_words(status: ComponentStatus) -> str:
+    """``major outage`` for ``major_outage``: a component status as people read it."""
+    return status.value.replace("_", " ")
+
+
+def components_line(update: Update) -> str | None:
+    """``Affected: Sign-in (major outage), Store (degraded performance).``, or ``None``.
+
+    In the order the update names them; ``None`` when it names none.
+    """
+    if not update.components:
+        return None
+    named = ", ".join(
+        f"{name} ({component_status_words(status)})" for name, status in update.components.items()
+    )
+    return f"Affected: {named}."

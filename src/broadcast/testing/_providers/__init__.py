@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from . import _chat, discord, graph, slack, twilio, webhook, x
+from . import _chat, discord, graph, slack, statuspage, twilio, webhook, x
 from ._base import HTTPStandIn, Shape, StandIn, by_update, every_update_arrived
 
 __all__ = ["SHAPES", "HTTPStandIn", "Shape", "StandIn", "by_update", "every_update_arrived"]
@@ -27,5 +27,6 @@ SHAPES: dict[str, Callable[[], Shape]] = {
     "discord": discord.shape,
     "telegram": _chat.telegram_shape,
     "teams": _chat.teams_shape,
+    "statuspage": statuspage.shape,
 }
 """Each HTTP provider's name (as ``ChaosServer`` takes it) and how it answers."""

@@ -30,6 +30,7 @@ from broadcast import Broadcaster, DeliveryError, SQLiteJournal, Update
 from broadcast.channels import Email, FacebookPage, TwilioSMS, Twitter, Webhook
 from broadcast.channels._discord import DiscordWebhook
 from broadcast.channels._slack import Slack
+from broadcast.channels._statuspage import Statuspage
 from broadcast.channels._teams import Teams
 from broadcast.channels._telegram import Telegram
 from broadcast.cli import main
@@ -79,6 +80,8 @@ class Providers:
             return json_reply(201, twilio_api.message_resource(twilio_api.message_sid(self.ids)))
         if request.path.startswith("/chat.postMessage"):
             return Reply(200, json.dumps({"ok": True, "channel": "C1", "ts": "1.1"}).encode())
+        if request.path.startswith("/v1/pages/"):  # Statuspage: the incident object
+            return json_reply(201, {"id": f"inc{self.ids}", "incident_updates": []})
         if request.path.startswith("/api/webhooks/"):
             return Reply(200, json.dumps({"id": str(self.ids), "channel_id": "9"}).encode())
         return Reply(204)
@@ -154,6 +157,7 @@ def channels(server: LoopbackServer, smtp_port: int) -> list[Any]:
         DiscordWebhook(f"{url}/api/webhooks/1/{CANARIES['discord_token']}"),
         Telegram(CANARIES["tg_token"], ["-1001", "-1002"], base_url=url),
         Teams(teams_url(url)),
+        Statuspage("page1", CANARIES["sp_key"], base_url=url, rate=1_000),
     ]
 
 
@@ -269,6 +273,13 @@ base_url = "{url}"
 [channels.teams]
 type = "teams"
 url = "${{C_TEAMS_URL}}"
+
+[channels.statuspage]
+type = "statuspage"
+api_key = "${{C_SP_KEY}}"
+page_id = "page1"
+rate = 1000
+base_url = "{url}"
 """
     )
     runner = CliRunner()
@@ -318,6 +329,7 @@ def http_channels(url: str, *, hook_user: str = CANARIES["hook_user"]) -> list[A
         DiscordWebhook(f"{url}/api/webhooks/1/{CANARIES['discord_token']}"),
         Telegram(CANARIES["tg_token"], ["-1001", "-1002"], base_url=url),
         Teams(teams_url(url)),
+        Statuspage("page1", CANARIES["sp_key"], base_url=url, rate=1_000),
     ]
 
 
@@ -501,6 +513,13 @@ base_url = "{url}"
 [channels.teams]
 type = "teams"
 url = "${{C_TEAMS_URL}}"
+
+[channels.statuspage]
+type = "statuspage"
+api_key = "${{C_SP_KEY}}"
+page_id = "page1"
+rate = 1000
+base_url = "{url}"
 """
 
 

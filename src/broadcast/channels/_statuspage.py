@@ -115,6 +115,8 @@ def _said(response: httpx.Response) -> str:
     if not isinstance(body, dict):
         return ""
     said = body.get("error", body.get("message", ""))
+    if isinstance(said, dict):
+        said = said.get("message", "")
     if isinstance(said, list):
         said = "; ".join(str(s) for s in said)
     return excerpt(str(said)) if said else ""

@@ -99,7 +99,7 @@ def test_preview_shows_the_incident_and_what_it_sets(make_update: Callable[..., 
     preview = rendered.preview()
     assert preview.startswith("[Investigating] PlayStation Network is down")
     assert "[impact: major]" in preview
-    assert "=partial_outage]" in preview
+    assert "[components set: Sign-in (partial outage) as ftgks51sfs2d]" in preview
 
 
 async def test_create_then_patch_sets_the_page_components(

@@ -47,7 +47,13 @@ from .._retry import retry_after_from_headers
 from .._update import Severity, Update
 from ..journal._protocol import Journal
 from ..journal._threads import ThreadSlot, ThreadStore, post_part
-from ..text import components_line, next_update_phrase, signature, status_tag
+from ..text import (
+    component_status_words,
+    components_line,
+    next_update_phrase,
+    signature,
+    status_tag,
+)
 from ._http import ClientSlot, check_response, get, json_field, request
 from ._sms import RateLimiter
 from ._spec import ChannelSpec, setting
@@ -135,6 +141,8 @@ class StatuspageMessage:
     heading: str
     incident: str
     update_key: str
+    set_here: str = ""
+    """The mapped components as people read them: ``Sign-in (major outage) as abc123``."""
 
     def fields(self, *, first: bool, notify: bool) -> dict[str, Any]:
         """The ``incident`` object of the POST (``first``) or of a follow-up's PATCH."""
@@ -150,8 +158,8 @@ class StatuspageMessage:
     def preview(self) -> str:
         """The incident as the page shows it, and what the call sets."""
         parts = [f"{self.heading}", self.body, f"[impact: {self.impact}]"]
-        if self.components:
-            parts.append("[components: " + ", ".join(f"{c}={s}" for c, s in self.components) + "]")
+        if self.set_here:
+            parts.append(f"[components set: {self.set_here}]")
         return "\n\n".join(parts)
 
 
@@ -163,8 +171,10 @@ def render_statuspage(
     Components with a Statuspage id are set natively; any others are named in the body
     ("Affected: ..."), so no fact is dropped.
     """
-    mapped = tuple(
-        (components[n], s.value) for n, s in update.components.items() if n in components
+    named = {n: s for n, s in update.components.items() if n in components}
+    mapped = tuple((components[n], s.value) for n, s in named.items())
+    set_here = ", ".join(
+        f"{n} ({component_status_words(s)}) as {components[n]}" for n, s in named.items()
     )
     unmapped = {n: s for n, s in update.components.items() if n not in components}
     closing = [
@@ -183,6 +193,7 @@ def render_statuspage(
         heading=f"{status_tag(update)} {update.title}",
         incident=update.incident,
         update_key=update.key,
+        set_here=set_here,
     )
 
 

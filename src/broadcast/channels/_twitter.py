@@ -27,6 +27,7 @@ from ..journal._protocol import Journal
 from ..journal._threads import ThreadSlot, ThreadStore, post_part
 from ..text import (
     MAX_WEIGHTED,
+    components_line,
     next_update_phrase,
     signature,
     split_thread,
@@ -63,6 +64,13 @@ def render_posts(
     is left out). Without a ``url`` to point to, it raises ``ValueError`` saying how
     many posts it needs, so the channel fails before it posts anything.
     """
+    if affected := components_line(update):
+        # The components go in only when the whole update, signed, still fits one post.
+        story = "\n\n".join(p for p in (update.body, affected) if p)
+        with_them = update.model_copy(update={"body": story, "components": {}})
+        posts = render_posts(with_them, limit=limit, max_posts=None)
+        if len(posts) == 1 and (signature(update) or "") in posts[0]:
+            return posts
     head = f"{status_tag(update)} {update.title}"
     if update.url:
         head += f"\n{update.url}"

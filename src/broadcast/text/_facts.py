@@ -16,6 +16,8 @@ from datetime import UTC, date, datetime
 from .._update import ComponentStatus, Severity, Update
 
 __all__ = [
+    "COMPONENTS_ROOM",
+    "affected_components",
     "component_status_words",
     "components_line",
     "next_update_phrase",
@@ -86,14 +88,31 @@ def component_status_words(status: ComponentStatus) -> str:
     return status.value.replace("_", " ")
 
 
-def components_line(update: Update) -> str | None:
-    """``Affected: Sign-in (major outage), Store (degraded performance).``, or ``None``.
+COMPONENTS_ROOM = 400
+"""Most characters of the components' list; past it, the rest are counted, not named."""
 
-    In the order the update names them; ``None`` when it names none.
+
+def affected_components(update: Update, *, room: int = COMPONENTS_ROOM) -> str | None:
+    """``Sign-in (major outage), Store (degraded performance)``, or ``None``.
+
+    In the order the update names them. A list longer than ``room`` characters names
+    the first ones and ends ``and 12 more``, so the line stays short on every outlet.
     """
-    if not update.components:
+    named = [f"{n} ({component_status_words(s)})" for n, s in update.components.items()]
+    if not named:
         return None
-    named = ", ".join(
-        f"{name} ({component_status_words(status)})" for name, status in update.components.items()
-    )
-    return f"Affected: {named}."
+    kept = list(named)
+    while len(", ".join(kept)) > room and len(kept) > 1:
+        kept.pop()
+        while kept and len(", ".join(kept)) + len(f", and {len(named) - len(kept)} more") > room:
+            kept.pop()
+    if not kept:
+        return f"{len(named)} components"
+    more = len(named) - len(kept)
+    return ", ".join(kept) + (f", and {more} more" if more else "")
+
+
+def components_line(update: Update) -> str | None:
+    """``Affected: Sign-in (major outage), Store (degraded performance).``, or ``None``."""
+    named = affected_components(update)
+    return f"Affected: {named}." if named else None

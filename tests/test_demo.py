@@ -115,6 +115,7 @@ def test_demo_every_stand_in_checks_out(receiving: dict[str, tuple[str, list[str
         "discord": "OK",
         "telegram": "OK",
         "teams": "OK",
+        "statuspage": "OK",
     }
     assert list(receiving) == [
         "webhook",
@@ -126,6 +127,7 @@ def test_demo_every_stand_in_checks_out(receiving: dict[str, tuple[str, list[str
         "discord",
         "telegram",
         "teams",
+        "statuspage",
     ]
 
 
@@ -134,7 +136,7 @@ def test_demo_prints_a_report_per_update(reports: list[str]) -> None:
     keys = [update.key[:12] for update in psn_timeline()]
     for number, (report, key) in enumerate(zip(reports, keys, strict=True), 1):
         assert report.startswith(key)
-        assert "-> 8 delivered, 1 partial" in report
+        assert "-> 9 delivered, 1 partial" in report
         first = number == 1
         assert _rows(report, "webhook")[1:3] == ["delivered", "2" if first else "1"]
         assert _rows(report, "facebook")[1:3] == ["delivered", "2" if first else "1"]
@@ -151,7 +153,7 @@ def test_demo_resend_skips_everything(demo: tuple[int, str, str]) -> None:
         for name in ("webhook", "email", "twitter", "facebook")
     ]
     assert lines[4].startswith("  sms: partial (3 already had it, nothing sent twice;")
-    names = ("slack", "discord", "telegram", "teams")
+    names = ("slack", "discord", "telegram", "teams", "statuspage")
     assert lines[5:] == [f"  {name}: skipped (already delivered)" for name in names]
 
 

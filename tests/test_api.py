@@ -205,6 +205,7 @@ def test_preview_without_configuration_shows_the_built_in_channels(
         "DiscordWebhook",
         "Telegram",
         "Teams",
+        "Statuspage",
     ]
     assert all(p.error is None and "PSN is down" in p.text for p in previews)
 

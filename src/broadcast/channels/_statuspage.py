@@ -157,7 +157,7 @@ class StatuspageMessage:
 
     def preview(self) -> str:
         """The incident as the page shows it, and what the call sets."""
-        parts = [f"{self.heading}", self.body, f"[impact: {self.impact}]"]
+        parts = [p for p in (self.heading, self.body, f"[impact: {self.impact}]") if p]
         if self.set_here:
             parts.append(f"[components set: {self.set_here}]")
         return "\n\n".join(parts)
@@ -183,7 +183,7 @@ def render_statuspage(
         signature(update),
         f"Details: {update.url}" if update.url else None,
     ]
-    body = "\n\n".join([*update.paragraphs, *(c for c in closing if c)]) or update.title
+    body = "\n\n".join([*update.paragraphs, *(c for c in closing if c)])
     return StatuspageMessage(
         name=update.title,
         status=update.status.value,
@@ -324,11 +324,11 @@ class Statuspage:
                 incident is None and item.get("name") != rendered.name
             ):
                 continue
-            for entry in item.get("incident_updates") or []:
-                if isinstance(entry, dict) and entry.get("body") == rendered.body:
-                    if incident is None:
-                        return str(item.get("id"))
-                    return f"{incident}/{entry.get('id')}"
+            entries = [e for e in item.get("incident_updates") or [] if isinstance(e, dict)]
+            for entry in entries:
+                said = (entry.get("body"), entry.get("status", rendered.status))
+                if said == (rendered.body, rendered.status):
+                    return str(item.get("id")) if incident is None else f"{incident}/{entry['id']}"
         return None
 
     async def _call(

@@ -12,9 +12,10 @@ import pytest
 from broadcast import AuthError, Broadcaster, Outcome, Receipt, RetryPolicy, Update
 from broadcast.channels._registry import spec
 from broadcast.channels._sms import RateLimiter
-from broadcast.channels._statuspage import Statuspage, StatuspageMessage, parse_pairs
+from broadcast.channels._statuspage import Statuspage, parse_pairs
 from broadcast.testing import FakeClock, StatuspageFake
 from broadcast.testing._providers.statuspage import API_KEY, COMPONENTS
+from broadcast.text._statuspage import StatuspageMessage
 
 
 @pytest.fixture

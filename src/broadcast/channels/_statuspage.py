@@ -23,11 +23,11 @@ follow-up), and records what it finds rather than posting it twice.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -47,13 +47,7 @@ from .._retry import retry_after_from_headers
 from .._update import Severity, Update
 from ..journal._protocol import Journal
 from ..journal._threads import ThreadSlot, ThreadStore, post_part
-from ..text import (
-    component_status_words,
-    components_line,
-    next_update_phrase,
-    signature,
-    status_tag,
-)
+from ..text._statuspage import IMPACTS, StatuspageMessage, render_statuspage
 from ._http import ClientSlot, check_response, get, json_field, request
 from ._sms import RateLimiter
 from ._spec import ChannelSpec, setting
@@ -63,10 +57,6 @@ __all__ = ["IMPACTS", "Statuspage", "StatuspageMessage", "parse_pairs", "statusp
 DEFAULT_BASE_URL = "https://api.statuspage.io"
 RATE = 1.0
 """Requests per second per API key (Statuspage's documented limit)."""
-IMPACTS = ("none", "minor", "major", "critical")
-"""Statuspage's ``impact_override`` values."""
-DEFAULT_IMPACT = {"minor": "minor", "major": "major", "critical": "critical"}
-"""Our severity -> Statuspage impact, unless ``impact`` says otherwise."""
 FIELDS = ("name", "status", "body", "impact_override", "component_ids", "components")
 _ID = re.compile(r"[A-Za-z0-9]{1,64}")
 
@@ -88,13 +78,18 @@ def parse_pairs(value: Mapping[str, str] | str | None, what: str) -> dict[str, s
     return {str(k).strip(): str(v).strip() for k, v in value.items()}
 
 
-def statuspage_errors(response: httpx.Response) -> ChannelError | None:
-    """Statuspage's JSON errors, classified; None leaves the rest to ``check_response``."""
+def statuspage_errors(
+    response: httpx.Response, *, now: Callable[[], float] = time.time
+) -> ChannelError | None:
+    """Statuspage's JSON errors, classified; None leaves the rest to ``check_response``.
+
+    ``now`` is the wall clock an HTTP-date ``Retry-After`` is counted from.
+    """
     status = response.status_code
     said = _said(response)
     text = f"Statuspage {status}" + (f": {said}" if said else "")
     if status in (420, 429):
-        wait = retry_after_from_headers(response.headers, now=time.time())
+        wait = retry_after_from_headers(response.headers, now=now())
         return TransientError(
             f"{text} (rate limited: about 1 request a second per key)",
             code=status,
@@ -126,75 +121,6 @@ def _said(response: httpx.Response) -> str:
     if isinstance(said, list):
         said = "; ".join(str(s) for s in said)
     return excerpt(str(said)) if said else ""
-
-
-@dataclass(frozen=True, slots=True)
-class StatuspageMessage:
-    """A rendered update: the incident's name, status, body, impact and components."""
-
-    name: str
-    status: str
-    body: str
-    impact: str
-    components: tuple[tuple[str, str], ...]
-    """``(component id, status)`` for each mapped component of the update."""
-    heading: str
-    incident: str
-    update_key: str
-    set_here: str = ""
-    """The mapped components as people read them: ``Sign-in (major outage) as abc123``."""
-
-    def fields(self, *, first: bool, notify: bool) -> dict[str, Any]:
-        """The ``incident`` object of the POST (``first``) or of a follow-up's PATCH."""
-        fields: dict[str, Any] = {"status": self.status, "body": self.body}
-        if first:
-            fields = {"name": self.name, **fields, "impact_override": self.impact}
-        if self.components:
-            fields["component_ids"] = [c for c, _ in self.components]
-            fields["components"] = dict(self.components)
-        fields["deliver_notifications"] = notify
-        return fields
-
-    def preview(self) -> str:
-        """The incident as the page shows it, and what the call sets."""
-        parts = [p for p in (self.heading, self.body, f"[impact: {self.impact}]") if p]
-        if self.set_here:
-            parts.append(f"[components set: {self.set_here}]")
-        return "\n\n".join(parts)
-
-
-def render_statuspage(
-    update: Update, *, components: Mapping[str, str], impacts: Mapping[str, str]
-) -> StatuspageMessage:
-    """The incident update for ``update``; pure.
-
-    Components with a Statuspage id are set natively; any others are named in the body
-    ("Affected: ..."), so no fact is dropped.
-    """
-    named = {n: s for n, s in update.components.items() if n in components}
-    mapped = tuple((components[n], s.value) for n, s in named.items())
-    set_here = ", ".join(
-        f"{n} ({component_status_words(s)}) as {components[n]}" for n, s in named.items()
-    )
-    unmapped = {n: s for n, s in update.components.items() if n not in components}
-    closing = [
-        components_line(update.model_copy(update={"components": unmapped})) if unmapped else None,
-        next_update_phrase(update),
-        signature(update),
-        f"Details: {update.url}" if update.url else None,
-    ]
-    body = "\n\n".join([*update.paragraphs, *(c for c in closing if c)])
-    return StatuspageMessage(
-        name=update.title,
-        status=update.status.value,
-        body=body,
-        impact=impacts.get(update.severity.value, DEFAULT_IMPACT[update.severity.value]),
-        components=mapped,
-        heading=f"{status_tag(update)} {update.title}",
-        incident=update.incident,
-        update_key=update.key,
-        set_here=set_here,
-    )
 
 
 class Statuspage:
@@ -251,6 +177,7 @@ class Statuspage:
         self._clock = clock
         self._limiter = limiter or RateLimiter(rate, sleep=sleep)
         self._stopped: AuthError | None = None
+        self._errors = functools.partial(statuspage_errors, now=clock)
         self._unanswered: set[str] = set()
 
     def __repr__(self) -> str:
@@ -353,7 +280,7 @@ class Statuspage:
                     headers=headers,
                     timeout=self._timeout,
                     wall_clock=self._clock,
-                    provider_errors=statuspage_errors,
+                    provider_errors=self._errors,
                 )
             response = await request(
                 self._http.get(),
@@ -363,7 +290,7 @@ class Statuspage:
                 headers=headers,
                 timeout=self._timeout,
             )
-            check_response(response, wall_clock=self._clock, provider_errors=statuspage_errors)
+            check_response(response, wall_clock=self._clock, provider_errors=self._errors)
         except AuthError as exc:
             if exc.code == 401:
                 self._stopped = exc

@@ -34,6 +34,7 @@ def _env(page: StatuspageFake, tmp_path: Path) -> dict[str, str]:
         "BROADCAST_STATUSPAGE_COMPONENTS": mapping,
         "BROADCAST_STATUSPAGE_BASE_URL": page.url,
         "BROADCAST_STATUSPAGE_RATE": "1000",
+        "BROADCAST_STATUSPAGE_DELIVER_NOTIFICATIONS": "false",
         "BROADCAST_JOURNAL": str(tmp_path / "j.db"),
     }
 
@@ -50,7 +51,8 @@ def test_preview_shows_each_component() -> None:
 
 def test_send_sets_the_statuspage_components(page: StatuspageFake, tmp_path: Path) -> None:
     """send --component through the configured Statuspage channel sets the page's
-    components, and a follow-up restores them on the same incident."""
+    components, and a follow-up restores them on the same incident; nobody is notified
+    by Statuspage when deliver_notifications is false."""
     env = _env(page, tmp_path)
     first = run("send", *FLAGS, "--component", "Sign-in=major_outage", BODY, env=env)
     assert first.exit_code == 0, first.output
@@ -61,6 +63,7 @@ def test_send_sets_the_statuspage_components(page: StatuspageFake, tmp_path: Pat
     assert page.component_status("Sign-in") == "operational"
     (incident,) = page.incidents
     assert [u["status"] for u in incident.updates] == ["resolved", "investigating"]
+    assert incident.notified == [False, False]
 
 
 def test_dry_run_shows_the_components_and_sends_nothing(

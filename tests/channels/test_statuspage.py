@@ -290,3 +290,33 @@ def test_follow_up_from_another_process_patches_the_incident(
     assert [u["body"] for u in incident.updates] == ["Restored.", "Looking."]
     assert incident.status == "resolved"
     assert COMPONENTS["Sign-in"] in incident.component_ids
+
+
+async def test_configured_from_broadcast_toml(
+    page: StatuspageFake, tmp_path: Path, fast: RetryPolicy
+) -> None:
+    """A [channels.NAME] table with type = "statuspage": its components mapping is used,
+    and deliver_notifications = false (a TOML boolean) tells Statuspage not to notify."""
+    from broadcast.config import load_config  # noqa: PLC0415
+
+    (tmp_path / "broadcast.toml").write_text(
+        f"""
+[channels.status]
+type = "statuspage"
+api_key = "{API_KEY}"
+page_id = "{page.page_id}"
+components = "Store={COMPONENTS["Store"]}"
+deliver_notifications = false
+rate = 1000
+base_url = "{page.url}"
+""",
+        encoding="utf-8",
+    )
+    config = load_config(tmp_path / "broadcast.toml", env_file=None)
+    (configured,) = config.channels
+    channel = configured.channel
+    assert isinstance(channel, Statuspage)
+    update = Update(title="Store is down", incident="store-1", components={"Store": "major_outage"})
+    assert (await _send(channel, update, fast)).outcome is Outcome.DELIVERED
+    assert page.component_status("Store") == "major_outage"
+    assert page.incidents[0].notified == [False]

@@ -190,6 +190,17 @@ async def test_404_says_whether_page_or_incident_is_missing(
     assert "not found" in (gone.reason or "")
 
 
+async def test_unknown_component_id_is_named(
+    page: StatuspageFake, make_update: Callable[..., Update], fast: RetryPolicy
+) -> None:
+    """A mapped component id the page does not have: permanent, and the reason says so."""
+    channel = page.channel(components={"Sign-in": "nosuchcomp01"})
+    receipt = await _send(channel, make_update(components={"Sign-in": "major_outage"}), fast)
+    assert receipt.permanent
+    assert "a component id of `components` is not on this page" in (receipt.reason or "")
+    assert not page.incidents
+
+
 async def test_422_is_permanent_and_names_the_field(
     page: StatuspageFake, update: Update, fast: RetryPolicy
 ) -> None:

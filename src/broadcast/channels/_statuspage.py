@@ -255,7 +255,9 @@ class Statuspage:
             for entry in entries:
                 said = (entry.get("body"), entry.get("status", rendered.status))
                 if said == (rendered.body, rendered.status):
-                    return str(item.get("id")) if incident is None else f"{incident}/{entry['id']}"
+                    if incident is None:
+                        return str(item.get("id"))
+                    return f"{incident}/{entry.get('id') or 'patched'}"
         return None
 
     async def _call(
@@ -297,19 +299,23 @@ class Statuspage:
             raise
         except PermanentError as exc:
             if exc.code == 404:
-                what = f"incident {incident}" if incident else f"page {self._page}"
-                raise PermanentError(
-                    f"{exc} ({what} not found on Statuspage: check the page id, or whether "
-                    "the incident was deleted)",
-                    code=404,
-                ) from None
+                if "component" in str(exc).lower():
+                    what = "a component id of `components` is not on this page"
+                elif incident:
+                    what = f"incident {incident} not found: was it deleted on Statuspage?"
+                else:
+                    what = f"page {self._page} not found: check the page id"
+                raise PermanentError(f"{exc} ({what})", code=404) from None
             raise
         return response
 
     async def check(self) -> str:
         """``GET /v1/pages/{page_id}``: the key reads the page. Posts nothing."""
         response = await self._call("GET", self._api)
-        page = response.json() if response.content else {}
+        try:
+            page = response.json()
+        except ValueError:
+            page = {}
         name = page.get("name") if isinstance(page, dict) else None
         return f"page {name!r} ({self._page}); {len(self._components)} components mapped"
 

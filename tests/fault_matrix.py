@@ -44,6 +44,7 @@ HTTP_CHANNELS = {
     "mastodon": "Mastodon",
     "bluesky": "Bluesky",
     "apprise": "Apprise",
+    "statuspage": "Statuspage",
 }
 
 
@@ -175,6 +176,8 @@ async def http_cell(provider: str, fault_name: str, update: Update) -> tuple[Row
             options |= {"concurrency": 1, "retry": _policy(clock)}
         if provider == "telegram":
             options |= {"per_chat_rate": 1_000_000}
+        if provider == "statuspage":  # its 1 request/s limit is tested in its own tests
+            options |= {"rate": 1_000_000}
         receipt, arrival = await _send(update, server.channel(**options), clock, bystander)
         seen = (server.calls, len(server.accepted), server.duplicates)  # signing in aside
     return _row(HTTP_CHANNELS[provider], fault_name, receipt, clock, seen), arrival

@@ -208,7 +208,8 @@ def test_preview_without_configuration_shows_the_built_in_channels(
         "Mastodon",
         "Bluesky",
         "AppriseChannel",
-        "StatusPage",
+        "StatusSite",
+        "Statuspage",
     ]
     assert all(p.error is None and "PSN is down" in p.text for p in previews)
 

@@ -125,6 +125,7 @@ def test_demo_every_stand_in_checks_out(receiving: dict[str, tuple[str, list[str
         "mastodon": "OK",
         "bluesky": "OK",
         "apprise": "OK",
+        "statuspage": "OK",
     }
     assert list(receiving) == [
         "webhook",
@@ -139,6 +140,7 @@ def test_demo_every_stand_in_checks_out(receiving: dict[str, tuple[str, list[str
         "mastodon",
         "bluesky",
         "apprise",
+        "statuspage",
     ]
 
 
@@ -147,7 +149,7 @@ def test_demo_prints_a_report_per_update(reports: list[str]) -> None:
     keys = [update.key[:12] for update in psn_timeline()]
     for number, (report, key) in enumerate(zip(reports, keys, strict=True), 1):
         assert report.startswith(key)
-        assert "-> 11 delivered, 1 partial" in report
+        assert "-> 12 delivered, 1 partial" in report
         first = number == 1
         assert _rows(report, "webhook")[1:3] == ["delivered", "2" if first else "1"]
         assert _rows(report, "facebook")[1:3] == ["delivered", "2" if first else "1"]
@@ -164,7 +166,16 @@ def test_demo_resend_skips_everything(demo: tuple[int, str, str]) -> None:
         for name in ("webhook", "email", "twitter", "facebook")
     ]
     assert lines[4].startswith("  sms: partial (3 already had it, nothing sent twice;")
-    names = ("slack", "discord", "telegram", "teams", "mastodon", "bluesky", "apprise")
+    names = (
+        "slack",
+        "discord",
+        "telegram",
+        "teams",
+        "mastodon",
+        "bluesky",
+        "apprise",
+        "statuspage",
+    )
     assert lines[5:] == [f"  {name}: skipped (already delivered)" for name in names]
 
 

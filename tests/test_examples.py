@@ -79,7 +79,7 @@ def test_psn_timeline_threads_three_updates(tmp_path: Path) -> None:
     ]
     reports = result.stdout.split("Report for incident psn-2011-04, update ")[1:]
     assert len(reports) == 3
-    assert all("-> 11 delivered, 1 partial" in report for report in reports)
+    assert all("-> 12 delivered, 1 partial" in report for report in reports)
     rows = [
         {line.split()[0]: line.split() for line in report.splitlines()[3:8]} for report in reports
     ]

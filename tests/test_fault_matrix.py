@@ -24,7 +24,17 @@ from .fault_matrix import (
 )
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "reliability.md"
-POSTS = ("X", "Facebook", "webhook", "Slack", "Discord", "Teams", "Mastodon", "Bluesky")
+POSTS = (
+    "X",
+    "Facebook",
+    "webhook",
+    "Slack",
+    "Discord",
+    "Teams",
+    "Mastodon",
+    "Bluesky",
+    "Statuspage",
+)
 """Channels that send one request per update; SMS, Telegram and email fan out to RECIPIENTS."""
 
 RETRIED_ONCE = {
@@ -68,8 +78,12 @@ def expected(channel: str, fault: str) -> tuple[str, int, int, tuple[int, ...]]:
     if channel == "Discord" and fault in (*unanswered, "reset before body"):
         # No lookup without the lost id: never re-posted, left unconfirmed.
         return "failed", 1, int(fault in unanswered[:2]), (1, 2)
-    if channel in ("Slack", "Bluesky") and fault in (*unanswered, "reset before body"):
-        # Looked up in conversations.history before a re-post: found, or posted once.
+    if channel in ("Slack", "Bluesky", "Statuspage") and fault in (
+        *unanswered,
+        "reset before body",
+    ):
+        # Looked up (conversations.history; getRecord; incidents/unresolved) before a
+        # re-post: found, or posted once.
         return ok, 2 if fault in unanswered[:2] else 3, 1, (1,)
     if channel == "Teams" and fault == "reset after body":  # 202 has no body to break off
         return ok, 1, 1, ()

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from broadcast import ConfigError
-from broadcast.channels import StatusPage
+from broadcast.channels import StatusSite
 from broadcast.cli import main as cli
 from broadcast.demo import psn_timeline
 from broadcast.page import _needs, build_site, read_site, render_site
@@ -197,7 +197,7 @@ def test_without_the_page_extra_the_error_says_what_to_install(
     """A missing Jinja2 or feedgen is a ConfigError naming it and the extra, before any file."""
     monkeypatch.setattr(_needs, "_NEEDED", ("jinja2", "feedgen_not_installed"))
     with pytest.raises(ConfigError, match=r"feedgen_not_installed.*broadcast-crisis\[page\]"):
-        StatusPage(directory="site")
+        StatusSite(directory="site")
 
 
 def test_importing_broadcast_imports_neither_jinja2_nor_feedgen() -> None:

@@ -106,6 +106,7 @@ def test_chaos_server_serves_every_registered_provider_shape() -> None:
         "mastodon",
         "bluesky",
         "apprise",
+        "statuspage",
     }
     for name in SHAPES:
         with ChaosServer(name) as server:  # type: ignore[arg-type]

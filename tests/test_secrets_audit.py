@@ -33,6 +33,7 @@ from broadcast.channels._bluesky import Bluesky
 from broadcast.channels._discord import DiscordWebhook
 from broadcast.channels._mastodon import Mastodon
 from broadcast.channels._slack import Slack
+from broadcast.channels._statuspage import Statuspage
 from broadcast.channels._teams import Teams
 from broadcast.channels._telegram import Telegram
 from broadcast.cli import main
@@ -87,6 +88,8 @@ class Providers:
             return json_reply(201, twilio_api.message_resource(twilio_api.message_sid(self.ids)))
         if request.path.startswith("/chat.postMessage"):
             return Reply(200, json.dumps({"ok": True, "channel": "C1", "ts": "1.1"}).encode())
+        if request.path.startswith("/v1/pages/"):  # Statuspage: the incident object
+            return json_reply(201, {"id": f"inc{self.ids}", "incident_updates": []})
         if request.path.startswith("/api/webhooks/"):
             return Reply(200, json.dumps({"id": str(self.ids), "channel_id": "9"}).encode())
         if request.path.startswith("/api/v1/statuses"):  # Mastodon
@@ -204,6 +207,7 @@ def channels(server: LoopbackServer, smtp_port: int) -> list[Any]:
         Mastodon(url, CANARIES["mastodon_token"]),
         Bluesky("status.example.com", CANARIES["bsky_pass"], service=url, session_file="off"),
         AppriseChannel([apprise_url(server)], retry=fast_retries(attempts=2)),
+        Statuspage("page1", CANARIES["sp_key"], base_url=url, rate=1_000),
     ]
 
 
@@ -337,6 +341,12 @@ handle = "status.example.com"
 app_password = "${{C_BSKY_PASS}}"
 service = "{url}"
 session_file = "off"
+[channels.statuspage]
+type = "statuspage"
+api_key = "${{C_SP_KEY}}"
+page_id = "page1"
+rate = 1000
+base_url = "{url}"
 """
     )
     runner = CliRunner()
@@ -388,6 +398,7 @@ def http_channels(url: str, *, hook_user: str = CANARIES["hook_user"]) -> list[A
         Teams(teams_url(url)),
         Mastodon(url, CANARIES["mastodon_token"]),
         Bluesky("status.example.com", CANARIES["bsky_pass"], service=url, session_file="off"),
+        Statuspage("page1", CANARIES["sp_key"], base_url=url, rate=1_000),
     ]
 
 
@@ -583,6 +594,12 @@ handle = "status.example.com"
 app_password = "${{C_BSKY_PASS}}"
 service = "{url}"
 session_file = "off"
+[channels.statuspage]
+type = "statuspage"
+api_key = "${{C_SP_KEY}}"
+page_id = "page1"
+rate = 1000
+base_url = "{url}"
 """
 
 

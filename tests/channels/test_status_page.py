@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from broadcast import Broadcaster, Outcome, Update
-from broadcast.channels import DiscordWebhook, StatusPage, Webhook
+from broadcast.channels import DiscordWebhook, StatusSite, Webhook
 from broadcast.config import load_config
 from broadcast.demo import psn_timeline
 from broadcast.journal import SQLiteJournal
@@ -28,7 +28,7 @@ def untold(update: Update) -> Update:
 async def test_each_send_rebuilds_the_site_with_that_update(tmp_path: Path) -> None:
     """After each send the directory holds the site with every update sent so far."""
     journal = SQLiteJournal(tmp_path / "j.db")
-    page = StatusPage(directory=tmp_path / "site", now=lambda: AFTER)
+    page = StatusSite(directory=tmp_path / "site", now=lambda: AFTER)
     first, second, _ = psn_timeline()
     async with Broadcaster([page], journal=journal, retry=fast_retries(1)) as broadcaster:
         report = await broadcaster.send(first)
@@ -49,7 +49,7 @@ async def test_an_update_that_failed_elsewhere_is_on_the_page_it_was_put_on(
 ) -> None:
     """The page itself is a delivery: with the other channel failing it still shows it."""
     journal = SQLiteJournal(tmp_path / "j.db")
-    page = StatusPage(directory=tmp_path / "site", now=lambda: AFTER)
+    page = StatusSite(directory=tmp_path / "site", now=lambda: AFTER)
     broken = RecordingChannel("x", failures=[ConnectionError("down")] * 5)
     async with Broadcaster([page, broken], journal=journal, retry=fast_retries(1)) as b:
         report = await b.send(psn_timeline()[0])
@@ -61,7 +61,7 @@ async def test_an_update_that_failed_elsewhere_is_on_the_page_it_was_put_on(
 
 async def test_without_a_journal_the_receipt_fails_and_says_why(tmp_path: Path) -> None:
     """No journal, no site: a failed Receipt, and nothing written."""
-    page = StatusPage(directory=tmp_path / "site")
+    page = StatusSite(directory=tmp_path / "site")
     async with Broadcaster([page], retry=fast_retries(1)) as broadcaster:
         (receipt,) = (await broadcaster.send(psn_timeline()[0])).receipts
     assert receipt.outcome is Outcome.FAILED
@@ -73,7 +73,7 @@ async def test_put_sends_every_file_with_its_type_and_the_token(tmp_path: Path) 
     """Each file is PUT under put_url with its content type and the bearer token."""
     journal = SQLiteJournal(tmp_path / "j.db")
     with LoopbackServer() as server:
-        page = StatusPage(put_url=f"{server.url}/site/", put_token=TOKEN, now=lambda: AFTER)
+        page = StatusSite(put_url=f"{server.url}/site/", put_token=TOKEN, now=lambda: AFTER)
         async with Broadcaster([page], journal=journal, retry=fast_retries(1)) as broadcaster:
             (receipt,) = (await broadcaster.send(psn_timeline()[0])).receipts
     await journal.aclose()
@@ -97,7 +97,7 @@ async def test_a_refused_put_is_a_failed_receipt_without_the_token(tmp_path: Pat
     journal = SQLiteJournal(tmp_path / "j.db")
     with LoopbackServer() as server:
         server.script(Reply(401, body=b'{"error": "bad token"}'))
-        page = StatusPage(put_url=server.url, put_token=TOKEN)
+        page = StatusSite(put_url=server.url, put_token=TOKEN)
         async with Broadcaster([page], journal=journal, retry=fast_retries(1)) as broadcaster:
             (receipt,) = (await broadcaster.send(psn_timeline()[0])).receipts
     await journal.aclose()
@@ -108,7 +108,7 @@ async def test_a_refused_put_is_a_failed_receipt_without_the_token(tmp_path: Pat
 def test_status_page_needs_somewhere_to_publish() -> None:
     """Neither a directory nor a put_url: a ValueError saying so, before any send."""
     with pytest.raises(ValueError, match="directory to write to, or a put_url"):
-        StatusPage()
+        StatusSite()
 
 
 async def test_url_defaults_to_the_incident_page_on_two_channels() -> None:

@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from ._mastodon import Mastodon
     from ._slack import Slack
     from ._sms import TwilioSMS
-    from ._status_page import StatusPage
+    from ._status_page import StatusSite
+    from ._statuspage import Statuspage
     from ._teams import Teams
     from ._telegram import Telegram
     from ._twitter import Twitter
@@ -51,7 +52,8 @@ __all__ = [
     "Rejection",
     "Rendered",
     "Slack",
-    "StatusPage",
+    "StatusSite",
+    "Statuspage",
     "Teams",
     "Telegram",
     "Threaded",

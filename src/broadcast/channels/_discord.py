@@ -47,7 +47,7 @@ from .._retry import retry_after_from_headers
 from .._update import Update
 from ..journal._protocol import Journal
 from ..journal._threads import ThreadSlot, ThreadStore, post_part
-from ..text import next_update_phrase, signature, status_tag
+from ..text import components_line, next_update_phrase, signature, status_tag
 from ..text._fit import fit_paragraphs
 from ._http import ClientSlot, get, json_field, post
 from ._spec import ChannelSpec, setting
@@ -130,7 +130,9 @@ class DiscordMessage:
 def render_message(update: Update, *, limit: int = MAX_CONTENT) -> DiscordMessage:
     """The message for ``update``, shortened at paragraphs, then words, to ``limit``."""
     head = f"{status_tag(update)} {update.title}"
-    closing = [p for p in (next_update_phrase(update), signature(update)) if p]
+    closing = [
+        p for p in (components_line(update), next_update_phrase(update), signature(update)) if p
+    ]
     if update.url:
         closing.append(f"Details: <{update.url}>")  # <…>: linked, without a preview card
     room = limit - len("Update 999999 on this incident.") - 2

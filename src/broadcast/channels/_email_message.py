@@ -28,7 +28,7 @@ from email.policy import SMTP
 from email.utils import format_datetime
 
 from .._update import Update
-from ..text import next_update_time, readable_time, signature, status_tag
+from ..text import affected_components, next_update_time, readable_time, signature, status_tag
 
 __all__ = ["EmailTemplate", "is_msg_id", "list_id_header", "render_email", "thread_root"]
 
@@ -144,6 +144,8 @@ def _facts(update: Update) -> list[tuple[str, str]]:
         ("Status", update.status.value.capitalize()),
         ("Severity", update.severity.value.capitalize()),
     ]
+    if affected := affected_components(update):
+        facts.append(("Affected", affected))
     if when := next_update_time(update):
         facts.append(("Next update", f"by {when}"))
     if update.url is not None:

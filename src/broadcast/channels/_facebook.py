@@ -36,7 +36,7 @@ from .._retry import retry_after_from_headers
 from .._update import Update
 from ..journal._protocol import Journal
 from ..journal._threads import ThreadSlot, ThreadStore, post_part
-from ..text import next_update_phrase, signature, status_tag
+from ..text import components_line, next_update_phrase, signature, status_tag
 from ._http import ClientSlot, get, json_field, post
 from ._spec import ChannelSpec, setting
 
@@ -196,7 +196,9 @@ def _fit(paragraphs: list[str], url: str | None, room: int) -> list[str]:
 def render_post(update: Update, *, limit: int = MAX_MESSAGE) -> FacebookPost:
     """The post for ``update``, cut at a paragraph boundary if it exceeds ``limit``."""
     headline = f"{status_tag(update)} {update.title}"
-    closing = [p for p in (next_update_phrase(update), signature(update)) if p]
+    closing = [
+        p for p in (components_line(update), next_update_phrase(update), signature(update)) if p
+    ]
     if update.url:
         closing.append(f"Details: {update.url}")
     paragraphs = list(update.paragraphs)

@@ -37,7 +37,8 @@ BUILTIN: dict[str, tuple[str, str, str | None]] = {
     "mastodon": ("broadcast.channels._mastodon:SPEC", "Mastodon", None),
     "bluesky": ("broadcast.channels._bluesky:SPEC", "Bluesky", None),
     "apprise": ("broadcast.channels._apprise:SPEC", "AppriseChannel", "apprise"),
-    "status-page": ("broadcast.channels._status_page:SPEC", "StatusPage", "page"),
+    "status-page": ("broadcast.channels._status_page:SPEC", "StatusSite", "page"),
+    "statuspage": ("broadcast.channels._statuspage:SPEC", "Statuspage", None),
 }
 
 

@@ -40,7 +40,7 @@ from .._redact import register_secret
 from .._update import Update
 from ..journal._protocol import Journal
 from ..journal._threads import ThreadSlot, ThreadStore, post_part
-from ..text import next_update_phrase, signature, status_tag
+from ..text import components_line, next_update_phrase, signature, status_tag
 from ..text._fit import fit_paragraphs, split_words
 from ._http import ClientSlot, check_response, get, post, request
 from ._slack_errors import checked as _checked
@@ -118,7 +118,9 @@ def render_message(
     head = f"{status_tag(update)} {update.title}"
     if incident_in_title:
         head += f" (incident {update.incident})"
-    closing = [p for p in (next_update_phrase(update), signature(update)) if p]
+    closing = [
+        p for p in (components_line(update), next_update_phrase(update), signature(update)) if p
+    ]
     if update.url:
         closing.append(f"Details: {update.url}")
     body = [escape(p) for p in update.paragraphs]

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from ..config._env import Env
     from ..journal._protocol import Journal
 
-__all__ = ["PagePublish", "StatusPage"]
+__all__ = ["PagePublish", "StatusSite"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +60,7 @@ class PagePublish:
         )
 
 
-class StatusPage:
+class StatusSite:
     """Rebuild the status page after each send; write it to ``directory``, PUT it to ``put_url``.
 
     At least one of the two. ``put_url`` is the site's root: each file goes to
@@ -106,7 +106,7 @@ class StatusPage:
         self._journal: Journal | None = None
 
     def __repr__(self) -> str:
-        return f"StatusPage(name={self.name!r}, to={' and '.join(self._targets())!r})"
+        return f"StatusSite(name={self.name!r}, to={' and '.join(self._targets())!r})"
 
     def _targets(self) -> tuple[str, ...]:
         targets = []
@@ -223,7 +223,7 @@ class StatusPageSettings(BaseModel):
     title: str = setting("Status", doc="The heading of every page and the feed's title.")
 
 
-def _from_env(env: Env) -> StatusPage | None:
+def _from_env(env: Env) -> StatusSite | None:
     directory = env.get("BROADCAST_STATUS_PAGE_DIRECTORY")
     put_url = env.url("BROADCAST_STATUS_PAGE_PUT_URL")
     token = env.get("BROADCAST_STATUS_PAGE_PUT_TOKEN")
@@ -236,9 +236,9 @@ def _from_env(env: Env) -> StatusPage | None:
         return None  # BROADCAST_STATUS_PAGE_BASE_URL alone only sets the updates' url
     base_url = env.url("BROADCAST_STATUS_PAGE_BASE_URL")
     title = env.get("BROADCAST_STATUS_PAGE_TITLE") or "Status"
-    channel: StatusPage = env.build(
+    channel: StatusSite = env.build(
         "BROADCAST_STATUS_PAGE_DIRECTORY",
-        lambda: StatusPage(
+        lambda: StatusSite(
             directory=directory, put_url=put_url, put_token=token, base_url=base_url, title=title
         ),
     )
@@ -247,10 +247,10 @@ def _from_env(env: Env) -> StatusPage | None:
 
 SPEC = ChannelSpec(
     name="status-page",
-    channel=StatusPage,
+    channel=StatusSite,
     settings=StatusPageSettings,
     build=_from_env,
-    example=lambda: StatusPage(
+    example=lambda: StatusSite(
         directory="site", base_url="https://status.example.com/", title="Example status"
     ),
     label="status page",

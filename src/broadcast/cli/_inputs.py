@@ -27,10 +27,18 @@ FLAGS = {
     "url": "--url",
     "author": "--author",
     "next_update_at": "--next-update",
+    "components": "--component",
 }
 """Each Update field and the flag (or argument) that sets it, for error messages."""
 STATUSES = ("investigating", "identified", "monitoring", "resolved")
 SEVERITIES = ("minor", "major", "critical")
+COMPONENT_STATUSES = (
+    "operational",
+    "degraded_performance",
+    "partial_outage",
+    "major_outage",
+    "under_maintenance",
+)
 
 
 def update_options(command: F) -> F:
@@ -51,6 +59,9 @@ def update_options(command: F) -> F:
         click.option("--author", help="Who speaks: a name or a role."),
         click.option("--next-update", metavar="WHEN",
                      help="When the next update will come: 30m, 2h, 1d, 15:00 or ISO 8601."),
+        click.option("--component", "components", metavar="NAME=STATUS", multiple=True,
+                     help="A component and its status (repeatable): Sign-in=major_outage. "
+                     f"STATUS: {', '.join(COMPONENT_STATUSES)}."),
     ]  # fmt: skip
     for option in reversed(options):
         command = option(command)
@@ -64,6 +75,7 @@ def build_update(
     now: datetime | None = None,
     stdin: Any = None,
     body_text: str | None = None,
+    components: tuple[str, ...] = (),
     **flags: str | None,
 ) -> Update:
     """The Update from the flags; the body from the argument, ``-b``, ``--body-file`` or stdin."""
@@ -87,7 +99,33 @@ def build_update(
     fields: dict[str, Any] = {k: v for k, v in flags.items() if v is not None}
     if (when := fields.pop("next_update", None)) is not None:
         fields["next_update_at"] = parse_when(when, now=now)
+    if components:
+        fields["components"] = parse_components(components)
     return make_update(body.strip("\n"), **fields)
+
+
+def parse_components(given: tuple[str, ...]) -> dict[str, str]:
+    """``--component Sign-in=major_outage`` (repeatable) as ``{"Sign-in": "major_outage"}``."""
+    found: dict[str, str] = {}
+    for item in given:
+        name, equals, status = item.rpartition("=")
+        name, status = name.strip(), status.strip().lower().replace("-", "_").replace(" ", "_")
+        if not equals or not name:
+            raise click.BadParameter(
+                f"{item!r} is not NAME=STATUS (e.g. Sign-in=major_outage)", param_hint="--component"
+            )
+        if status not in COMPONENT_STATUSES:
+            raise click.BadParameter(
+                f"{name}: {status!r} is not a component status; use one of "
+                f"{', '.join(COMPONENT_STATUSES)}",
+                param_hint="--component",
+            )
+        if name in found and found[name] != status:
+            raise click.BadParameter(
+                f"{name} is given twice, as {found[name]} and {status}", param_hint="--component"
+            )
+        found[name] = status
+    return found
 
 
 def parse_when(text: str, *, now: datetime | None = None) -> datetime:

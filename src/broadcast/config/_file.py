@@ -158,8 +158,12 @@ class _Reader:
         _no_unknown(self.where, f"[channels.{name}] ", table, {"type", "tags", *keys})
         tags = self._tags(at, table.get("tags", []))
         secret = declared.secret_keys()
+        fields = declared.settings.model_fields.items()
+        flags = {f.alias or n for n, f in fields if f.annotation is bool}  # true / false
         values = {
-            keys[key]: self._value(at, key, value, secret=key in secret)
+            keys[key]: str(value).lower()
+            if isinstance(value, bool) and key in flags
+            else self._value(at, key, value, secret=key in secret)
             for key, value in table.items()
             if key not in {"type", "tags"}
         }

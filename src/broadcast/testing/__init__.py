@@ -13,7 +13,8 @@
   ``ChaosSMTP`` does the same for SMTP (``SmtpFault``), on aiosmtpd.
 * ``XEndpoint``, ``GraphEndpoint``, ``TwilioEndpoint``, ``WebhookReceiver``,
   ``SlackFake``, ``DiscordFake``, ``TelegramFake``, ``TeamsFake``, ``MastodonFake``,
-  ``BlueskyFake``, ``AppriseReceiver`` (the endpoint of Apprise ``json://`` URLs) and
+  ``BlueskyFake``, ``StatuspageFake``, ``AppriseReceiver`` (the endpoint of Apprise
+  ``json://`` URLs) and
   ``MailReceiver``
   are the providers' fakes with their checks on: an OAuth 1.0a signature, an
   ``appsecret_proof``, Basic auth, a Standard Webhooks signature, one private message
@@ -48,6 +49,7 @@ from ._providers.graph import GraphEndpoint
 from ._providers.mastodon import MastodonFake
 from ._providers.slack import SlackFake
 from ._providers.smtp import MailReceiver
+from ._providers.statuspage import StatuspageFake
 from ._providers.teams import TeamsFake
 from ._providers.telegram import TelegramFake
 from ._providers.twilio import TwilioEndpoint
@@ -72,6 +74,7 @@ __all__ = [
     "SlackFake",
     "SmtpFault",
     "StandIn",
+    "StatuspageFake",
     "TeamsFake",
     "TelegramFake",
     "Text",

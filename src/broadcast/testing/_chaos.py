@@ -40,6 +40,7 @@ Provider = Literal[
     "mastodon",
     "bluesky",
     "apprise",
+    "statuspage",
 ]
 
 

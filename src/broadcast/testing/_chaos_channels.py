@@ -77,4 +77,9 @@ def channel_for(server: Pointed, **options: Any) -> Any:  # noqa: PLR0911 - one 
 
         options.setdefault("urls", [json_url(server.url, path) for path in PATHS])
         return AppriseChannel(**options)
+    if server.provider == "statuspage":
+        from ..channels._statuspage import Statuspage  # noqa: PLC0415
+
+        options.setdefault("components", {"Sign-in": "chaoscomp001"})
+        return Statuspage("chaospage001", "chaos-statuspage-key", base_url=server.url, **options)
     return Webhook(server.hook_url, **options)

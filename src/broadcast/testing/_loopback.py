@@ -189,7 +189,8 @@ class LoopbackServer(Served):
                 self.connection.close()
                 self.close_connection = True
 
-            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle  # http.server's names
+            # http.server's names for each method
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _handle
 
             def log_message(self, format: str, *args: object) -> None:
                 """Keep test and demo output quiet."""

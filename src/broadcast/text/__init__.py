@@ -1,6 +1,10 @@
 """Pure text tools for the channels: shared fact wording, X weighted length, threads, SMS."""
 
 from ._facts import (
+    COMPONENTS_ROOM,
+    affected_components,
+    component_status_words,
+    components_line,
     next_update_phrase,
     next_update_time,
     readable_time,
@@ -20,10 +24,14 @@ from ._sms import (
 from ._twitter import MAX_WEIGHTED, fits, split_thread, weighted_length
 
 __all__ = [
+    "COMPONENTS_ROOM",
     "MAX_WEIGHTED",
     "SmsCount",
     "SmsEncoding",
     "SmsText",
+    "affected_components",
+    "component_status_words",
+    "components_line",
     "fits",
     "next_update_phrase",
     "next_update_time",

@@ -1,4 +1,4 @@
-"""The facts every channel states the same way: status tag, next-update time, signature.
+"""The facts every channel states the same way: status, next update, signature, components.
 
 Renderers format freely around these, but take the words for the facts from here, so
 an update says the same thing by email, on X and by SMS.
@@ -13,9 +13,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from .._update import Severity, Update
+from .._update import ComponentStatus, Severity, Update
 
 __all__ = [
+    "COMPONENTS_ROOM",
+    "affected_components",
+    "component_status_words",
+    "components_line",
     "next_update_phrase",
     "next_update_time",
     "readable_time",
@@ -77,3 +81,38 @@ def next_update_phrase(update: Update) -> str | None:
 def signature(update: Update) -> str | None:
     """``— Head of Network Operations``, or ``None``."""
     return f"— {update.author}" if update.author else None
+
+
+def component_status_words(status: ComponentStatus) -> str:
+    """``major outage`` for ``major_outage``: a component status as people read it."""
+    return status.value.replace("_", " ")
+
+
+COMPONENTS_ROOM = 400
+"""Most characters of the components' list; past it, the rest are counted, not named."""
+
+
+def affected_components(update: Update, *, room: int = COMPONENTS_ROOM) -> str | None:
+    """``Sign-in (major outage), Store (degraded performance)``, or ``None``.
+
+    In the order the update names them. A list longer than ``room`` characters names
+    the first ones and ends ``and 12 more``, so the line stays short on every outlet.
+    """
+    named = [f"{n} ({component_status_words(s)})" for n, s in update.components.items()]
+    if not named:
+        return None
+    kept = list(named)
+    while len(", ".join(kept)) > room and len(kept) > 1:
+        kept.pop()
+        while kept and len(", ".join(kept)) + len(f", and {len(named) - len(kept)} more") > room:
+            kept.pop()
+    if not kept:
+        return f"{len(named)} components"
+    more = len(named) - len(kept)
+    return ", ".join(kept) + (f", and {more} more" if more else "")
+
+
+def components_line(update: Update) -> str | None:
+    """``Affected: Sign-in (major outage), Store (degraded performance).``, or ``None``."""
+    named = affected_components(update)
+    return f"Affected: {named}." if named else None

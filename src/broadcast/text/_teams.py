@@ -14,7 +14,7 @@ from typing import Any
 
 from .._update import Update
 from ._cut import cut_at_word
-from ._facts import next_update_time, status_tag
+from ._facts import affected_components, next_update_time, status_tag
 
 __all__ = ["CARD_VERSION", "MAX_TEAMS_BYTES", "TeamsCard", "render_teams"]
 
@@ -58,6 +58,8 @@ def _card(update: Update, headline: str, body: str) -> dict[str, Any]:
     ]
     if update.author:
         facts.append({"title": "Author", "value": update.author})
+    if affected := affected_components(update):
+        facts.append({"title": "Affected", "value": affected})
     if when := next_update_time(update):
         facts.append({"title": "Next update", "value": f"by {when}"})
     blocks: list[dict[str, Any]] = [

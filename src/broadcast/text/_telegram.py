@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from .._update import Update
 from ._cut import cut_at_word, utf16_length
-from ._facts import next_update_phrase, signature, status_tag
+from ._facts import components_line, next_update_phrase, signature, status_tag
 
 __all__ = ["MAX_TELEGRAM_TEXT", "TelegramMessage", "render_telegram"]
 
@@ -51,7 +51,9 @@ def _escape(text: str) -> str:
 def render_telegram(update: Update, *, limit: int = MAX_TELEGRAM_TEXT) -> TelegramMessage:
     """The message for ``update``; too long, the body is cut at a word, the facts kept."""
     headline = f"{status_tag(update)} {update.title}"
-    closing = [p for p in (next_update_phrase(update), signature(update)) if p]
+    closing = [
+        p for p in (components_line(update), next_update_phrase(update), signature(update)) if p
+    ]
     if update.url:
         closing.append(f"Details: {update.url}")
     body = "\n\n".join(update.paragraphs)

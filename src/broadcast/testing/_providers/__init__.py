@@ -13,7 +13,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from . import _chat, apprise, bluesky, discord, graph, mastodon, slack, twilio, webhook, x
+from . import (
+    _chat,
+    apprise,
+    bluesky,
+    discord,
+    graph,
+    mastodon,
+    slack,
+    statuspage,
+    twilio,
+    webhook,
+    x,
+)
 from ._base import HTTPStandIn, Shape, StandIn, by_update, every_update_arrived
 
 __all__ = ["SHAPES", "HTTPStandIn", "Shape", "StandIn", "by_update", "every_update_arrived"]
@@ -30,5 +42,6 @@ SHAPES: dict[str, Callable[[], Shape]] = {
     "mastodon": mastodon.shape,
     "bluesky": bluesky.shape,
     "apprise": apprise.shape,
+    "statuspage": statuspage.shape,
 }
 """Each HTTP provider's name (as ``ChaosServer`` takes it) and how it answers."""

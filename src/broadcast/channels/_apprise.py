@@ -39,7 +39,7 @@ from .._redact import MASK, excerpt, guard_loggers, register_secret
 from .._retry import RetryPolicy
 from .._update import Severity, Status, Update
 from ..journal._protocol import Journal, RecipientLog
-from ..text import next_update_phrase, signature, status_tag
+from ..text import components_line, next_update_phrase, signature, status_tag
 from ._fanout import FanOut
 from ._spec import ChannelSpec, setting
 
@@ -142,7 +142,7 @@ def render_apprise(update: Update, urls: Sequence[str] = ()) -> AppriseMessage:
         kind = "warning"
     return AppriseMessage(
         title=f"{status_tag(update)} {update.title}",
-        body="\n\n".join([*update.paragraphs, *closing]),
+        body="\n\n".join([*update.paragraphs, *filter(None, [components_line(update)]), *closing]),
         notify_type=kind,
         incident=update.incident,
         update_key=update.key,

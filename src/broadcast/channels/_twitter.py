@@ -25,7 +25,7 @@ from .._redact import register_secret, safe_origin
 from .._update import Update
 from ..journal._protocol import Journal
 from ..journal._threads import ThreadSlot, ThreadStore, post_part
-from ..text import MAX_WEIGHTED, components_line, signature, weighted_length
+from ..text import MAX_WEIGHTED, weighted_length
 from ..text._thread import render_thread
 from ._http import ClientSlot, get, json_field, post
 from ._oauth1 import OAuth1
@@ -58,13 +58,6 @@ def render_posts(
     many posts it needs, so the channel fails before it posts anything. The thread
     renderer is shared with Mastodon and Bluesky (``broadcast.text._thread``).
     """
-    if affected := components_line(update):
-        # The components go in only when the whole update, signed, still fits one post.
-        story = "\n\n".join(p for p in (update.body, affected) if p)
-        with_them = update.model_copy(update={"body": story, "components": {}})
-        posts = render_thread(with_them, limit=limit, max_posts=None, outlet="X")
-        if len(posts) == 1 and (signature(update) or "") in posts[0]:
-            return posts
     return render_thread(update, limit=limit, max_posts=max_posts, outlet="X")
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .._update import Update
-from ._facts import next_update_phrase, signature, status_tag
+from ._facts import components_line, next_update_phrase, signature, status_tag
 from ._twitter import MAX_WEIGHTED, Counter, split_thread, weighted_length
 
 __all__ = ["render_thread"]
@@ -33,7 +33,19 @@ def render_thread(
     next-update promise (the signature is left out). Without a ``url`` to point to, it
     raises ``ValueError`` saying how many posts it needs, so the channel fails before
     it posts anything.
+
+    The affected components (``components_line``) go in only when the whole update,
+    signed, still fits one post with them: no required fact gives way to them.
     """
+    if affected := components_line(update):
+        story = "\n\n".join(p for p in (update.body, affected) if p)
+        with_them = update.model_copy(update={"body": story, "components": {}})
+        posts = render_thread(
+            with_them, limit=limit, max_posts=None, counter=counter, outlet=outlet
+        )
+        if len(posts) == 1 and (signature(update) or "") in posts[0]:
+            return posts
+        update = update.model_copy(update={"components": {}})
     measure: Callable[[str], int] = counter.length if counter is not None else weighted_length
     head = f"{status_tag(update)} {update.title}"
     if update.url:

@@ -33,6 +33,7 @@ from typing import Any
 
 import httpx
 
+from ._direct import attempt_timeout, direct_transport, log_answer, merged_headers
 from ._errors import (
     AuthError,
     ChannelError,
@@ -290,43 +291,73 @@ async def request(
     The status is not judged here: ``post`` and ``get`` pass the answer to
     ``check_response``. Redirects are never followed, whatever the client says.
     An answer longer than ``MAX_RESPONSE_BYTES`` is not read: ``PermanentError``.
+
+    A client whose transport is broadcast's own ``AiohttpTransport`` (the one
+    ``new_client`` makes) is sent through directly, skipping httpx's request and
+    response machinery, when nothing of httpx's is needed (``direct_transport``).
     """
     progress = SendProgress()
-    built = client.build_request(
-        method,
-        url,
-        params=params,
-        content=content,
-        data=data,
-        headers=headers,
-        timeout=_attempt_timeout(timeout) if timeout is not None else httpx.USE_CLIENT_DEFAULT,
-        extensions={PROGRESS: progress},
-    )
+    direct = direct_transport(client, url, params=params, data=data, auth=auth)
     deadline = timeout if timeout is not None else _client_deadline(client)
     answered = False
     timer = asyncio.timeout(deadline)
+    response: httpx.Response | None = None
     try:
         async with timer:
             try:
-                response = await client.send(
-                    built,
-                    auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
-                    follow_redirects=False,
-                    stream=True,
-                )
+                if direct is None:
+                    built = client.build_request(
+                        method,
+                        url,
+                        params=params,
+                        content=content,
+                        data=data,
+                        headers=headers,
+                        timeout=_attempt_timeout(timeout)
+                        if timeout is not None
+                        else httpx.USE_CLIENT_DEFAULT,
+                        extensions={PROGRESS: progress},
+                    )
+                    response = await client.send(
+                        built,
+                        auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
+                        follow_redirects=False,
+                        stream=True,
+                    )
+                    status = response.status_code
+                else:
+                    transport, target = direct
+                    built = httpx.Request(method, target)  # what the answer's .request says
+                    head = await transport.start(
+                        method,
+                        str(target),
+                        headers=merged_headers(client, headers),
+                        body=content,
+                        limits=attempt_timeout(client, timeout, CONNECT_TIMEOUT),
+                        progress=progress,
+                    )
+                    status = head.status
             except httpx.TransportError as exc:
                 raise _transport_error(exc, url, progress) from exc
             answered = True
             try:
+                if direct is not None:
+                    response = await transport.read(head, built, limit=MAX_RESPONSE_BYTES)
+                    if response is not None:
+                        log_answer(response)
+                        return response
+                    response = transport.streamed(head, built)
+                    log_answer(response)
+                assert response is not None  # noqa: S101 - set by either branch above
                 return await _read_capped(response)
             except httpx.TransportError as exc:
                 where = safe_origin(str(url))
                 raise Unconfirmed(
-                    f"the answer from {where} broke off after HTTP {response.status_code} "
-                    f"({type(exc).__name__})"
+                    f"the answer from {where} broke off after HTTP {status} ({type(exc).__name__})"
                 ) from exc
             finally:
-                await response.aclose()
+                if response is not None:
+                    await response.aclose()
     except TimeoutError as exc:
         if not timer.expired():
             raise

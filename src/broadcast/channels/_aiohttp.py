@@ -34,7 +34,7 @@ from typing import Any
 import aiohttp
 import httpx
 
-__all__ = ["AiohttpTransport"]
+__all__ = ["AiohttpTransport", "timeout_for"]
 
 _ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
     # Most specific first: the first match wins.
@@ -109,12 +109,20 @@ def _tracing() -> aiohttp.TraceConfig:
 
 
 @lru_cache(maxsize=16)
-def _timeout(
+def timeout_for(
     connect: float | None, read: float | None, pool: float | None
 ) -> aiohttp.ClientTimeout:
+    """The aiohttp timeouts for httpx's ``connect``, ``read`` and ``pool`` (None: unbounded)."""
     # aiohttp's ``connect`` covers waiting for a pooled connection and opening one.
     waited = None if pool is None or connect is None else pool + connect
     return aiohttp.ClientTimeout(total=None, connect=waited, sock_connect=connect, sock_read=read)
+
+
+def _extensions(response: aiohttp.ClientResponse) -> dict[str, Any]:
+    return {
+        "http_version": b"HTTP/1.1",
+        "reason_phrase": (response.reason or "").encode("latin-1"),
+    }
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
@@ -148,37 +156,95 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request``; the answer's body streams (httpx reads it, or the caller)."""
-        session = self._session if self._session is not None else self._open()
         timeout = request.extensions.get("timeout", {})
-        # ``broadcast.progress`` (a ``_http.SendProgress``): told when the request is
-        # written, so a failure before that is known to have sent nothing.
-        progress = request.extensions.get("broadcast.progress")
+        body = await request.aread()
+        response = await self.start(
+            request.method,
+            str(request.url),
+            headers=request.headers.multi_items(),
+            body=body or None,
+            limits=timeout_for(timeout.get("connect"), timeout.get("read"), timeout.get("pool")),
+            progress=request.extensions.get("broadcast.progress"),
+        )
+        return self.streamed(response, request)
+
+    async def start(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Any,
+        body: bytes | None,
+        limits: aiohttp.ClientTimeout,
+        progress: Any,
+    ) -> aiohttp.ClientResponse:
+        """Send one request; return once the answer's head is in (errors are httpx's).
+
+        ``progress`` (a ``broadcast.http.SendProgress``, or None) is told when the
+        request is written, so a failure before that is known to have sent nothing.
+        ``broadcast.http.request`` calls this directly for a client whose transport this
+        is, skipping httpx's request and response machinery (``http.direct_transport``).
+        """
+        session = self._session if self._session is not None else self._open()
         if progress is not None:
             progress.tracked = True
-        body = await request.aread()
         try:
-            response = await session.request(
-                request.method,
-                str(request.url),
-                headers=request.headers.multi_items(),
-                data=body or None,
+            return await session.request(
+                method,
+                url,
+                headers=headers,
+                data=body,
                 allow_redirects=False,
-                timeout=_timeout(timeout.get("connect"), timeout.get("read"), timeout.get("pool")),
+                timeout=limits,
                 trace_request_ctx=progress,
             )
         except aiohttp.ClientError as exc:
             if (translated := _translate(exc)) is None:
                 raise
             raise translated from exc
+
+    @staticmethod
+    def streamed(response: aiohttp.ClientResponse, request: httpx.Request) -> httpx.Response:
+        """``response`` as an httpx answer whose body is still to be read."""
         return httpx.Response(
             response.status,
             headers=response.raw_headers,
             stream=_Body(response),
             request=request,
-            extensions={
-                "http_version": b"HTTP/1.1",
-                "reason_phrase": (response.reason or "").encode("latin-1"),
-            },
+            extensions=_extensions(response),
+        )
+
+    @staticmethod
+    async def read(
+        response: aiohttp.ClientResponse, request: httpx.Request, *, limit: int
+    ) -> httpx.Response | None:
+        """``response`` read whole, if its body is plain and declared within ``limit``.
+
+        None for any other body (chunked, compressed, or longer): the caller streams it
+        through ``streamed``, so httpx decodes it and the cap is counted as it does.
+        """
+        length = response.content_length
+        if request.method != "HEAD" and (
+            length is None or length > limit or "Content-Encoding" in response.headers
+        ):
+            return None
+        try:
+            body = await response.read()
+        except aiohttp.ClientError as exc:
+            response.close()
+            if (translated := _translate(exc)) is None:
+                raise
+            raise translated from exc
+        except BaseException:  # cancelled or timed out mid-body: hang up, as _Body does
+            response.close()
+            raise
+        response.release()
+        return httpx.Response(
+            response.status,
+            headers=response.raw_headers,
+            content=body,
+            request=request,
+            extensions=_extensions(response),
         )
 
     async def aclose(self) -> None:

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from .channels._aiohttp import AiohttpTransport
 
-__all__ = ["attempt_timeout", "direct_transport", "log_answer", "merged_headers"]
+__all__ = ["attempt_timeout", "direct_transport", "log_answer", "merged_headers", "request_for"]
 
 _httpx_log = logging.getLogger("httpx")
 
@@ -39,6 +39,12 @@ _httpx_log = logging.getLogger("httpx")
 @lru_cache(maxsize=256)
 def _parsed(url: str) -> httpx.URL:
     return httpx.URL(url)
+
+
+@lru_cache(maxsize=256)
+def request_for(method: str, url: httpx.URL) -> httpx.Request:
+    """What a direct answer's ``.request`` says: the method and URL, built once for each."""
+    return httpx.Request(method, url)
 
 
 def direct_transport(

@@ -33,7 +33,7 @@ from typing import Any
 
 import httpx
 
-from ._direct import attempt_timeout, direct_transport, log_answer, merged_headers
+from ._direct import attempt_timeout, direct_transport, log_answer, merged_headers, request_for
 from ._errors import (
     AuthError,
     ChannelError,
@@ -140,7 +140,6 @@ def json_field(response: httpx.Response, *path: str) -> str:
     A provider that answered 2xx without the id we need has done something we cannot
     build on; retrying could post twice, so it is permanent.
     """
-    where = safe_origin(str(response.request.url))
     try:
         value: Any = response.json()
     except ValueError:
@@ -150,6 +149,7 @@ def json_field(response: httpx.Response, *path: str) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str) or not value:
+        where = safe_origin(str(response.request.url))
         raise PermanentError(
             f"HTTP {response.status_code} from {where} without {'.'.join(path)} in its answer "
             "(it may have been acted on, so it is not sent again)"
@@ -327,7 +327,7 @@ async def request(
                     status = response.status_code
                 else:
                     transport, target = direct
-                    built = httpx.Request(method, target)  # what the answer's .request says
+                    built = request_for(method, target)
                     head = await transport.start(
                         method,
                         str(target),

@@ -7,13 +7,15 @@ And when the next update is promised, in the words people write it (``30m``,
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import re
 import unicodedata
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self, TypedDict
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -306,13 +308,14 @@ class Update(BaseModel):
             return ()
         return tuple(p.strip() for p in self.body.split("\n\n"))
 
-    @property
+    @functools.cached_property
     def key(self) -> str:
         """A stable id derived from the content; the same update always has the same key.
 
         ``created_at`` is left out on purpose: re-running the same command a minute later
-        is the same update, and must not be posted twice. Computed on each access (a few
-        microseconds), so it can never go stale; derive changed updates with
+        is the same update, and must not be posted twice. Computed once per update (a
+        send reads it several times) and kept: the update is frozen, and ``model_copy``
+        drops it from the copy; derive changed updates with
         ``broadcast.make_update(update, **changes)``, which validates them again.
         """
         content = self.model_dump(mode="json", exclude={"created_at"})
@@ -320,6 +323,12 @@ class Update(BaseModel):
             json.dumps(content, sort_keys=True, separators=(",", ":")).encode()
         ).hexdigest()
         return digest[:32]
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy (``update`` changes fields, unvalidated); its ``key`` is computed afresh."""
+        copied = super().model_copy(update=update, deep=deep)
+        copied.__dict__.pop("key", None)
+        return copied
 
     def to_document(self) -> dict[str, Any]:
         """Every field plus ``key``, as JSON-ready values."""

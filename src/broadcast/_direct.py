@@ -5,93 +5,74 @@ transport for the URL is exactly broadcast's ``AiohttpTransport`` (what ``new_cl
 makes) and the request needs nothing httpx adds: no ``auth``, ``params`` or form
 ``data``, no event hooks, no cookies, an absolute URL. Then it hands the request to the
 transport's aiohttp session itself. httpx's client builds a request, a response, a
-bound stream, a cookie extraction and a log line around every call, and those came to
-about a third of the client's CPU per message in an SMS fan-out
-(``benchmarks/PROFILE.md``).
+bound stream, a cookie extraction and a log line around every call: about a quarter
+of the client's CPU per message in an SMS fan-out (``benchmarks/PROFILE.md``).
 
 What stays the same: the client's default headers go out (the user-agent), its
 timeouts apply, the answer is an ``httpx.Response`` whose ``.request`` has the method
 and URL, a compressed or chunked answer is read through httpx (decoded, capped as
 before), errors are httpx's, and the ``httpx`` logger still gets its INFO line (only
 built when that level is on). respx keeps working: its ``httpx`` mocker replaces the
-client's transport lookup, so a mocked client never takes this path.
+client's transport lookup, so a mocked client never takes this path. A client given
+by the user with any other transport is sent through httpx as before.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import httpx
 
 if TYPE_CHECKING:
-    import aiohttp
-
     from .channels._aiohttp import AiohttpTransport
 
-__all__ = ["attempt_timeout", "direct_transport", "log_answer", "merged_headers", "request_for"]
+__all__ = ["direct_transport", "log_answer", "request_for"]
 
 _httpx_log = logging.getLogger("httpx")
+_transport_type: type[AiohttpTransport] | None = None
+"""``AiohttpTransport`` once something imported it (no client can hold one before)."""
 
 
 @lru_cache(maxsize=256)
-def _parsed(url: str) -> httpx.URL:
-    return httpx.URL(url)
+def _parsed(url: str) -> httpx.URL | None:
+    """``url`` parsed, or None if it is not absolute (httpx would join it to a base)."""
+    parsed = httpx.URL(url)
+    return parsed if parsed.is_absolute_url else None
 
 
 @lru_cache(maxsize=256)
-def request_for(method: str, url: httpx.URL) -> httpx.Request:
+def request_for(method: str, url: str) -> httpx.Request:
     """What a direct answer's ``.request`` says: the method and URL, built once for each."""
     return httpx.Request(method, url)
 
 
 def direct_transport(
     client: httpx.AsyncClient,
-    url: str | httpx.URL,
+    url: str,
     *,
     params: object,
     data: object,
     auth: object,
-) -> tuple[AiohttpTransport, httpx.URL] | None:
-    """The transport to send through directly, and the parsed URL; None: go through httpx."""
+) -> AiohttpTransport | None:
+    """The transport to send ``url`` through directly; None: send it through httpx."""
+    global _transport_type  # noqa: PLW0603 - set once, on first use
     if params is not None or data is not None or auth is not None or client.is_closed:
         return None
     if client.auth is not None or client.cookies:
         return None
     hooks = client.event_hooks
-    if hooks["request"] or hooks["response"]:
-        return None
-    target = url if isinstance(url, httpx.URL) else _parsed(url)
-    if not target.is_absolute_url:
+    if hooks["request"] or hooks["response"] or (target := _parsed(url)) is None:
         return None
     # Private, but what respx's httpx mocker replaces: a mocked client answers a
     # TryTransport here, so it is sent through httpx and mocked as usual.
     transport = client._transport_for_url(target)
-    from .channels._aiohttp import AiohttpTransport  # noqa: PLC0415 - loaded with the transport
+    if _transport_type is None:
+        from .channels._aiohttp import AiohttpTransport  # noqa: PLC0415 - aiohttp, lazily
 
-    return (transport, target) if type(transport) is AiohttpTransport else None
-
-
-def merged_headers(client: httpx.AsyncClient, headers: Mapping[str, str] | None) -> dict[str, str]:
-    """The client's default headers, overridden by ``headers`` (names are case-blind)."""
-    merged = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in client.headers.raw}
-    if headers:
-        merged.update((k.lower(), v) for k, v in headers.items())
-    return merged
-
-
-def attempt_timeout(
-    client: httpx.AsyncClient, seconds: float | None, connect: float
-) -> aiohttp.ClientTimeout:
-    """The timeouts of one attempt for aiohttp, as ``request`` gives them to httpx."""
-    from .channels._aiohttp import timeout_for  # noqa: PLC0415 - loaded with the transport
-
-    if seconds is not None:
-        return timeout_for(min(seconds, connect), None, seconds)
-    limits = client.timeout
-    return timeout_for(limits.connect, limits.read, limits.pool)
+        _transport_type = AiohttpTransport
+    return transport if type(transport) is _transport_type else None
 
 
 def log_answer(response: httpx.Response) -> None:

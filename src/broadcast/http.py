@@ -33,7 +33,7 @@ from typing import Any
 
 import httpx
 
-from ._direct import attempt_timeout, direct_transport, log_answer, merged_headers, request_for
+from ._direct import direct_transport, log_answer, request_for
 from ._errors import (
     AuthError,
     ChannelError,
@@ -297,7 +297,8 @@ async def request(
     response machinery, when nothing of httpx's is needed (``direct_transport``).
     """
     progress = SendProgress()
-    direct = direct_transport(client, url, params=params, data=data, auth=auth)
+    target = url if isinstance(url, str) else str(url)
+    direct = direct_transport(client, target, params=params, data=data, auth=auth)
     deadline = timeout if timeout is not None else _client_deadline(client)
     answered = False
     timer = asyncio.timeout(deadline)
@@ -326,14 +327,14 @@ async def request(
                     )
                     status = response.status_code
                 else:
-                    transport, target = direct
+                    transport = direct
                     built = request_for(method, target)
                     head = await transport.start(
                         method,
-                        str(target),
-                        headers=merged_headers(client, headers),
+                        target,
+                        headers=transport.headers_for(client, headers),
                         body=content,
-                        limits=attempt_timeout(client, timeout, CONNECT_TIMEOUT),
+                        limits=transport.limits_for(client, timeout, connect=CONNECT_TIMEOUT),
                         progress=progress,
                     )
                     status = head.status
@@ -468,8 +469,8 @@ async def post(
 ) -> httpx.Response:
     """POST and classify: network failures are transient, statuses per ``check_response``.
 
-    ``timeout`` bounds one attempt in seconds, as in ``request``. A fan-out passes
-    ``url`` as an ``httpx.URL`` built once, so it is not parsed per call.
+    ``timeout`` bounds one attempt in seconds, as in ``request``. On broadcast's own
+    client a ``str`` URL is parsed once and remembered (``broadcast._direct``).
     """
     response = await request(
         client, "POST", url, content=content, data=data, headers=headers, auth=auth, timeout=timeout

@@ -26,13 +26,14 @@ as ``NotSent`` and retried as if nothing had gone out. This module reports it as
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
 import httpx
+import yarl
 
 __all__ = ["AiohttpTransport", "timeout_for"]
 
@@ -128,6 +129,12 @@ def timeout_for(
     return aiohttp.ClientTimeout(total=None, connect=waited, sock_connect=connect, sock_read=read)
 
 
+@lru_cache(maxsize=256)
+def _url(url: str) -> yarl.URL:
+    """``url`` parsed once (aiohttp would parse the string on every request)."""
+    return yarl.URL(url)
+
+
 def _extensions(response: aiohttp.ClientResponse) -> dict[str, Any]:
     return {
         "http_version": b"HTTP/1.1",
@@ -147,6 +154,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._limits = limits
         self._ssl = ssl_context
         self._session: aiohttp.ClientSession | None = None
+        self._base_raw: list[tuple[bytes, bytes]] = []
+        self._base: dict[str, str] = {}
 
     def _open(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
@@ -178,6 +187,28 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         )
         return self.streamed(response, request)
 
+    def headers_for(
+        self, client: httpx.AsyncClient, headers: Mapping[str, str] | None
+    ) -> dict[str, str]:
+        """The client's default headers, overridden by ``headers`` (names are case-blind)."""
+        raw = client.headers.raw
+        if raw != self._base_raw:  # the client's headers changed (or first use)
+            self._base_raw = raw
+            self._base = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw}
+        if not headers:
+            return dict(self._base)
+        return {**self._base, **{k.lower(): v for k, v in headers.items()}}
+
+    @staticmethod
+    def limits_for(
+        client: httpx.AsyncClient, seconds: float | None, *, connect: float
+    ) -> aiohttp.ClientTimeout:
+        """One attempt's timeouts, as ``broadcast.http.request`` gives them to httpx."""
+        if seconds is not None:
+            return timeout_for(min(seconds, connect), None, seconds)
+        limits = client.timeout
+        return timeout_for(limits.connect, limits.read, limits.pool)
+
     async def start(
         self,
         method: str,
@@ -201,7 +232,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         try:
             return await session.request(
                 method,
-                url,
+                _url(url),
                 headers=headers,
                 data=body,
                 allow_redirects=False,

@@ -318,11 +318,7 @@ class Update(BaseModel):
         drops it from the copy; derive changed updates with
         ``broadcast.make_update(update, **changes)``, which validates them again.
         """
-        content = self.model_dump(mode="json", exclude={"created_at"})
-        digest = hashlib.sha256(
-            json.dumps(content, sort_keys=True, separators=(",", ":")).encode()
-        ).hexdigest()
-        return digest[:32]
+        return _key_of(self.model_dump(mode="json", exclude={"created_at"}))
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
         """A copy (``update`` changes fields, unvalidated); its ``key`` is computed afresh."""
@@ -332,7 +328,17 @@ class Update(BaseModel):
 
     def to_document(self) -> dict[str, Any]:
         """Every field plus ``key``, as JSON-ready values."""
-        return {"key": self.key, **self.model_dump(mode="json")}
+        fields = self.model_dump(mode="json")
+        if "key" not in self.__dict__:  # the same dump, less created_at, gives the key
+            content = {name: value for name, value in fields.items() if name != "created_at"}
+            self.__dict__["key"] = _key_of(content)
+        return {"key": self.key, **fields}
+
+
+def _key_of(content: dict[str, Any]) -> str:
+    """``Update.key`` of the JSON-mode dump of an update's fields, ``created_at`` left out."""
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode())
+    return digest.hexdigest()[:32]
 
 
 # ==============================================================================

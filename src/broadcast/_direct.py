@@ -66,8 +66,12 @@ def direct_transport(
     if hooks["request"] or hooks["response"] or (target := _parsed(url)) is None:
         return None
     # Private, but what respx's httpx mocker replaces: a mocked client answers a
-    # TryTransport here, so it is sent through httpx and mocked as usual.
-    transport = client._transport_for_url(target)
+    # TryTransport here, so it is sent through httpx and mocked as usual. An httpx
+    # without it sends everything through httpx: slower, never wrong.
+    lookup = getattr(client, "_transport_for_url", None)
+    if lookup is None:
+        return None
+    transport = lookup(target)
     if _transport_type is None:
         from .channels._aiohttp import AiohttpTransport  # noqa: PLC0415 - aiohttp, lazily
 

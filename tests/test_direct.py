@@ -10,10 +10,9 @@ import pytest
 import respx
 
 from broadcast import Broadcaster, NotSent, Unconfirmed, Update, make_update
-from broadcast._direct import direct_transport
 from broadcast._scope import SendScope, entered, scoped_sleep
 from broadcast.channels import Delivery
-from broadcast.channels._aiohttp import AiohttpTransport
+from broadcast.channels._aiohttp import AiohttpTransport, direct_transport
 from broadcast.http import new_client, post
 from broadcast.testing import LoopbackServer, Reply
 

@@ -26,14 +26,14 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import sys
 import time
 from collections.abc import Callable, Mapping
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ._direct import direct_transport, log_answer, request_for
 from ._errors import (
     AuthError,
     ChannelError,
@@ -45,6 +45,9 @@ from ._errors import (
 from ._redact import excerpt, redact, register_secret, safe_origin
 from ._retry import TRANSIENT_STATUS, retry_after_from_headers
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from .channels._aiohttp import AiohttpTransport
 
 __all__ = [
     "CONNECT_TIMEOUT",
@@ -298,7 +301,7 @@ async def request(
     """
     progress = SendProgress()
     target = url if isinstance(url, str) else str(url)
-    direct = direct_transport(client, target, params=params, data=data, auth=auth)
+    direct = _direct(client, target, params=params, data=data, auth=auth)
     deadline = timeout if timeout is not None else _client_deadline(client)
     answered = False
     timer = asyncio.timeout(deadline)
@@ -328,7 +331,7 @@ async def request(
                     status = response.status_code
                 else:
                     transport = direct
-                    built = request_for(method, target)
+                    built = _aiohttp().request_for(method, target)
                     head = await transport.start(
                         method,
                         target,
@@ -345,10 +348,10 @@ async def request(
                 if direct is not None:
                     response = await transport.read(head, built, limit=MAX_RESPONSE_BYTES)
                     if response is not None:
-                        log_answer(response)
+                        _aiohttp().log_answer(response)
                         return response
                     response = transport.streamed(head, built)
-                    log_answer(response)
+                    _aiohttp().log_answer(response)
                 assert response is not None  # noqa: S101 - set by either branch above
                 return await _read_capped(response)
             except httpx.TransportError as exc:
@@ -367,6 +370,31 @@ async def request(
             raise NotSent(f"could not send to {where} within {deadline:g}s") from exc
         said = "its answer did not end" if answered else "no answer came"
         raise Unconfirmed(f"{said} within {deadline:g}s from {where}") from exc
+
+
+_AIOHTTP = "broadcast.channels._aiohttp"
+
+
+def _aiohttp() -> Any:
+    """Broadcast's aiohttp module, loaded by now (a client with its transport exists)."""
+    return sys.modules[_AIOHTTP]
+
+
+def _direct(
+    client: httpx.AsyncClient, url: str, *, params: object, data: object, auth: object
+) -> AiohttpTransport | None:
+    """The transport to send ``url`` through directly (``channels/_aiohttp.py``), or None.
+
+    Until something made an ``AiohttpTransport`` its module is not loaded, and then
+    no client can hold one: every request goes through httpx.
+    """
+    module = sys.modules.get(_AIOHTTP)
+    if module is None:
+        return None
+    transport: AiohttpTransport | None = module.direct_transport(
+        client, url, params=params, data=data, auth=auth
+    )
+    return transport
 
 
 def _client_deadline(client: httpx.AsyncClient) -> float:
@@ -470,7 +498,7 @@ async def post(
     """POST and classify: network failures are transient, statuses per ``check_response``.
 
     ``timeout`` bounds one attempt in seconds, as in ``request``. On broadcast's own
-    client a ``str`` URL is parsed once and remembered (``broadcast._direct``).
+    client a ``str`` URL is parsed once and remembered (``channels/_aiohttp.py``).
     """
     response = await request(
         client, "POST", url, content=content, data=data, headers=headers, auth=auth, timeout=timeout

@@ -338,6 +338,12 @@ def report(outcomes: list[Outcome], *, quick: bool, started: datetime.datetime) 
         _HOW,
         "## The machine\n",
         "| | |\n| --- | --- |\n" + "".join(f"| {name} | {value} |\n" for name, value in machine()),
+        "## Where the time goes\n",
+        "The client's CPU per message, profiled (cProfile) on the SMS fan-out and the "
+        "webhook send, before and after the hot-path work of issue 24, with what each "
+        "change bought in µs per message: [PROFILE.md](PROFILE.md). "
+        "`sms_fanout.py --profile broadcast-default` and `webhook_overhead.py --profile` "
+        "take it again.\n",
     ]
     parts += [_section(outcome) for outcome in outcomes if outcome.bench.markdown]
     details = [outcome for outcome in outcomes if not outcome.bench.markdown]

@@ -37,6 +37,7 @@ What is measured
 How to run
     make bench
     .venv/bin/python benchmarks/webhook_overhead.py [-n 2000] [-c 20] [--rounds 3]
+    .venv/bin/python benchmarks/webhook_overhead.py --profile [-n 3000]  (cProfile only)
 
 Nothing leaves 127.0.0.1; the sink process stops when the script ends.
 """
@@ -46,8 +47,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import cProfile
 import functools
 import gc
+import pstats
 import statistics
 import sys
 import time
@@ -268,7 +271,7 @@ def _micro_round(webhook: Webhook, key: bytes, prefix: str) -> tuple[float, floa
     updates = _make_updates(prefix, _MICRO_CALLS)
     fresh = iter(updates)
     render_us = per_call_us(lambda: webhook.render(next(fresh)), _MICRO_CALLS)
-    fresh = iter(updates)
+    fresh = iter(_make_updates(f"{prefix} key", _MICRO_CALLS))  # not rendered: no key yet
     key_us = per_call_us(lambda: next(fresh).key, _MICRO_CALLS)
     rendered = webhook.render(updates[0])
     sign_us = per_call_us(
@@ -287,7 +290,7 @@ def micro(url: str, secret: str, rounds: int) -> None:
     print(f"pure parts, no I/O (median of {rounds} x {_MICRO_CALLS} calls)")
     for label, values in (
         ("Webhook.render (JSON document, key, body)", render),
-        ("Update.key alone (computed on each access)", update_key),
+        ("Update.key, first read (then kept)", update_key),
         ("sign (HMAC-SHA256 + base64)", signing),
     ):
         print(f"  {label:<42} {statistics.median(values):7.1f} µs")
@@ -331,6 +334,27 @@ async def run(url: str, n: int, concurrency: int, rounds: int) -> None:
     micro(url, secret, rounds)
 
 
+async def profile(url: str, n: int, concurrency: int) -> None:
+    """``b.send`` of ``n`` updates under cProfile, over broadcast's default client."""
+    secret = Webhook.generate_secret()
+    work = Workloads(url=url, secret=secret, concurrency=concurrency)
+    warm, updates = _make_updates("profile warm", 500), _make_updates("profile", n)
+    async with broadcast.Broadcaster([Webhook(url, secret=secret)], journal=None) as b:
+        await work.library(b, warm)
+        cpu = time.process_time()
+        await work.library(b, updates)
+        plain_us = (time.process_time() - cpu) / n * 1e6
+        updates = _make_updates("profile again", n)
+        profiler = cProfile.Profile()
+        profiler.enable()
+        await work.library(b, updates)
+        profiler.disable()
+    print(f"cProfile, Broadcaster.send over the default client, {n:,} sends at C={concurrency}")
+    print(f"  client CPU per send: {plain_us:.0f} µs unprofiled")
+    stats = pstats.Stats(profiler)
+    stats.sort_stats("tottime").print_stats(25)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description="Per-send overhead of broadcast's Webhook channel vs raw httpx."
@@ -338,10 +362,16 @@ def main() -> None:
     parser.add_argument("-n", "--sends", type=int, default=2000, help="sends per run")
     parser.add_argument("-c", "--concurrency", type=int, default=20, help="in-flight sends")
     parser.add_argument("--rounds", type=int, default=3, help="baseline/library run pairs")
+    parser.add_argument(
+        "--profile", action="store_true", help="profile the default client's sends instead"
+    )
     args = parser.parse_args()
     if args.sends < 1 or args.concurrency < 1 or args.rounds < 1:
         parser.error("--sends, --concurrency and --rounds must be at least 1")
     with Sink() as sink:
+        if args.profile:
+            asyncio.run(profile(sink.url, args.sends, args.concurrency))
+            return
         asyncio.run(run(sink.url, args.sends, args.concurrency, args.rounds))
 
 

@@ -94,6 +94,23 @@ def stoppable_sleep(
     return wait
 
 
+def scoped_sleep(sleep: Callable[[float], Awaitable[None]]) -> Callable[[float], Awaitable[None]]:
+    """``sleep``, cut short by the stop request of the scope it is awaited under.
+
+    ``stoppable_sleep`` for whichever ``SendScope`` is current when the wait begins,
+    so one wrapper serves every send (the Broadcaster makes one, not one per send).
+    """
+
+    async def wait(seconds: float) -> None:
+        scope = current_scope()
+        if scope is None:
+            await sleep(seconds)
+            return
+        await stoppable_sleep(sleep, scope.stop)(seconds)
+
+    return wait
+
+
 # ==============================================================================
 # Progress of long fan-outs, for a live display: ``send(update, progress=callback)``.
 #

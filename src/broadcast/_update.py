@@ -7,6 +7,7 @@ And when the next update is promised, in the words people write it (``30m``,
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import re
@@ -14,7 +15,7 @@ import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self, TypedDict
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -356,20 +357,23 @@ class Update(BaseModel):
             return ()
         return tuple(p.strip() for p in self.body.split("\n\n"))
 
-    @property
+    @functools.cached_property
     def key(self) -> str:
         """A stable id derived from the content; the same update always has the same key.
 
         ``created_at`` is left out on purpose: re-running the same command a minute later
-        is the same update, and must not be posted twice. Computed on each access (a few
-        microseconds), so it can never go stale; derive changed updates with
+        is the same update, and must not be posted twice. Computed once per update (a
+        send reads it several times) and kept: the update is frozen, and ``model_copy``
+        drops it from the copy; derive changed updates with
         ``broadcast.make_update(update, **changes)``, which validates them again.
         """
-        content = self.model_dump(mode="json", exclude={"created_at", *self._unset_extras()})
-        digest = hashlib.sha256(
-            json.dumps(content, sort_keys=True, separators=(",", ":")).encode()
-        ).hexdigest()
-        return digest[:32]
+        return _key_of(self.model_dump(mode="json", exclude={"created_at", *self._unset_extras()}))
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy (``update`` changes fields, unvalidated); its ``key`` is computed afresh."""
+        copied = super().model_copy(update=update, deep=deep)
+        copied.__dict__.pop("key", None)
+        return copied
 
     def to_document(self) -> dict[str, Any]:
         """Every field plus ``key``, as JSON-ready values.
@@ -377,7 +381,11 @@ class Update(BaseModel):
         ``components`` and ``language`` appear only when set, so the document (and the
         key) of an update that does not use them is what it was before they existed.
         """
-        return {"key": self.key, **self.model_dump(mode="json", exclude=self._unset_extras())}
+        fields = self.model_dump(mode="json", exclude=self._unset_extras())
+        if "key" not in self.__dict__:  # the same dump, less created_at, gives the key
+            content = {name: value for name, value in fields.items() if name != "created_at"}
+            self.__dict__["key"] = _key_of(content)
+        return {"key": self.key, **fields}
 
     def _unset_extras(self) -> set[str]:
         unset = set()
@@ -386,6 +394,12 @@ class Update(BaseModel):
         if self.language is None:
             unset.add("language")
         return unset
+
+
+def _key_of(content: dict[str, Any]) -> str:
+    """``Update.key`` of the JSON-mode dump of an update's fields, ``created_at`` left out."""
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode())
+    return digest.hexdigest()[:32]
 
 
 # ==============================================================================

@@ -26,10 +26,11 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import sys
 import time
 from collections.abc import Callable, Mapping
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -44,6 +45,9 @@ from ._errors import (
 from ._redact import excerpt, redact, register_secret, safe_origin
 from ._retry import TRANSIENT_STATUS, retry_after_from_headers
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from .channels._aiohttp import AiohttpTransport
 
 __all__ = [
     "CONNECT_TIMEOUT",
@@ -139,7 +143,6 @@ def json_field(response: httpx.Response, *path: str) -> str:
     A provider that answered 2xx without the id we need has done something we cannot
     build on; retrying could post twice, so it is permanent.
     """
-    where = safe_origin(str(response.request.url))
     try:
         value: Any = response.json()
     except ValueError:
@@ -149,6 +152,7 @@ def json_field(response: httpx.Response, *path: str) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str) or not value:
+        where = safe_origin(str(response.request.url))
         raise PermanentError(
             f"HTTP {response.status_code} from {where} without {'.'.join(path)} in its answer "
             "(it may have been acted on, so it is not sent again)"
@@ -290,43 +294,74 @@ async def request(
     The status is not judged here: ``post`` and ``get`` pass the answer to
     ``check_response``. Redirects are never followed, whatever the client says.
     An answer longer than ``MAX_RESPONSE_BYTES`` is not read: ``PermanentError``.
+
+    A client whose transport is broadcast's own ``AiohttpTransport`` (the one
+    ``new_client`` makes) is sent through directly, skipping httpx's request and
+    response machinery, when nothing of httpx's is needed (``direct_transport``).
     """
     progress = SendProgress()
-    built = client.build_request(
-        method,
-        url,
-        params=params,
-        content=content,
-        data=data,
-        headers=headers,
-        timeout=_attempt_timeout(timeout) if timeout is not None else httpx.USE_CLIENT_DEFAULT,
-        extensions={PROGRESS: progress},
-    )
+    target = url if isinstance(url, str) else str(url)
+    direct = _direct(client, target, params=params, data=data, auth=auth)
     deadline = timeout if timeout is not None else _client_deadline(client)
     answered = False
     timer = asyncio.timeout(deadline)
+    response: httpx.Response | None = None
     try:
         async with timer:
             try:
-                response = await client.send(
-                    built,
-                    auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
-                    follow_redirects=False,
-                    stream=True,
-                )
+                if direct is None:
+                    built = client.build_request(
+                        method,
+                        url,
+                        params=params,
+                        content=content,
+                        data=data,
+                        headers=headers,
+                        timeout=_attempt_timeout(timeout)
+                        if timeout is not None
+                        else httpx.USE_CLIENT_DEFAULT,
+                        extensions={PROGRESS: progress},
+                    )
+                    response = await client.send(
+                        built,
+                        auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
+                        follow_redirects=False,
+                        stream=True,
+                    )
+                    status = response.status_code
+                else:
+                    transport = direct
+                    built = _aiohttp().request_for(method, target)
+                    head = await transport.start(
+                        method,
+                        target,
+                        headers=transport.headers_for(client, headers),
+                        body=content,
+                        limits=transport.limits_for(client, timeout, connect=CONNECT_TIMEOUT),
+                        progress=progress,
+                    )
+                    status = head.status
             except httpx.TransportError as exc:
                 raise _transport_error(exc, url, progress) from exc
             answered = True
             try:
+                if direct is not None:
+                    response = await transport.read(head, built, limit=MAX_RESPONSE_BYTES)
+                    if response is not None:
+                        _aiohttp().log_answer(response)
+                        return response
+                    response = transport.streamed(head, built)
+                    _aiohttp().log_answer(response)
+                assert response is not None  # noqa: S101 - set by either branch above
                 return await _read_capped(response)
             except httpx.TransportError as exc:
                 where = safe_origin(str(url))
                 raise Unconfirmed(
-                    f"the answer from {where} broke off after HTTP {response.status_code} "
-                    f"({type(exc).__name__})"
+                    f"the answer from {where} broke off after HTTP {status} ({type(exc).__name__})"
                 ) from exc
             finally:
-                await response.aclose()
+                if response is not None:
+                    await response.aclose()
     except TimeoutError as exc:
         if not timer.expired():
             raise
@@ -335,6 +370,31 @@ async def request(
             raise NotSent(f"could not send to {where} within {deadline:g}s") from exc
         said = "its answer did not end" if answered else "no answer came"
         raise Unconfirmed(f"{said} within {deadline:g}s from {where}") from exc
+
+
+_AIOHTTP = "broadcast.channels._aiohttp"
+
+
+def _aiohttp() -> Any:
+    """Broadcast's aiohttp module, loaded by now (a client with its transport exists)."""
+    return sys.modules[_AIOHTTP]
+
+
+def _direct(
+    client: httpx.AsyncClient, url: str, *, params: object, data: object, auth: object
+) -> AiohttpTransport | None:
+    """The transport to send ``url`` through directly (``channels/_aiohttp.py``), or None.
+
+    Until something made an ``AiohttpTransport`` its module is not loaded, and then
+    no client can hold one: every request goes through httpx.
+    """
+    module = sys.modules.get(_AIOHTTP)
+    if module is None:
+        return None
+    transport: AiohttpTransport | None = module.direct_transport(
+        client, url, params=params, data=data, auth=auth
+    )
+    return transport
 
 
 def _client_deadline(client: httpx.AsyncClient) -> float:
@@ -437,8 +497,8 @@ async def post(
 ) -> httpx.Response:
     """POST and classify: network failures are transient, statuses per ``check_response``.
 
-    ``timeout`` bounds one attempt in seconds, as in ``request``. A fan-out passes
-    ``url`` as an ``httpx.URL`` built once, so it is not parsed per call.
+    ``timeout`` bounds one attempt in seconds, as in ``request``. On broadcast's own
+    client a ``str`` URL is parsed once and remembered (``channels/_aiohttp.py``).
     """
     response = await request(
         client, "POST", url, content=content, data=data, headers=headers, auth=auth, timeout=timeout

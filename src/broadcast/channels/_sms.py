@@ -273,9 +273,9 @@ class TwilioSMS:
         """One API call per subscriber; count who got it."""
         limiter = self._limiter or RateLimiter(self._rate, burst=self._concurrency)
         client = self._http.get()
-        # Built once per send, not per recipient: the URL, the auth header and the form
-        # (every field but To, which goes last), so each call only appends one number.
-        url = httpx.URL(self._url)
+        # Built once per send, not per recipient: the auth header and the form (every
+        # field but To, which goes last), so each call only appends one number.
+        url = self._url
         headers = {
             "authorization": self._basic_auth(),
             "content-type": "application/x-www-form-urlencoded",

@@ -13,6 +13,7 @@ from broadcast.cli._common import TRANSPORTS
 from broadcast.testing import FakeClock, LoopbackServer
 
 from .js_oracle import JsOracle, missing
+from .pg import postgres_dsn, postgres_server  # noqa: F401 - fixtures for every test
 
 T0 = datetime(2011, 4, 20, 22, 0, tzinfo=UTC)
 

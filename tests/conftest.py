@@ -12,6 +12,7 @@ from broadcast import RetryPolicy, Update
 from broadcast.cli._common import TRANSPORTS
 from broadcast.testing import FakeClock, LoopbackServer
 
+from .journal_store import store  # noqa: F401 - the contract suite's backends
 from .js_oracle import JsOracle, missing
 from .pg import postgres_dsn, postgres_server  # noqa: F401 - fixtures for every test
 

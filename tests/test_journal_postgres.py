@@ -125,3 +125,26 @@ async def test_a_batch_keeps_each_recipients_last_word(postgres_dsn: str, make_u
     assert len(rows) == 300
     assert {r.state for r in rows.values()} == {"delivered"}
     assert rows[numbers[7]].provider_id == "SM0007"
+
+
+@pytest.mark.parametrize(
+    ("dsn", "shown"),
+    [
+        (
+            "postgresql://app:s3cr%40t-pass@db.example:5432/ops",
+            "postgresql://app:***@db.example:5432/ops",
+        ),
+        (
+            "postgres://db.example/ops?user=app&password=s3cr@t-pass",
+            "postgres://db.example/ops?user=app&password=***",
+        ),
+        ("postgresql://app@db.example/ops", "postgresql://app@db.example/ops"),
+    ],
+    ids=["in-url", "in-query", "none"],
+)
+def test_a_dsn_is_shown_with_its_password_masked(dsn: str, shown: str) -> None:
+    """The password, in the URL (percent-encoded) or its query, is *** in every form shown."""
+    journal = PostgresJournal(dsn)
+    assert journal.where == shown
+    assert repr(journal) == f"PostgresJournal({shown!r})"
+    assert "s3cr" not in repr(journal)

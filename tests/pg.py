@@ -93,8 +93,12 @@ def _run(command: list[str], as_user: dict[str, Any], **options: Any) -> None:
         )
 
 
-def start_server(root: Path) -> PostgresServer:
-    """initdb and start a server under ``root``; RuntimeError with its log if it fails."""
+def start_server(root: Path, *, durable: bool = False) -> PostgresServer:
+    """initdb and start a server under ``root``; RuntimeError with its log if it fails.
+
+    ``durable`` keeps PostgreSQL's own defaults (fsync, synchronous commit), for
+    benchmarks; the tests run without them.
+    """
     as_user: dict[str, Any] = {}
     if os.geteuid() == 0:
         nobody = pwd.getpwnam("nobody")
@@ -112,10 +116,9 @@ def start_server(root: Path) -> PostgresServer:
         as_user,
     )  # fmt: skip
     port = _free_port()
-    settings = (
-        f"-h 127.0.0.1 -p {port} -k {root} -c fsync=off -c synchronous_commit=off "
-        "-c full_page_writes=off -c max_connections=200"
-    )
+    settings = f"-h 127.0.0.1 -p {port} -k {root} -c max_connections=200"
+    if not durable:
+        settings += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     _run(
         [str(binaries / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-o", settings,
          "-w", "-t", str(_START_SECONDS), "start"],

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import multiprocessing
 import shutil
 import sqlite3
@@ -85,7 +86,10 @@ def server_cpu(data: Path | None) -> float:
     pid = int((data / "postmaster.pid").read_text().split()[0])
     process = psutil.Process(pid)
     times = process.cpu_times()
-    live = sum(sum(c.cpu_times()[:2]) for c in process.children(recursive=True))
+    live = 0.0
+    for child in process.children(recursive=True):
+        with contextlib.suppress(psutil.NoSuchProcess):  # a backend that just closed
+            live += sum(child.cpu_times()[:2])
     return float(times.user + times.system + times.children_user + times.children_system + live)
 
 

@@ -96,12 +96,15 @@ class Env:
         journal = self.get("BROADCAST_JOURNAL")
         # A postgresql:// journal's password (the rest of the URL is shown, masked).
         database = {p} if journal and (p := password_of(journal)) else set()
-        return frozenset(
-            value
-            for name in self._values
-            if name.endswith(CREDENTIALS) or name in declared
-            if (value := self.get(name)) is not None
-        ) | database
+        return (
+            frozenset(
+                value
+                for name in self._values
+                if name.endswith(CREDENTIALS) or name in declared
+                if (value := self.get(name)) is not None
+            )
+            | database
+        )
 
     def get(self, name: str) -> str | None:
         """The value, stripped; unset and empty both mean ``None``."""

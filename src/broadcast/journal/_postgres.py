@@ -115,7 +115,9 @@ class PostgresJournal:
                     self._dsn,
                     min_size=1,
                     max_size=self._pool_size,
-                    kwargs={"autocommit": True},
+                    # No server-side prepared statements: session state that a
+                    # transaction-mode PgBouncer (before 1.21) would not keep.
+                    kwargs={"autocommit": True, "prepare_threshold": None},
                     timeout=self._timeout,
                     open=False,
                 )

@@ -4,9 +4,11 @@ What is measured
     What a fan-out asks of its journal, with no provider at all: per recipient, a
     ``pending`` row (``log.sending``, buffered) and then a ``delivered`` row (``await
     log.delivered``, which returns once it is committed), by C concurrent senders per
-    process, as ``FanOut`` does. Rows are group-committed by the journal's
-    ``BatchWriter``: one transaction (for PostgreSQL one ``INSERT ... SELECT FROM
-    unnest(...) ON CONFLICT``) per batch of whatever gathered while the last commit ran.
+    process, as ``FanOut`` does (20 is TwilioSMS's default concurrency). Rows are
+    group-committed by the journal's ``BatchWriter``: one transaction (for PostgreSQL
+    one ``INSERT ... SELECT FROM unnest(...) ON CONFLICT``) per batch of whatever
+    gathered while the last commit ran, at most C rows per process: C decides how
+    much each commit carries.
 
     * PostgresJournal on a real PostgreSQL 16 (the ``pgserver`` wheel, started here with
       its durable defaults: ``fsync=on``, ``synchronous_commit=on``), or ``--dsn``. P
@@ -22,7 +24,7 @@ What is measured
     the best PostgreSQL rate here would be the bottleneck.
 
 How to run
-    .venv/bin/python benchmarks/journal_pg_write_rate.py [-n 20000] [-c 50]
+    .venv/bin/python benchmarks/journal_pg_write_rate.py [-n 20000] [-c 20 500]
         [--processes 1 2 4] [--dsn postgresql://...] [--dir DIR]
 """
 
@@ -134,7 +136,9 @@ def _check(target: str, channels: str, expected: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=20_000, help="recipients per process")
-    parser.add_argument("-c", type=int, default=50, help="concurrent senders per process")
+    parser.add_argument(
+        "-c", type=int, nargs="+", default=[20, 500], help="concurrent senders per process"
+    )
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--dsn", help="an existing PostgreSQL (else one is started here)")
     parser.add_argument("--dir", help="where the SQLite file and the server's data go")
@@ -158,36 +162,40 @@ def main() -> None:
         dsn, where = args.dsn, "PostgreSQL at --dsn"
     sqlite_file = str(scratch / "journal.db")
     print(
-        f"Journal write rate: N={args.n:,} recipients per process, C={args.c} senders each; "
+        f"Journal write rate: N={args.n:,} recipients per process, C senders each; "
         f"{where}; SQLite {sqlite3.sqlite_version} in {scratch}; "
         f"Python {sys.version.split()[0]}, {multiprocessing.cpu_count()} CPUs"
     )
-    print(f"  {'journal':<10} {'processes':>9} {'rows/s':>10} {'server CPU µs/row':>18}")
+    print(f"  {'journal':<10} {'C':>4} {'processes':>9} {'rows/s':>10} {'server CPU µs/row':>18}")
     best, costs = 0.0, []
     data = server.data if server is not None else None
     try:
-        for processes in args.processes:
-            for name, target in (("postgres", dsn), ("sqlite", sqlite_file)):
-                before = server_cpu(data)
-                rate = run(target, processes, args.n, args.c, f"{name}{processes}")
-                cost = ""
-                if name == "postgres":
-                    best = max(best, rate)
-                    if data is not None:
-                        costs.append((server_cpu(data) - before) / (processes * args.n) * 1e6)
-                        cost = f"{costs[-1]:.0f}"
-                print(f"  {name:<10} {processes:>9} {rate:>10,.0f} {cost:>18}", flush=True)
+        for c in args.c:
+            for processes in args.processes:
+                for name, target in (("postgres", dsn), ("sqlite", sqlite_file)):
+                    before = server_cpu(data)
+                    rate = run(target, processes, args.n, c, f"{name}{c}x{processes}")
+                    cost = ""
+                    if name == "postgres":
+                        best = max(best, rate)
+                        if data is not None:
+                            used = server_cpu(data) - before
+                            costs.append(used / (processes * args.n) * 1e6)
+                            cost = f"{costs[-1]:.0f}"
+                    line = f"  {name:<10} {c:>4} {processes:>9} {rate:>10,.0f} {cost:>18}"
+                    print(line, flush=True)
         print(
             f"  PostgreSQL's best here, {best:,.0f} rows/s (writers and server on the same "
             f"cores), is the bottleneck from about {best / args.per_worker:.0f} workers at "
             f"{args.per_worker:,.0f} msg/s each (one row per recipient)"
         )
         if costs:
-            per_core = 1e6 / min(costs)
+            low, high = min(costs), max(costs)
             print(
-                f"  the server's own CPU: {min(costs):.0f} µs per row, {per_core:,.0f} rows/s "
-                f"per server core: about {per_core / args.per_worker:.0f} workers per "
-                "core of a database machine of its own"
+                f"  the server's own CPU: {low:.0f} to {high:.0f} µs per row (large to small "
+                f"batches): about {1e6 / high / args.per_worker:.0f} to "
+                f"{1e6 / low / args.per_worker:.0f} workers per core of a database machine "
+                "of its own"
             )
     finally:
         if server is not None:

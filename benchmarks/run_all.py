@@ -134,8 +134,8 @@ BENCHES = (
     Bench(
         "journal_pg_write_rate.py",
         "the journal's write rate alone, PostgreSQL (a real server) and SQLite, 1-4 writers",
-        args=("-n", "20000", "-c", "500", "--processes", "1", "2", "4"),
-        quick=("-n", "2000", "--processes", "1", "2"),
+        args=("-n", "20000", "-c", "20", "500", "--processes", "1", "2", "4"),
+        quick=("-n", "2000", "-c", "50", "--processes", "1", "2"),
     ),
     Bench(
         "journal_open.py",

@@ -148,3 +148,27 @@ def test_a_dsn_is_shown_with_its_password_masked(dsn: str, shown: str) -> None:
     assert journal.where == shown
     assert repr(journal) == f"PostgresJournal({shown!r})"
     assert "s3cr" not in repr(journal)
+
+
+async def test_a_lost_connection_is_a_journal_error_and_the_next_call_reconnects(
+    postgres_server: PostgresServer, postgres_dsn: str, make_update: Any
+) -> None:
+    """The server drops the journal's connections: JournalError (masked), then it recovers."""
+    update = make_update()
+    journal = PostgresJournal(postgres_dsn)
+    await journal.record_update(update)
+    with psycopg.connect(postgres_server.dsn(), autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            (postgres_dsn.rsplit("/", 1)[1],),
+        )
+    try:
+        with pytest.raises(JournalError, match="terminat") as caught:
+            await journal.claim(update, "webhook")
+        claim = await journal.claim(update, "webhook")
+    finally:
+        await journal.aclose()
+    assert postgres_server.password not in str(caught.value)
+    assert masked(postgres_dsn) in str(caught.value)
+    assert claim.status == "claimed"

@@ -90,7 +90,7 @@ class PostgresJournal:
 
     def _describe(self, exc: BaseException) -> str:
         first = safe_error(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return redact(f"{self.where}: {first}")
+        return f"{self.where}: {redact(first)}"  # where is masked already
 
     # -- connections ---------------------------------------------------------------------
 

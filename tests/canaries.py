@@ -66,6 +66,7 @@ CANARIES = {
     "dkim_der": base64.b64encode(_DKIM_DER).decode(),
     "unsub_secret": "CANARYoptoutkey013xq",
     "sp_key": "CANARYspgkey012qzx",
+    "pg_pass": "CANARYpgjournalpass013",
 }
 DKIM_PEM = f"-----BEGIN PRIVATE KEY-----\n{CANARIES['dkim_der']}\n-----END PRIVATE KEY-----\n"
 """The DKIM canary key in PEM form."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import functools
 import logging
 import re
@@ -291,6 +292,12 @@ class Email:
                 errors[0],
             )
         return clients
+
+    def sharded(self, recipients: RecipientSource, /, *, limiter: object = None) -> Email:
+        """A copy sending to ``recipients`` (one shard of a distributed send); SMTP has no pacer."""
+        twin = copy.copy(self)
+        twin._recipients = recipients
+        return twin
 
     def use_journal(self, journal: Journal, /) -> None:
         """Record each recipient and the incident's thread root in ``journal``."""

@@ -18,6 +18,9 @@ __all__ = ["SharedRateLimiter"]
 BATCH_SECONDS = 0.05
 """A worker takes at most this many seconds' worth of tokens at once."""
 
+MIN_WAIT = 0.001
+"""Shortest wait for a token: a rounding error never makes a busy loop."""
+
 
 class SharedRateLimiter:
     """``acquire()`` as ``RateLimiter``'s, drawing on ``account``'s bucket in ``store``.
@@ -58,5 +61,5 @@ class SharedRateLimiter:
                 )
                 self._held = granted
                 if not granted:
-                    await self._sleep(wait)
+                    await self._sleep(max(wait, MIN_WAIT))
             self._held -= 1

@@ -12,18 +12,19 @@ from taskiq import InMemoryBroker
 from broadcast import Broadcaster, SQLiteJournal, Update
 from broadcast._errors import ConfigError
 from broadcast.channels import TwilioSMS, Webhook
+from broadcast.channels._recipients import from_file
 from broadcast.distributed import (
     Distributed,
     KeyRange,
     Shard,
-    SharedRateLimiter,
     ShardWorker,
+    SharedRateLimiter,
     SQLiteShards,
     plan_source,
     shard_source,
     status,
 )
-from broadcast.distributed.tasks import TaskiqQueue, attach, broker_from
+from broadcast.distributed.tasks import TaskiqQueue, attach
 from broadcast.testing import FakeClock, LoopbackServer, RecordedRequest, Reply, TwilioEndpoint
 
 NUMBERS = [f"+1415200{n:04d}" for n in range(60)]
@@ -107,8 +108,6 @@ def test_sources_split_into_contiguous_shards(tmp_path: Path) -> None:
     ]
     file = tmp_path / "numbers.txt"
     file.write_text("# subscribers\n\n" + "\n".join(NUMBERS) + "\n", encoding="utf-8")
-    from broadcast.channels._recipients import from_file
-
     source = from_file(file)
     shards = plan_source("k", "sms", source, size=SIZE)
     assert [s.kind for s in shards] == ["bytes"] * 3
@@ -158,7 +157,8 @@ async def test_two_workers_share_a_send_each_recipient_once_and_one_report(
         )
         one = await worker(path, sms(endpoint, NUMBERS), hook.channel())
         two = await worker(path, sms(endpoint, NUMBERS), hook.channel())
-        assert await one.run_next() and await two.run_next()
+        assert await one.run_next()
+        assert await two.run_next()
         await one.drain()
         await two.drain()
         final = await status(plan.store, update().key)
@@ -168,7 +168,8 @@ async def test_two_workers_share_a_send_each_recipient_once_and_one_report(
         await plan.store.aclose()
     assert sent_to(endpoint) == Counter(NUMBERS)
     assert len(hook.posts) == 1
-    assert final.finished and final.accepted == len(NUMBERS)
+    assert final.finished
+    assert final.accepted == len(NUMBERS)
     assert final.report["sms"].outcome.value == "delivered"
     assert final.report["webhook"].outcome.value == "delivered"
     assert {c.channel: c.state for c in history[0].channels} == {
@@ -198,7 +199,8 @@ async def test_a_task_delivered_twice_sends_nothing_twice(tmp_path: Path) -> Non
         await plan.store.aclose()
     assert sent_to(endpoint) == Counter(NUMBERS)
     assert len(hook.posts) == 1
-    assert final.finished and final.taken_over == 0
+    assert final.finished
+    assert final.taken_over == 0
 
 
 async def test_a_dead_workers_shard_is_taken_over_skipping_who_it_reached(
@@ -230,7 +232,8 @@ async def test_a_dead_workers_shard_is_taken_over_skipping_who_it_reached(
         await sender.journal.aclose()  # type: ignore[union-attr]
         await plan.store.aclose()
     assert sent_to(endpoint) == Counter(NUMBERS[10:])
-    assert final.finished and final.taken_over == 1
+    assert final.finished
+    assert final.taken_over == 1
     assert final.accepted == len(NUMBERS)
     assert final.report["sms"].details["already_delivered"] == 10
 
@@ -239,9 +242,7 @@ async def test_workers_sharing_a_bucket_stay_under_the_accounts_rate(tmp_path: P
     """Three limiters on one account's bucket take at most rate * t + capacity tokens."""
     clock = FakeClock(start=1_000_000.0)
     stores = [SQLiteShards(tmp_path / "j.db", clock=clock) for _ in range(3)]
-    limiters = [
-        SharedRateLimiter(s, "twilio:AC1", rate=50.0, sleep=clock.sleep) for s in stores
-    ]
+    limiters = [SharedRateLimiter(s, "twilio:AC1", rate=50.0, sleep=clock.sleep) for s in stores]
     start, taken = clock.now, 0
     while clock.now - start < 10.0:
         for limiter in limiters:

@@ -103,7 +103,13 @@ def worker(settings: Settings, /, *, broker: str, sweep_every: float, as_json: b
             loop.add_signal_handler(sig, stop.set)
         shard_worker, closing = await worker_from_env(settings.config, env_file=settings.env_file)
         async with closing:
-            stats = await serve(chosen, shard_worker, stop=stop, sweep_every=sweep_every)
+            stats = await serve(
+                chosen,
+                shard_worker,
+                stop=stop,
+                sweep_every=sweep_every,
+                ready=lambda: click.echo(f"ready: listening on {_shown(broker)}", err=True),
+            )
         return {"tasks": stats.tasks, "sent": stats.sent, "skipped": stats.skipped}
 
     done = asyncio.run(run())
@@ -115,6 +121,14 @@ def worker(settings: Settings, /, *, broker: str, sweep_every: float, as_json: b
             f"sent, {done['skipped']} with nothing left to do"
         )
     raise click.exceptions.Exit(EXIT_OK)
+
+
+def _shown(spec: str) -> str:
+    """The broker without any credentials in its address."""
+    if "@" in spec and "://" in spec:
+        scheme, _, rest = spec.partition("://")
+        return f"{scheme}://***@{rest.rpartition('@')[2]}"
+    return spec
 
 
 @click.command()

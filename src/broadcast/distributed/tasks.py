@@ -23,7 +23,7 @@ import contextlib
 import importlib
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -49,6 +49,8 @@ log = logging.getLogger("broadcast")
 
 TASK_NAME = "broadcast.shard"
 """The task's name on the broker."""
+STOP_GRACE = 30.0
+"""Seconds a stopping worker gives the shard in hand before it is cut off (and released)."""
 SWEEP_EVERY = 5.0
 """Seconds between a worker's sweeps of the store for shards nobody holds."""
 
@@ -60,6 +62,8 @@ class WorkerStats:
     tasks: int = 0
     sent: int = 0
     skipped: int = 0
+    running: int = 0
+    """Tasks running now (a stop waits for them, up to ``STOP_GRACE``)."""
 
 
 def broker_from(spec: str) -> AsyncBroker:
@@ -98,12 +102,16 @@ async def _run_shard(
     worker: ShardWorker = context.state.broadcast_worker
     stats: WorkerStats = context.state.broadcast_stats
     stats.tasks += 1
-    said = await worker.run(Shard(update_key, channel, index, "post"))
-    if said == "sent":
-        stats.sent += 1
-    else:
-        stats.skipped += 1
-    stats.sent += await worker.drain()
+    stats.running += 1
+    try:
+        said = await worker.run(Shard(update_key, channel, index, "post"))
+        if said == "sent":
+            stats.sent += 1
+        else:
+            stats.skipped += 1
+        stats.sent += await worker.drain()
+    finally:
+        stats.running -= 1
     return said
 
 
@@ -126,11 +134,15 @@ class TaskiqQueue:
     def __repr__(self) -> str:
         return f"TaskiqQueue({type(self.broker).__name__})"
 
-    async def enqueue(self, shards: Sequence[Shard], /) -> None:
-        """Kick one task per shard."""
+    async def start(self) -> None:
+        """Start the broker (``enqueue`` does it if need be); idempotent."""
         if not self._started and not self.broker.is_worker_process:
             await self.broker.startup()
             self._started = True
+
+    async def enqueue(self, shards: Sequence[Shard], /) -> None:
+        """Kick one task per shard."""
+        await self.start()
         for shard in shards:
             kicker = self._task.kicker().with_task_id(shard.key)
             await kicker.kiq(shard.update_key, shard.channel, shard.index)
@@ -139,7 +151,7 @@ class TaskiqQueue:
         """Shut the broker down if this queue started it."""
         if self._started:
             self._started = False
-            await self.broker.shutdown()
+            await _shutdown_broker(self.broker)
 
 
 def attach(broker: AsyncBroker, worker: ShardWorker) -> WorkerStats:
@@ -158,12 +170,20 @@ async def serve(
     stop: asyncio.Event,
     sweep_every: float = SWEEP_EVERY,
     max_async_tasks: int = 1,
+    ready: Callable[[], None] | None = None,
 ) -> WorkerStats:
-    """Run ``worker`` on ``broker``'s tasks until ``stop`` is set, sweeping the store too."""
+    """Run ``worker`` on ``broker``'s tasks until ``stop`` is set, sweeping the store too.
+
+    ``ready`` is called once the broker is started and the worker listens. One task
+    runs at a time (``max_async_tasks``): a shard is already ``concurrency`` sends.
+    """
     stats = attach(broker, worker)
     broker.is_worker_process = True
-    receiver = Receiver(broker, max_async_tasks=max_async_tasks, run_startup=True)
+    await broker.startup()
+    receiver = Receiver(broker, max_async_tasks=max_async_tasks, run_startup=False)
     listening = asyncio.create_task(receiver.listen(stop), name="broadcast:worker")
+    if ready is not None:
+        ready()
     try:
         while not stop.is_set() and not listening.done():
             stats.sent += await worker.drain()
@@ -171,15 +191,25 @@ async def serve(
                 await asyncio.wait_for(stop.wait(), sweep_every)
     finally:
         stop.set()
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(asyncio.shield(listening), 10.0)
-        if not listening.done():
-            listening.cancel()
-        with contextlib.suppress(Exception):
-            await broker.shutdown()
-    if listening.done() and not listening.cancelled() and (exc := listening.exception()):
-        raise exc
+        loop = asyncio.get_running_loop()
+        until = loop.time() + STOP_GRACE
+        while stats.running and not listening.done() and loop.time() < until:
+            await asyncio.wait({listening}, timeout=0.1)  # the shard in hand finishes
+        listening.cancel()  # a broker waiting for a message never sees the stop itself
+        await asyncio.gather(listening, return_exceptions=True)
+        await _shutdown_broker(broker)
     return stats
+
+
+async def _shutdown_broker(broker: AsyncBroker) -> None:
+    """Shut ``broker`` down; ZeroMQ's socket and context too (taskiq leaves them open)."""
+    with contextlib.suppress(Exception):
+        await broker.shutdown()
+    socket, context = getattr(broker, "socket", None), getattr(broker, "context", None)
+    if socket is not None and callable(getattr(socket, "close", None)):
+        socket.close(linger=0)
+    if context is not None and callable(getattr(context, "term", None)):
+        context.term()
 
 
 def __getattr__(name: str) -> Any:

@@ -50,6 +50,8 @@ PACKAGES = (
     ("apprise", "the comparison; benchmarks only"),
     ("requests", "Apprise's HTTP client"),
     ("aiosmtpd", "the real SMTP sink"),
+    ("psycopg", "PostgresJournal's driver"),
+    ("pgserver", "the PostgreSQL 16 server the journal benchmark starts"),
 )
 
 
@@ -128,6 +130,12 @@ BENCHES = (
         "50,000 SMS with 30 % random faults, a slow-loris provider, SIGTERM mid fan-out",
         quick=("--recipients", "500", "--trickle-recipients", "10"),
         markdown=True,
+    ),
+    Bench(
+        "journal_pg_write_rate.py",
+        "the journal's write rate alone, PostgreSQL (a real server) and SQLite, 1-4 writers",
+        args=("-n", "20000", "-c", "20", "500", "--processes", "1", "2", "4"),
+        quick=("-n", "2000", "-c", "50", "--processes", "1", "2"),
     ),
     Bench(
         "journal_open.py",

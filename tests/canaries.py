@@ -53,6 +53,7 @@ CANARIES = {
     "discord_token": "CANARYdiscordtoken011",
     "tg_token": "555000111:CANARYtelegramtoken009",
     "teams_sig": "CANARYteamssig010xyz",
+    "pg_pass": "CANARYpgjournalpass013",
 }
 USERNAMES = {"hook_user", "smtp_user"}
 """Login names are not secrets (``check`` says which account it logged in as); their

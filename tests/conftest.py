@@ -12,7 +12,9 @@ from broadcast import RetryPolicy, Update
 from broadcast.cli._common import TRANSPORTS
 from broadcast.testing import FakeClock, LoopbackServer
 
+from .journal_store import store  # noqa: F401 - the contract suite's backends
 from .js_oracle import JsOracle, missing
+from .pg import postgres_dsn, postgres_server  # noqa: F401 - fixtures for every test
 
 T0 = datetime(2011, 4, 20, 22, 0, tzinfo=UTC)
 

@@ -2,8 +2,9 @@
 
 ``python -m tests.journal_child '<spec json>'`` builds the channels the spec names,
 pointed at the parent test's loopback servers, sends the update with the journal at
-``spec["journal"]``, and prints the Report as JSON on stdout. Logs go to stderr at
-INFO, so the parent can follow along.
+``spec["journal"]`` (an SQLite file or a PostgreSQL URL; ``spec["owner"]`` poses as
+another machine's worker), and prints the Report as JSON on stdout. Logs go to stderr
+at INFO, so the parent can follow along.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from broadcast import Broadcaster, RetryPolicy, SQLiteJournal, Update
+from broadcast import Broadcaster, RetryPolicy, Update
 from broadcast.channels import Email, TwilioSMS, Twitter, Webhook
+from broadcast.journal._setting import journal_from_setting
 
 T0 = datetime(2011, 4, 20, 22, 0, tzinfo=UTC)
 ACCOUNT_SID = "AC" + "0" * 30 + "11"
@@ -77,7 +79,10 @@ def update(spec: dict[str, Any]) -> Update:
 
 async def main(spec: dict[str, Any]) -> None:
     """Send the update and print the Report."""
-    journal = SQLiteJournal(spec["journal"])
+    journal = journal_from_setting(spec["journal"])  # a file, or a postgresql:// URL
+    assert journal is not None
+    if owner := spec.get("owner"):
+        journal.owner = owner
     async with Broadcaster(channels(spec), journal=journal, timeout=60) as broadcaster:
         report = await broadcaster.send(update(spec))
     await journal.aclose()

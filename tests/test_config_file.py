@@ -200,7 +200,10 @@ def test_bad_table_names_file_table_key_and_fix(tmp_path: Path, table: str, mess
         ("[channels.x]\ntype = 'webhook'\nurl = \n", r"not valid TOML: .*line 3"),
         ("[channel.x]\ntype = 'webhook'\n", r"unknown key 'channel'; did you mean channels\?"),
         ("[settings]\ntimeout = 'soon'\n", r"\[settings\] timeout must be a number, got 'soon'"),
-        ("[settings]\njournal = 3\n", r"\[settings\] journal must be a path, or false"),
+        (
+            "[settings]\njournal = 3\n",
+            r"\[settings\] journal must be a path, a postgresql:// URL, or false",
+        ),
         ("[settings]\nretries = 3\n", r"\[settings\] unknown key 'retries'"),
         ("[channels.X_Main]\ntype = 'webhook'\n", r"\[channels\.X_Main\]: a channel name is"),
         ("[settings]\ntimeout = 30\n", r"defines no \[channels\.NAME\] table"),

@@ -9,7 +9,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ import pytest
 
 from broadcast import (
     Broadcaster,
+    Journal,
     JournalError,
     Outcome,
     PermanentError,
@@ -38,16 +39,17 @@ from broadcast.testing._providers import x as x_api
 from broadcast.testing._providers._base import json_reply
 
 from .conftest import T0
+from .journal_store import Store
 
 ACCOUNT_SID = "AC" + "0" * 30 + "11"
 STOPPED = "+14155550103"
 
 
 @pytest.fixture
-async def journal(tmp_path: Path) -> AsyncIterator[SQLiteJournal]:
-    keeper = SQLiteJournal(tmp_path / "journal.db")
-    yield keeper
-    await keeper.aclose()
+def journal(store: Store) -> Journal:
+    """The test's journal: each test using it runs on SQLite and on PostgreSQL."""
+    made: Journal = store.make()
+    return made
 
 
 def _x_reply(request: RecordedRequest) -> Reply:
@@ -96,7 +98,7 @@ def _dead_owner() -> str:
 
 
 async def _send(
-    channels: list[Any], update: Update, journal: SQLiteJournal, **options: Any
+    channels: list[Any], update: Update, journal: Journal, **options: Any
 ) -> dict[str, Any]:
     async with Broadcaster(channels, journal=journal, **options) as broadcaster:
         report = await broadcaster.send(update)
@@ -107,7 +109,7 @@ async def _send(
 
 
 async def test_the_same_update_again_is_skipped_with_its_ids(
-    server: LoopbackServer, x: LoopbackServer, journal: SQLiteJournal, make_update: Any
+    server: LoopbackServer, x: LoopbackServer, journal: Journal, make_update: Any
 ) -> None:
     """A re-send delivers nothing new; the Report says skipped and gives the ids."""
     channels = lambda: [Webhook(server.url), Twitter(bearer_token="t", base_url=x.url)]  # noqa: E731
@@ -123,7 +125,7 @@ async def test_the_same_update_again_is_skipped_with_its_ids(
 
 
 async def test_a_resend_texts_only_who_is_missing_and_not_who_refused(
-    server: LoopbackServer, journal: SQLiteJournal, make_update: Any
+    server: LoopbackServer, journal: Journal, make_update: Any
 ) -> None:
     """After a partial send, a re-run reaches the rest; a STOP (21610) is not retried."""
     numbers = ["+14155550101", "+14155550102", STOPPED]
@@ -145,12 +147,12 @@ async def test_a_resend_texts_only_who_is_missing_and_not_who_refused(
 
 
 async def test_a_re_run_re_sends_who_a_killed_run_left_pending_and_counts_them(
-    server: LoopbackServer, journal: SQLiteJournal, make_update: Any
+    server: LoopbackServer, journal: Journal, make_update: Any, store: Store
 ) -> None:
     """A pending row from a dead run is sent again and counted in resent_after_stop."""
     update = make_update()
     pending, delivered, fresh = "+14155550101", "+14155550102", "+14155550104"
-    crashed = SQLiteJournal(journal.path)
+    crashed = store.make()
     crashed.owner = _dead_owner()
     await crashed.record_update(update)
     await crashed.claim(update, "sms")
@@ -168,45 +170,42 @@ async def test_a_re_run_re_sends_who_a_killed_run_left_pending_and_counts_them(
 
 
 async def test_a_live_holder_makes_a_second_sender_skip(
-    server: LoopbackServer, journal: SQLiteJournal, make_update: Any, tmp_path: Path
+    server: LoopbackServer, journal: Journal, make_update: Any, store: Store, tmp_path: Path
 ) -> None:
     """While another live process holds the lease, the channel is busy: not sent, not ok."""
-    other = SQLiteJournal(journal.path)
+    other = store.make()
     claim = await other.claim(make_update(), "webhook")
     assert claim.status == "claimed"
     receipts = await _send([Webhook(server.url)], make_update(), journal)
-    await other.aclose()
     assert receipts["webhook"].outcome is Outcome.BUSY
     assert "being sent by another process" in str(receipts["webhook"].reason)
     assert server.requests == []
 
 
 async def test_an_expired_lease_is_taken_over(
-    server: LoopbackServer, make_update: Any, tmp_path: Path
+    server: LoopbackServer, make_update: Any, store: Store, tmp_path: Path
 ) -> None:
     """A holder elsewhere that stopped renewing loses the lease when it runs out."""
     clock = FakeClock(start=1_000_000.0)
-    elsewhere = SQLiteJournal(tmp_path / "j.db", clock=clock)
+    elsewhere = store.make(clock=clock)
     elsewhere.owner = "another-host:4242:abcd"
     await elsewhere.claim(make_update(), "webhook")
-    here = SQLiteJournal(tmp_path / "j.db", clock=clock)
+    here = store.make(clock=clock)
     assert (await here.claim(make_update(), "webhook")).status == "busy"
     clock.now += here.lease + 1
     claim = await here.claim(make_update(), "webhook")
     assert (claim.status, claim.in_doubt) == ("claimed", True)
-    await elsewhere.aclose()
-    await here.aclose()
 
 
 # --- doubt --------------------------------------------------------------------------
 
 
 async def test_a_part_a_killed_run_was_posting_is_in_doubt_until_settled(
-    x: LoopbackServer, journal: SQLiteJournal, make_update: Any
+    x: LoopbackServer, journal: Journal, make_update: Any, store: Store
 ) -> None:
     """A tweet pending from a dead run is not re-posted; settle() says what happened."""
     update = make_update()
-    crashed = SQLiteJournal(journal.path)
+    crashed = store.make()
     crashed.owner = _dead_owner()
     await crashed.record_update(update)
     await crashed.claim(update, "twitter")
@@ -226,11 +225,11 @@ async def test_a_part_a_killed_run_was_posting_is_in_doubt_until_settled(
 
 
 async def test_a_channel_that_cannot_resume_is_in_doubt_and_a_webhook_is_resent(
-    server: LoopbackServer, journal: SQLiteJournal, make_update: Any
+    server: LoopbackServer, journal: Journal, make_update: Any, store: Store
 ) -> None:
     """A plain channel left mid-send fails as in doubt; a webhook re-sends its webhook-id."""
     update = make_update()
-    crashed = SQLiteJournal(journal.path)
+    crashed = store.make()
     crashed.owner = _dead_owner()
     await crashed.record_update(update)
     await crashed.claim(update, "recording")
@@ -252,7 +251,7 @@ async def test_a_channel_that_cannot_resume_is_in_doubt_and_a_webhook_is_resent(
 
 
 async def test_a_timeout_on_a_plain_channel_leaves_it_in_doubt(
-    journal: SQLiteJournal, make_update: Any
+    journal: Journal, make_update: Any
 ) -> None:
     """A send cut off without an answer is not re-sent blindly by the next run."""
     hanging = RecordingChannel(hang=True)
@@ -266,7 +265,7 @@ async def test_a_timeout_on_a_plain_channel_leaves_it_in_doubt(
 
 
 async def test_a_resolution_supersedes_a_stale_update_still_retrying(
-    journal: SQLiteJournal, make_update: Any
+    journal: Journal, make_update: Any
 ) -> None:
     """An 'investigating' retry due after 'resolved' went out is skipped, not delivered."""
     stale = make_update(status="investigating")
@@ -290,7 +289,7 @@ async def test_a_resolution_supersedes_a_stale_update_still_retrying(
 
 
 async def test_an_update_older_than_the_resolution_is_not_sent(
-    journal: SQLiteJournal, make_update: Any
+    journal: Journal, make_update: Any
 ) -> None:
     """Sent after the resolution, an earlier update is skipped as superseded."""
     resolved = make_update(status="resolved", created_at=T0 + timedelta(minutes=30))
@@ -308,7 +307,7 @@ async def test_an_update_older_than_the_resolution_is_not_sent(
 
 
 async def test_history_is_the_timeline_with_outcomes_and_ids(
-    journal: SQLiteJournal, make_update: Any
+    journal: Journal, make_update: Any
 ) -> None:
     """history() lists each update in order with each channel's outcome and ids."""
     first, second = (
@@ -332,7 +331,7 @@ async def test_history_is_the_timeline_with_outcomes_and_ids(
 
 
 async def test_overdue_lists_open_incidents_whose_promise_has_passed(
-    journal: SQLiteJournal, make_update: Any
+    journal: Journal, make_update: Any
 ) -> None:
     """overdue(now=) lists late open incidents, most late first; resolved ones never."""
     psn = make_update()  # promises an update by T0 + 1h

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from email import message_from_bytes, policy
@@ -20,6 +22,7 @@ from broadcast.testing._providers import x
 from broadcast.testing._providers._base import json_reply
 from broadcast.testing._providers.twilio import message_resource, message_sid
 
+from .journal_store import Store
 from .smtp_server import Recorder, smtp_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -127,14 +130,14 @@ def sinks() -> Iterator[tuple[XSink, LoopbackServer, TwilioSink]]:
 
 
 def test_killed_mid_fan_out_a_re_run_finishes_without_duplicate_posts(
-    tmp_path: Path, sinks: tuple[XSink, LoopbackServer, TwilioSink]
+    tmp_path: Path, store: Store, sinks: tuple[XSink, LoopbackServer, TwilioSink]
 ) -> None:
     """SIGKILL mid-SMS, re-run: all 2,000 reached, duplicates <= concurrency, posts once."""
     x, webhook, sms = sinks
     numbers = _numbers(2000)
     (tmp_path / "numbers.txt").write_text("\n".join(numbers))
     spec = {
-        "journal": str(tmp_path / "journal.db"),
+        "journal": store.target,
         "twitter": x.server.url,
         "webhook": webhook.url,
         "sms": {
@@ -178,14 +181,14 @@ def test_killed_mid_fan_out_a_re_run_finishes_without_duplicate_posts(
 
 
 def test_two_processes_sending_the_same_update_post_it_once(
-    tmp_path: Path, sinks: tuple[XSink, LoopbackServer, TwilioSink]
+    tmp_path: Path, store: Store, sinks: tuple[XSink, LoopbackServer, TwilioSink]
 ) -> None:
     """Two processes at once: one sends each channel, the other is told it is busy; each once."""
     x, webhook, sms = sinks
     numbers = _numbers(50)
     (tmp_path / "numbers.txt").write_text("\n".join(numbers))
     spec = {
-        "journal": str(tmp_path / "journal.db"),
+        "journal": store.target,
         "twitter": x.server.url,
         "webhook": webhook.url,
         "sms": {"url": sms.server.url, "numbers": str(tmp_path / "numbers.txt"), "concurrency": 4},
@@ -240,3 +243,24 @@ def test_follow_up_from_a_new_process_threads_under_the_incident(
     assert first["In-Reply-To"] == root
     assert second["In-Reply-To"] == root
     assert second["References"] == root
+
+
+async def test_a_killed_worker_elsewhere_loses_its_lease_when_it_expires(
+    store: Store, sinks: tuple[XSink, LoopbackServer, TwilioSink], make_update: Any
+) -> None:
+    """SIGKILLed while posting, on 'another machine': busy until its lease runs out, then taken."""
+    x, _, _ = sinks
+    x.gate.clear()  # its tweet hangs at X: the lease is held
+    spec = {"journal": store.target, "twitter": x.server.url, "owner": "worker-b:4242:cafe0000"}
+    with _start(spec) as worker:
+        assert await asyncio.to_thread(x.arrived.wait, WAIT)
+        worker.kill()
+        await asyncio.to_thread(worker.wait, WAIT)
+    update = make_update(body="We are investigating.", author=None, url=None)
+    now = time.time()
+    here = store.make(clock=lambda: now)
+    busy = await here.claim(update, "twitter")
+    assert (busy.status, busy.holder) == ("busy", "worker-b:4242:cafe0000")
+    later = store.make(clock=lambda: now + here.lease + 1)
+    taken = await later.claim(update, "twitter")
+    assert (taken.status, taken.in_doubt) == ("claimed", True)

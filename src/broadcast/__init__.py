@@ -70,6 +70,7 @@ if TYPE_CHECKING:
         Config,
         load_config,
     )
+    from .journal._postgres import PostgresJournal
     from .journal._protocol import Journal
     from .journal._sqlite import SQLiteJournal
 
@@ -90,6 +91,7 @@ __all__ = [
     "NotSent",
     "Outcome",
     "PermanentError",
+    "PostgresJournal",
     "Preview",
     "Progress",
     "Receipt",
@@ -140,6 +142,7 @@ _WHERE = {
     "Unconfirmed": "._errors",
     "Journal": ".journal._protocol",
     "SQLiteJournal": ".journal._sqlite",
+    "PostgresJournal": ".journal._postgres",
     "Progress": "._scope",
     "register_secret": "._redact",
     "Outcome": "._report",

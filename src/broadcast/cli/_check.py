@@ -47,10 +47,10 @@ def check(
 
 def _journal_line(setting: str | None) -> str:
     """Where sends from here are recorded: one journal per user unless configured."""
-    from ..journal._sqlite import journal_from_setting  # noqa: PLC0415 - keep --help fast
+    from ..journal._setting import exists, journal_from_setting, location  # noqa: PLC0415
 
     journal = journal_from_setting(setting)
     if journal is None:
         return "journal: off (BROADCAST_JOURNAL=off): nothing is recorded between sends"
-    made = "" if journal.path.exists() else " (not created yet: nothing was sent)"
-    return f"journal: {journal.path}{made}"
+    made = "" if exists(journal) else " (not created yet: nothing was sent)"
+    return f"journal: {location(journal)}{made}"

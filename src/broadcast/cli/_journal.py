@@ -15,7 +15,7 @@ from ._common import EXIT_FAILED, EXIT_OK, Settings, fail, guarded, pass_setting
 
 if TYPE_CHECKING:
     from ..journal._protocol import ChannelRecord
-    from ..journal._sqlite import SQLiteJournal
+    from ..journal._setting import AnyJournal
 
 __all__ = ["aligned", "existing_journal", "history", "overdue", "settle", "use_journal"]
 
@@ -23,25 +23,37 @@ T = TypeVar("T")
 _json = click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 
 
-def existing_journal(path: str | None) -> SQLiteJournal | None:
+def existing_journal(path: str | None) -> AnyJournal | None:
     """The journal at ``path`` (``BROADCAST_JOURNAL``); None if it is off or not made yet."""
-    from ..journal._sqlite import default_journal  # noqa: PLC0415 - keep --help fast
+    from ..journal._pg_dsn import is_postgres  # noqa: PLC0415 - keep --help fast
 
     if path == "off":
         return None
+    if is_postgres(path):
+        from ..journal._setting import journal_from_setting  # noqa: PLC0415
+
+        return journal_from_setting(path)
+    from ..journal._sqlite import default_journal  # noqa: PLC0415 - keep --help fast
+
     journal = default_journal(path)
     return journal if journal.path.exists() else None
 
 
 def _where(setting: str | None) -> str:
     """The path the journal setting names (the per-user journal when unset)."""
-    from ..journal._sqlite import journal_from_setting  # noqa: PLC0415 - keep --help fast
+    from ..journal._setting import journal_from_setting, location  # noqa: PLC0415
 
     journal = journal_from_setting(setting)
-    return str(journal.path) if journal is not None else "off"
+    return location(journal) if journal is not None else "off"
 
 
-def _journal(settings: Settings) -> SQLiteJournal | None:
+def _location(journal: AnyJournal) -> str:
+    from ..journal._setting import location  # noqa: PLC0415 - keep --help fast
+
+    return location(journal)
+
+
+def _journal(settings: Settings) -> AnyJournal | None:
     """The configured journal; None when it does not exist yet (nothing was sent)."""
     path = settings.load(require_secrets=False, allow_empty=True).env.get("BROADCAST_JOURNAL")
     if path == "off":
@@ -49,7 +61,7 @@ def _journal(settings: Settings) -> SQLiteJournal | None:
     return existing_journal(path)
 
 
-def use_journal(journal: SQLiteJournal, work: Callable[[SQLiteJournal], Awaitable[T]]) -> T:
+def use_journal(journal: AnyJournal, work: Callable[[AnyJournal], Awaitable[T]]) -> T:
     async def run() -> T:
         await journal.open()
         try:
@@ -104,7 +116,8 @@ def history(settings: Settings, /, incident: str | None, *, as_json: bool) -> No
         return
     updates = use_journal(journal, lambda j: j.history(incident))
     if not updates:
-        raise fail(f"no incident {incident!r} in {journal.path}; `broadcast history` lists them")
+        where = _location(journal)
+        raise fail(f"no incident {incident!r} in {where}; `broadcast history` lists them")
     if as_json:
         click.echo(settings.mask(_dump([asdict(u) for u in updates])))
         return

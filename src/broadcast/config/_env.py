@@ -89,14 +89,21 @@ class Env:
         So is every variable a channel declares as a ``SecretStr`` (the webhook URL:
         its path or query may hold a token).
         """
+        from ..journal._pg_dsn import password_of  # noqa: PLC0415 - only when asked
         from ._registry import secret_env_names  # noqa: PLC0415 - loads the channels
 
         declared = secret_env_names(self) if self._values else frozenset()
-        return frozenset(
-            value
-            for name in self._values
-            if name.endswith(CREDENTIALS) or name in declared
-            if (value := self.get(name)) is not None
+        journal = self.get("BROADCAST_JOURNAL")
+        # A postgresql:// journal's password (the rest of the URL is shown, masked).
+        database = {p} if journal and (p := password_of(journal)) else set()
+        return (
+            frozenset(
+                value
+                for name in self._values
+                if name.endswith(CREDENTIALS) or name in declared
+                if (value := self.get(name)) is not None
+            )
+            | database
         )
 
     def get(self, name: str) -> str | None:

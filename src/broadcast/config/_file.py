@@ -31,6 +31,7 @@ from .._channel import Channel
 from .._errors import ConfigError
 from .._redact import redact, register_secret
 from ..channels._registry import available, spec
+from ..journal._pg_dsn import is_postgres, password_of
 from ._env import Env
 from ._registry import SETTINGS, channel_keys, specs
 
@@ -109,12 +110,15 @@ def _settings(where: str, table: dict[str, Any], base: Path) -> dict[str, str]:
     for key, value in table.items():
         if key == "journal" and value is False:
             variables[SETTINGS[key]] = "off"
+        elif key == "journal" and isinstance(value, str) and is_postgres(value):
+            register_secret(password_of(value))
+            variables[SETTINGS[key]] = value  # a shared PostgresJournal, not a file
         elif key == "journal" and isinstance(value, str):
             variables[SETTINGS[key]] = str(base / Path(value).expanduser())
         elif key != "journal" and isinstance(value, int | float) and not isinstance(value, bool):
             variables[SETTINGS[key]] = str(value)
         else:
-            kind = "a path, or false" if key == "journal" else "a number"
+            kind = "a path, a postgresql:// URL, or false" if key == "journal" else "a number"
             raise ConfigError(f"{where}: [settings] {key} must be {kind}, got {value!r}")
     return variables
 

@@ -15,7 +15,8 @@ the generated table. The settings that are not a channel's:
 | ``BROADCAST_FAN_OUT_TIMEOUT`` | seconds per fan-out channel (default: BROADCAST_TIMEOUT|
 |                               | if set, else 3600)                                     |
 | ``BROADCAST_JOURNAL``         | the delivery journal file (default: the per-user       |
-|                               | journal, see ``default_journal_path``; ``off``: none)  |
+|                               | journal, see ``default_journal_path``; ``off``: none;  |
+|                               | ``postgresql://...``: a shared PostgresJournal)        |
 | ``BROADCAST_CONFIG``          | the broadcast.toml to read (default ./broadcast.toml)  |
 | ``BROADCAST_ALLOW_UNKNOWN``   | ``1``: an unknown ``BROADCAST_*`` name is a warning    |
 |                               | (never for credentials; see ``_config_names``)         |
@@ -36,7 +37,7 @@ from .._errors import ConfigError
 from .._redact import redact, register_secret
 from .._retry import RetryPolicy
 from ..journal._protocol import Journal
-from ..journal._sqlite import journal_from_setting
+from ..journal._setting import journal_from_setting, location
 from ._env import Env
 from ._registry import (
     SETTINGS,
@@ -136,7 +137,8 @@ def broadcaster_from_env(
     """A Broadcaster with the environment's channels (or ``channels``) and settings.
 
     ``journal`` defaults to an ``SQLiteJournal`` at ``BROADCAST_JOURNAL`` (else the
-    per-user journal, ``default_journal_path()``; ``off`` for none), which the
+    per-user journal, ``default_journal_path()``; ``off`` for none; a
+    ``postgresql://`` URL for a ``PostgresJournal``), which the
     Broadcaster closes with itself; pass a Journal (yours to close), or None for none.
     """
     env = env or Env.load()
@@ -154,7 +156,7 @@ def _broadcaster(
         setting = env.get("BROADCAST_JOURNAL")
         journal = journal_from_setting(setting)
         where = "BROADCAST_JOURNAL or [settings] journal" if setting else "the per-user default"
-        log.info("journal: %s (%s)", journal.path if journal else "off", where)
+        log.info("journal: %s (%s)", location(journal) if journal else "off", where)
     broadcaster = Broadcaster(
         channels if channels is not None else channels_from_env(env),
         journal=journal,

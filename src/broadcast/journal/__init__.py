@@ -6,9 +6,14 @@
 ``_check.py``). ``ThreadStore`` (``_threads.py``) is where each incident's posts are;
 a Journal is one. ``_run.py`` is the Broadcaster's use of a journal for one channel.
 
+``PostgresJournal`` (``_postgres.py`` over ``_pg_sql.py``, ``_pg_schema.py`` and
+``_pg_settle.py``) is the same contract on a shared PostgreSQL database; it imports
+psycopg only when opened.
+
 The names users need most (``Journal``, ``SQLiteJournal``) are also in ``broadcast``.
 """
 
+from ._postgres import PostgresJournal
 from ._protocol import (
     ChannelRecord,
     Claim,
@@ -32,6 +37,7 @@ __all__ = [
     "Journal",
     "MemoryThreads",
     "Overdue",
+    "PostgresJournal",
     "RecipientLog",
     "SQLiteJournal",
     "ThreadState",

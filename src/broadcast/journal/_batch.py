@@ -31,8 +31,16 @@ Run = Callable[[Callable[[sqlite3.Connection], Any]], Awaitable[Any]]
 class BatchWriter:
     """Queues item rows and commits them in batches on the journal's thread."""
 
-    def __init__(self, run: Run, describe: Callable[[BaseException], str]) -> None:
+    def __init__(
+        self,
+        run: Run,
+        describe: Callable[[BaseException], str],
+        *,
+        commit: Callable[[list[Row]], Awaitable[None]] | None = None,
+    ) -> None:
         self._run = run
+        self._commit = commit
+        """Another store's batch commit (PostgresJournal's); SQLite's ``upsert_items`` if None."""
         self._describe = describe
         self._rows: list[Row] = []
         self._waiters: list[asyncio.Future[None]] = []
@@ -68,7 +76,10 @@ class BatchWriter:
             rows, waiters = self._rows, self._waiters
             self._rows, self._waiters = [], []
             try:
-                await self._run(functools.partial(upsert_items, rows=rows))
+                if self._commit is not None:
+                    await self._commit(rows)
+                else:
+                    await self._run(functools.partial(upsert_items, rows=rows))
             except Exception as exc:  # noqa: BLE001 - handed to every waiter, then raised again
                 self._error = JournalError(f"cannot write the journal: {self._describe(exc)}")
                 for waiter in waiters:

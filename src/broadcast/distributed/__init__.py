@@ -12,6 +12,7 @@ Nothing here imports taskiq: ``broadcast.distributed.tasks`` does, on use.
 """
 
 from ._dispatch import Distributed, plan
+from ._postgres import PostgresShards
 from ._rate import SharedRateLimiter
 from ._shards import Shard, ShardClaim, ShardQueue, ShardRecord, ShardStore
 from ._sources import DEFAULT_SHARD_SIZE, KeyRange, plan_source, shard_source
@@ -24,6 +25,7 @@ __all__ = [
     "SHARD_LEASE",
     "Distributed",
     "KeyRange",
+    "PostgresShards",
     "SQLiteShards",
     "SendStatus",
     "Shard",

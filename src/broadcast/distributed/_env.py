@@ -11,6 +11,7 @@ from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING
 
 from .._errors import ConfigError
+from ..journal._postgres import PostgresJournal
 from ..journal._sqlite import SQLiteJournal
 from ._shards import ShardStore
 from ._sqlite import SQLiteShards
@@ -26,10 +27,10 @@ def store_for(journal: Journal | None) -> ShardStore:
     """The shard store beside ``journal``: its SQLite file (or its database)."""
     if isinstance(journal, SQLiteJournal):
         return SQLiteShards(journal.path)
-    made = getattr(journal, "shard_store", None)
-    if callable(made):
-        store: ShardStore = made()
-        return store
+    if isinstance(journal, PostgresJournal):
+        from ._postgres import PostgresShards  # noqa: PLC0415 - the postgres extra
+
+        return PostgresShards(journal._dsn)
     raise ConfigError(
         "BROADCAST_JOURNAL: a distributed send keeps its shards beside the journal; "
         f"{journal!r} has no shard store (use a journal file or a PostgreSQL journal)"

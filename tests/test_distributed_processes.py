@@ -23,11 +23,13 @@ from pathlib import Path
 
 import pytest
 
-from broadcast import Broadcaster, SQLiteJournal, Update
+from broadcast import Broadcaster, Update
 from broadcast.channels import TwilioSMS
 from broadcast.channels._recipients import from_file
-from broadcast.distributed import Distributed, SendStatus, SQLiteShards, status
+from broadcast.distributed import Distributed, SendStatus, status
+from broadcast.distributed._env import store_for
 from broadcast.distributed.tasks import TaskiqQueue, broker_from
+from broadcast.journal._setting import journal_from_setting
 
 from .twilio_sink import SID, TOKEN, TwilioSink
 
@@ -52,8 +54,16 @@ def the_update() -> Update:
 class Setup:
     """The journal, the recipient file, the broker and the workers' environment."""
 
-    def __init__(self, tmp_path: Path, sink: TwilioSink, recipients: list[str], **sms: str) -> None:
-        self.journal = tmp_path / "journal.db"
+    def __init__(
+        self,
+        tmp_path: Path,
+        sink: TwilioSink,
+        recipients: list[str],
+        *,
+        dsn: str | None = None,
+        **sms: str,
+    ) -> None:
+        self.journal: str = dsn or str(tmp_path / "journal.db")
         self.file = tmp_path / "numbers.txt"
         self.file.write_text("\n".join(recipients) + "\n", encoding="utf-8")
         self.broker = f"zmq://127.0.0.1:{free_port()}"
@@ -61,7 +71,7 @@ class Setup:
         self.sink = sink
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("BROADCAST_")}
         self.env |= {
-            "BROADCAST_JOURNAL": str(self.journal),
+            "BROADCAST_JOURNAL": self.journal,
             "BROADCAST_TWILIO_ACCOUNT_SID": SID,
             "BROADCAST_TWILIO_AUTH_TOKEN": TOKEN,
             "BROADCAST_TWILIO_FROM": "+15017122661",
@@ -129,8 +139,9 @@ class Setup:
 
     async def send(self, size: int) -> tuple[Distributed, TaskiqQueue]:
         queue = self.queue
-        plan = Distributed(SQLiteShards(self.journal), queue, shard_size=size)
-        journal = SQLiteJournal(self.journal)
+        journal = journal_from_setting(self.journal)
+        assert journal is not None
+        plan = Distributed(store_for(journal), queue, shard_size=size)
         async with Broadcaster([self.channel()], journal=journal) as broadcaster:
             report = await broadcaster.send(the_update(), distributed=plan)
         await journal.aclose()
@@ -209,14 +220,16 @@ async def test_three_workers_reach_30000_recipients_each_exactly_once(
     assert sum(w["skipped"] for w in said) >= len(shards)  # redelivered: nothing to do
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 async def test_a_worker_killed_mid_shard_is_finished_by_the_others_within_the_bound(
-    tmp_path: Path, cleanup: list[Setup]
+    tmp_path: Path, cleanup: list[Setup], backend: str, request: pytest.FixtureRequest
 ) -> None:
     """SIGKILL a worker with 5 texts in flight: others finish its shard; at most 5 twice."""
     concurrency = 5
     recipients = numbers(600)
+    dsn = request.getfixturevalue("postgres_dsn") if backend == "postgres" else None
     with TwilioSink(expect=len(recipients), hold_after=50, holding=concurrency) as sink:
-        setup = Setup(tmp_path, sink, recipients, concurrency=str(concurrency))
+        setup = Setup(tmp_path, sink, recipients, dsn=dsn, concurrency=str(concurrency))
         cleanup.append(setup)
         await setup.queue.start()
         (first,) = setup.start_workers(1)
@@ -232,7 +245,10 @@ async def test_a_worker_killed_mid_shard_is_finished_by_the_others_within_the_bo
         await queue.aclose()
         await plan.store.aclose()
     twice = sum(n - 1 for n in sink.to.values())
-    print(f"crash duplicates: {twice} (bound {concurrency})")
+    print(
+        f"crash duplicates: {twice} (bound {concurrency})",
+        sorted(recipients.index(n) for n, c in sink.to.items() if c > 1),
+    )
     assert set(sink.to) == set(recipients)
     assert twice <= concurrency
     assert final.finished

@@ -59,6 +59,9 @@ class ShardWorker:
         self.store = store
         self._channels = {c.name: c for c in broadcaster.channels}
         self._limiters: dict[str, SharedRateLimiter] = {}
+        self._one_at_a_time = asyncio.Lock()
+        """A worker sends one shard at a time (a task and a sweep never overlap), so what
+        it has in flight is at most one fan-out's ``concurrency``: the crash bound."""
         self.shards_done = 0
 
     def __repr__(self) -> str:
@@ -66,20 +69,22 @@ class ShardWorker:
 
     async def run(self, shard: Shard, /) -> Literal["sent", "done", "busy"]:
         """Claim and send ``shard`` (only its key is read): ``sent``, or why not."""
-        claim = await self.store.claim(shard)
-        if claim.status != "claimed":
-            log.info("shard %s: %s; nothing sent here", shard.key, claim.status)
-            return claim.status
-        await self._work(claim)
-        return "sent"
+        async with self._one_at_a_time:
+            claim = await self.store.claim(shard)
+            if claim.status != "claimed":
+                log.info("shard %s: %s; nothing sent here", shard.key, claim.status)
+                return claim.status
+            await self._work(claim)
+            return "sent"
 
     async def run_next(self, update_key: str | None = None, /) -> bool:
         """Claim and send any shard nobody holds; False when there is none."""
-        claim = await self.store.claim_next(update_key)
-        if claim is None:
-            return False
-        await self._work(claim)
-        return True
+        async with self._one_at_a_time:
+            claim = await self.store.claim_next(update_key)
+            if claim is None:
+                return False
+            await self._work(claim)
+            return True
 
     async def drain(self, update_key: str | None = None, /) -> int:
         """Send shards nobody holds until there are none; how many were sent."""

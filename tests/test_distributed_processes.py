@@ -137,6 +137,15 @@ class Setup:
                 if "nothing sent here" in line:
                     self.nothing_to_do.release()
 
+    async def prepare(self) -> None:
+        """Make the journal (before several workers open it at once) and bind the broker."""
+        journal = journal_from_setting(self.journal)
+        assert journal is not None
+        store = store_for(journal)
+        await store.open()
+        await store.aclose()
+        await self.queue.start()  # bound before the workers connect: they get the tasks
+
     async def send(self, size: int) -> tuple[Distributed, TaskiqQueue]:
         queue = self.queue
         journal = journal_from_setting(self.journal)
@@ -199,7 +208,7 @@ async def test_three_workers_reach_30000_recipients_each_exactly_once(
     with TwilioSink(expect=len(recipients)) as sink:
         setup = Setup(tmp_path, sink, recipients)
         cleanup.append(setup)
-        await setup.queue.start()  # bound before the workers connect: they get the tasks
+        await setup.prepare()
         setup.start_workers(3)
         plan, queue = await setup.send(size=10_000)
         assert sink.all_arrived.wait(WAIT)
@@ -231,7 +240,7 @@ async def test_a_worker_killed_mid_shard_is_finished_by_the_others_within_the_bo
     with TwilioSink(expect=len(recipients), hold_after=50, holding=concurrency) as sink:
         setup = Setup(tmp_path, sink, recipients, dsn=dsn, concurrency=str(concurrency))
         cleanup.append(setup)
-        await setup.queue.start()
+        await setup.prepare()
         (first,) = setup.start_workers(1)
         plan, queue = await setup.send(size=200)
         assert sink.stuck.wait(WAIT)  # 50 answered, then 5 in flight and unanswered
@@ -265,7 +274,7 @@ async def test_three_workers_together_keep_to_the_accounts_rate(
     with TwilioSink(expect=len(recipients)) as sink:
         setup = Setup(tmp_path, sink, recipients, rate=str(rate), concurrency="5")
         cleanup.append(setup)
-        await setup.queue.start()
+        await setup.prepare()
         setup.start_workers(3)
         plan, queue = await setup.send(size=34)
         assert sink.all_arrived.wait(WAIT)

@@ -157,6 +157,18 @@ class Setup:
         assert report["sms"].outcome.value == "busy"
         return plan, queue
 
+    def command(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """``broadcast ARGS`` with the workers' configuration."""
+        return subprocess.run(  # noqa: S603 - our own command
+            [sys.executable, "-m", "broadcast", *args],
+            env=self.env,
+            cwd=self.cwd,
+            capture_output=True,
+            text=True,
+            timeout=WAIT,
+            check=False,
+        )
+
     def stop(self) -> list[dict[str, int]]:
         """SIGTERM every live worker; what each says it did."""
         said = []
@@ -218,6 +230,7 @@ async def test_three_workers_reach_30000_recipients_each_exactly_once(
         for _ in shards:
             assert setup.nothing_to_do.acquire(timeout=WAIT)
         said = setup.stop()
+        shown = setup.command("status", the_update().key, "--json")
         await queue.aclose()
         await plan.store.aclose()
     assert set(sink.to) == set(recipients)
@@ -227,6 +240,8 @@ async def test_three_workers_reach_30000_recipients_each_exactly_once(
     assert final.report["sms"].outcome.value == "delivered"
     assert sum(w["sent"] for w in said) == 3
     assert sum(w["skipped"] for w in said) >= len(shards)  # redelivered: nothing to do
+    assert shown.returncode == 0, shown.stderr  # `broadcast status`: done, everyone reached
+    assert json.loads(shown.stdout)["accepted"] == len(recipients)
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])

@@ -51,5 +51,7 @@ async def worker_from_env(
     stack = AsyncExitStack()
     await stack.enter_async_context(broadcaster)
     stack.push_async_callback(store.aclose)
+    if broadcaster.journal is not None:
+        await broadcaster.journal.open()  # first: an SQLite store must open after it
     await store.open()
     return ShardWorker(broadcaster, store), stack

@@ -85,7 +85,15 @@ class SQLiteShards:
         await self._call(lambda _: None)
 
     def _connect(self) -> sqlite3.Connection:
-        conn = journal_sql.connect(self.path)
+        if not self.path.exists():
+            journal_sql.connect(self.path).close()  # made and checked as a journal
+        # Not through journal_sql.connect on an existing file: its read-ahead opens and
+        # closes the file, and closing any descriptor of a file drops every POSIX lock
+        # this process holds on it, the journal connection's too (then another process
+        # may checkpoint under it). Open the journal first, then this store.
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout = 10000")
+        conn.execute("PRAGMA synchronous = NORMAL")
         conn.executescript(_SCHEMA)
         return conn
 

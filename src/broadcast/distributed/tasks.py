@@ -39,7 +39,7 @@ from taskiq import (
 )
 from taskiq.receiver import Receiver
 
-from .._errors import ConfigError
+from .._errors import ConfigError, JournalError
 from ._shards import Shard
 from ._worker import ShardWorker
 
@@ -186,7 +186,10 @@ async def serve(
         ready()
     try:
         while not stop.is_set() and not listening.done():
-            stats.sent += await worker.drain()
+            try:
+                stats.sent += await worker.drain()
+            except JournalError as exc:  # the database is away: try again at the next sweep
+                log.error("worker: %s", exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), sweep_every)
     finally:

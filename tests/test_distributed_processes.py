@@ -26,7 +26,7 @@ import pytest
 from broadcast import Broadcaster, Update
 from broadcast.channels import TwilioSMS
 from broadcast.channels._recipients import from_file
-from broadcast.distributed import Distributed, SendStatus, status
+from broadcast.distributed import Distributed, SendStatus, ShardStore, status
 from broadcast.distributed._env import store_for
 from broadcast.distributed.tasks import TaskiqQueue, broker_from
 from broadcast.journal._setting import journal_from_setting
@@ -137,14 +137,15 @@ class Setup:
                 if "nothing sent here" in line:
                     self.nothing_to_do.release()
 
-    async def prepare(self) -> None:
+    async def prepare(self, *, bind: bool = True) -> None:
         """Make the journal (before several workers open it at once) and bind the broker."""
         journal = journal_from_setting(self.journal)
         assert journal is not None
         store = store_for(journal)
         await store.open()
         await store.aclose()
-        await self.queue.start()  # bound before the workers connect: they get the tasks
+        if bind:
+            await self.queue.start()  # bound before the workers connect: they get the tasks
 
     async def send(self, size: int) -> tuple[Distributed, TaskiqQueue]:
         queue = self.queue
@@ -187,12 +188,17 @@ class Setup:
         return said
 
 
-async def _finished(plan: Distributed) -> SendStatus:
+async def _finished(where: Distributed | ShardStore, key: str | None = None) -> SendStatus:
     """The send's status once every shard is done (the texts arrived; the last writes follow)."""
+    store = where.store if isinstance(where, Distributed) else where
     deadline = time.monotonic() + WAIT
-    while not (found := await status(plan.store, the_update().key)).finished:
-        assert time.monotonic() < deadline, found
-        await asyncio.sleep(0.05)  # a poll of the journal, which has no event to wait on
+    try:
+        while not (found := await status(store, key or the_update().key)).finished:
+            assert time.monotonic() < deadline, found
+            await asyncio.sleep(0.05)  # a poll of the journal, which has no event to wait on
+    finally:
+        if not isinstance(where, Distributed):  # a store made for this look: closed here
+            await store.aclose()
     return found
 
 
@@ -281,22 +287,27 @@ async def test_a_worker_killed_mid_shard_is_finished_by_the_others_within_the_bo
     assert len(said) == 2
 
 
-async def test_three_workers_together_keep_to_the_accounts_rate(
+async def test_send_distributed_to_three_workers_keeps_to_the_accounts_rate(
     tmp_path: Path, cleanup: list[Setup]
 ) -> None:
-    """3 workers at 40 texts/s on one account: the stand-in sees at most 40/s (+ a burst)."""
+    """`send --distributed` to 3 workers at 40 texts/s: the stand-in sees <= 40/s; status."""
     rate, recipients = 40.0, numbers(100)
     with TwilioSink(expect=len(recipients)) as sink:
         setup = Setup(tmp_path, sink, recipients, rate=str(rate), concurrency="5")
         cleanup.append(setup)
-        await setup.prepare()
+        await setup.prepare(bind=False)  # the command binds the broker itself
         setup.start_workers(3)
-        plan, queue = await setup.send(size=34)
-        assert sink.all_arrived.wait(WAIT)
-        await _finished(plan)
+        sent = setup.command(
+            *("send", "--yes", "--json", "--distributed", setup.broker, "--shard-size", "34"),
+            *("--title", "PSN is down", "--incident", "psn-2011-04", "We are investigating."),
+        )
+        assert sent.returncode == 0, sent.stderr
+        key = json.loads(sent.stdout)["update_key"]
+        assert sink.all_arrived.wait(WAIT), "".join(setup.logs)
+        journal = journal_from_setting(setup.journal)
+        await _finished(store_for(journal), key)
         said = setup.stop()
-        await queue.aclose()
-        await plan.store.aclose()
+        await setup.queue.aclose()
     span = max(sink.arrived_at) - min(sink.arrived_at)
     capacity = rate / 10
     assert len(sink.arrived_at) == len(recipients)

@@ -148,10 +148,9 @@ class TaskiqQueue:
             await kicker.kiq(shard.update_key, shard.channel, shard.index)
 
     async def aclose(self) -> None:
-        """Shut the broker down if this queue started it."""
-        if self._started:
-            self._started = False
-            await _shutdown_broker(self.broker)
+        """Shut the broker down if this queue started it; release ZeroMQ's context anyway."""
+        started, self._started = self._started, False
+        await _shutdown_broker(self.broker, started=started)
 
 
 def attach(broker: AsyncBroker, worker: ShardWorker) -> WorkerStats:
@@ -204,10 +203,11 @@ async def serve(
     return stats
 
 
-async def _shutdown_broker(broker: AsyncBroker) -> None:
+async def _shutdown_broker(broker: AsyncBroker, *, started: bool = True) -> None:
     """Shut ``broker`` down; ZeroMQ's socket and context too (taskiq leaves them open)."""
-    with contextlib.suppress(Exception):
-        await broker.shutdown()
+    if started:
+        with contextlib.suppress(Exception):
+            await broker.shutdown()
     socket, context = getattr(broker, "socket", None), getattr(broker, "context", None)
     if socket is not None and callable(getattr(socket, "close", None)):
         socket.close(linger=0)

@@ -138,6 +138,11 @@ BENCHES = (
         quick=("-n", "2000", "-c", "50", "--processes", "1", "2"),
     ),
     Bench(
+        "scale_out.py",
+        "one SMS send on 1 vs 2 worker processes (taskiq, SQLite journal); 77M cost model",
+        quick=("-n", "4000", "--rounds", "1"),
+    ),
+    Bench(
         "journal_open.py",
         "the journal's checks at open (schema, layout, quick_check) for 100,000 and 1,000,000",
         quick=("--rows", "20000", "--repeat", "3"),

@@ -7,7 +7,7 @@ import dataclasses
 import logging
 from collections.abc import Callable, Collection, Iterable, Mapping
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import httpx
 
@@ -33,6 +33,9 @@ from .http import new_client
 from .journal._protocol import Journal, UsesJournal
 from .journal._run import journaled
 from .page._model import page_url
+
+if TYPE_CHECKING:
+    from .distributed import Distributed
 
 __all__ = ["Broadcaster"]
 
@@ -212,6 +215,7 @@ class Broadcaster:
         only: Collection[str] | str | None = None,
         dry_run: bool = False,
         progress: ProgressCallback | None = None,
+        distributed: Distributed | None = None,
     ) -> Report:
         """Render and deliver ``update`` on every selected channel; never raises for them.
 
@@ -220,7 +224,9 @@ class Broadcaster:
         with a ``Progress`` every few dozen recipients of a fan-out (email, SMS), for
         a live display; it must be quick and is dropped if it raises. Raises
         ``JournalError``, before anything is sent, if the journal cannot be used.
-        Every selected channel is rendered before the first one sends.
+        Every selected channel is rendered before the first one sends. ``distributed``
+        (``broadcast.distributed.Distributed``) queues the send for workers instead and
+        returns at once, each channel ``busy`` (docs/scaling.md).
         """
         if not isinstance(update, Update):
             raise TypeError(f"send() takes a broadcast.Update, not {type(update).__name__}")
@@ -230,6 +236,15 @@ class Broadcaster:
         selected = self._select(only)
         self._open()
         self._stop_reason = None  # a stop ends the send it interrupted, not the next one
+        if distributed is not None and not dry_run:
+            return await distributed.dispatch(
+                update,
+                [c for c in self._channels if c.name in selected],
+                journal=self._journal,
+                skipped=[
+                    await self._unselected(c) for c in self._channels if c.name not in selected
+                ],
+            )
         if self._journal is not None and not dry_run:
             await self._journal.open()
             await self._journal.record_update(update)

@@ -16,6 +16,7 @@ status code (``_smtp_errors``), and ``check`` looks up SPF, DKIM and DMARC.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import os
 import ssl
@@ -283,6 +284,12 @@ class Email:
                 errors[0],
             )
         return clients
+
+    def sharded(self, recipients: RecipientSource, /, *, limiter: object = None) -> Email:
+        """A copy sending to ``recipients`` (one shard of a distributed send); SMTP has no pacer."""
+        twin = copy.copy(self)
+        twin._recipients = recipients
+        return twin
 
     def use_journal(self, journal: Journal, /) -> None:
         """Record each recipient and the incident's thread root in ``journal``."""

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import copy
 import dataclasses
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, urlencode
 
 import httpx
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from ..config._env import Env
 
 __all__ = [
+    "Pacer",
     "RateLimiter",
     "TwilioSMS",
     "normalise_number",
@@ -120,6 +122,14 @@ def sender_id(value: str, region: str) -> str:
     return normalise_number(text, region)
 
 
+class Pacer(Protocol):
+    """What paces a fan-out's sends: ``RateLimiter``, or one shared by many workers."""
+
+    async def acquire(self) -> None:
+        """Wait for this caller's slot."""
+        ...
+
+
 class RateLimiter:
     """At most ``rate`` acquisitions per second, with bursts of up to ``burst``.
 
@@ -183,7 +193,7 @@ class TwilioSMS:
         timeout: float = 15.0,
         client: httpx.AsyncClient | None = None,
         retry: RetryPolicy | None = None,
-        limiter: RateLimiter | None = None,
+        limiter: Pacer | None = None,
         max_duration: float | None = None,
     ) -> None:
         if not account_sid.startswith("AC") or len(account_sid) != 34:
@@ -261,6 +271,18 @@ class TwilioSMS:
         )
         return dataclasses.replace(text, update_key=update.key)
 
+    def sharded(self, recipients: RecipientSource, /, *, limiter: Pacer | None = None) -> TwilioSMS:
+        """A copy sending to ``recipients`` (a shard of a distributed send) paced by ``limiter``."""
+        twin = copy.copy(self)
+        twin._recipients = recipients
+        twin._limiter = limiter or self._limiter
+        return twin
+
+    @property
+    def rate_account(self) -> tuple[str, float]:
+        """The provider account whose limit every worker shares, and its messages per second."""
+        return f"twilio:{self._sid}", self._rate
+
     def use_journal(self, journal: Journal, /) -> None:
         """Record each subscriber in ``journal``, so a re-send skips who already has it."""
         self._journal = journal
@@ -271,7 +293,7 @@ class TwilioSMS:
 
     async def deliver(self, rendered: SmsText, /) -> Delivery:
         """One API call per subscriber; count who got it."""
-        limiter = self._limiter or RateLimiter(self._rate, burst=self._concurrency)
+        limiter: Pacer = self._limiter or RateLimiter(self._rate, burst=self._concurrency)
         client = self._http.get()
         # Built once per send, not per recipient: the auth header and the form (every
         # field but To, which goes last), so each call only appends one number.

@@ -11,6 +11,7 @@ import click
 from .._version import __version__
 from ._check import check
 from ._common import Settings, guarded, setup_logging
+from ._distributed import status, worker
 from ._journal import history, overdue, settle
 from ._page import page
 from ._send import preview, send
@@ -76,5 +77,5 @@ def demo() -> None:
     raise click.exceptions.Exit(run_demo())
 
 
-for _command in (send, preview, check, history, overdue, settle, page):
+for _command in (send, preview, check, history, overdue, settle, page, worker, status):
     main.add_command(_command)

@@ -11,7 +11,7 @@ import click
 from ._common import Settings, fail, guarded, pass_settings
 
 if TYPE_CHECKING:
-    from ..journal._sqlite import SQLiteJournal
+    from ..journal._setting import AnyJournal
     from ..page import BuiltSite
 
 __all__ = ["page"]
@@ -62,10 +62,11 @@ def build(settings: Settings, /, *, out: Path, base_url: str | None, title: str)
         raise fail("the journal is off (BROADCAST_JOURNAL=off): there is nothing to build from")
     journal = journal_from_setting(setting)
     assert journal is not None  # noqa: S101 - off is handled above
-    if not journal.path.exists():
-        raise fail(f"no journal yet at {journal.path}: nothing has been sent with it")
+    path = getattr(journal, "path", None)  # a file; a PostgreSQL journal has none
+    if isinstance(path, Path) and not path.exists():
+        raise fail(f"no journal yet at {path}: nothing has been sent with it")
 
-    async def run(j: SQLiteJournal) -> BuiltSite:
+    async def run(j: AnyJournal) -> BuiltSite:
         return await build_site(j, out, base_url=base_url, title=title, now=datetime.now(UTC))
 
     built = use_journal(journal, run)

@@ -54,6 +54,19 @@ def _interactive() -> bool:
 @click.option("--json", "as_json", is_flag=True, help="Print the Report as JSON on stdout.")
 @click.option("--yes", "-y", is_flag=True, help="Send without asking (never asked off a terminal).")
 @click.option("--no-journal", is_flag=True, help="Do not record or consult the delivery journal.")
+@click.option(
+    "--distributed",
+    metavar="BROKER",
+    help="Queue the send for `broadcast worker` processes on this taskiq broker "
+    "(zmq://HOST:PORT or package.module:broker) and return; see `broadcast status`.",
+)
+@click.option(
+    "--shard-size",
+    type=click.IntRange(min=1),
+    default=10_000,
+    show_default=True,
+    help="With --distributed: recipients per task.",
+)
 @pass_settings
 @guarded
 def send(
@@ -67,6 +80,8 @@ def send(
     as_json: bool,
     yes: bool,
     no_journal: bool,
+    distributed: str | None,
+    shard_size: int,
     **fields: Any,
 ) -> None:
     """Send an update to every configured channel (or those picked by --only / --to).
@@ -93,7 +108,13 @@ def send(
         update = _as_before(update, config.env.get("BROADCAST_JOURNAL"), quiet=settings.quiet)
     if not yes and _interactive():
         _confirm(settings, channels, update)
+    if distributed and no_journal:
+        raise fail("--distributed needs the journal the workers share; drop --no-journal")
     broadcaster = config.broadcaster(only=only, to=to, journal=None if no_journal else "config")
+    if distributed:
+        from ._distributed import queue_send  # noqa: PLC0415 - keep --help fast
+
+        queue_send(settings, broadcaster, update, distributed, shard_size, as_json=as_json)
 
     received: list[int] = []
     display = ProgressDisplay() if not settings.quiet else None

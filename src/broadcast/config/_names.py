@@ -27,7 +27,7 @@ __all__ = ["ALLOW_UNKNOWN", "check_names", "known_env_names"]
 log = logging.getLogger("broadcast")
 
 ALLOW_UNKNOWN = "BROADCAST_ALLOW_UNKNOWN"
-_GENERAL = frozenset({"BROADCAST_CONFIG", ALLOW_UNKNOWN})
+_GENERAL = frozenset({"BROADCAST_CONFIG", "BROADCAST_BROKER", ALLOW_UNKNOWN})
 
 
 def known_env_names() -> frozenset[str]:

@@ -23,6 +23,7 @@ from ._check import (
     check_integrity,
     check_layout,
     damaged,
+    read_ahead,
     safe_error,
 )
 from ._lease import holder_alive
@@ -134,6 +135,8 @@ def connect(path: Path, *, full_check_up_to: int = FULL_CHECK_BYTES) -> sqlite3.
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         except OSError as exc:
             raise JournalError(f"cannot create journal {path}: {exc.strerror}; {FIX}") from None
+    elif path.stat().st_size <= full_check_up_to:
+        read_ahead(path)  # before connecting: see read_ahead
     try:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     except sqlite3.Error as exc:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import html
 import sqlite3
 from pathlib import Path
 
+from broadcast import Broadcaster
 from broadcast.demo import psn_timeline
 from broadcast.journal import SQLiteJournal
 from broadcast.journal._sql import SCHEMA_VERSION
+from broadcast.page import build_site
+from broadcast.testing import RecordingChannel, fast_retries
 
-from .pages import sent_journal
+from .journal_store import Store
+from .pages import AFTER, sent_journal
 
 _V1 = """
 CREATE TABLE updates (
@@ -78,3 +83,21 @@ async def test_a_schema_1_journal_is_upgraded_and_keeps_its_history(tmp_path: Pa
     await reopened.open()
     assert len(await reopened.history("psn-2011-04")) == 4
     await reopened.aclose()
+
+
+async def test_every_journal_keeps_the_whole_update_and_the_page_shows_it(
+    store: Store, tmp_path: Path
+) -> None:
+    """On SQLite and on PostgreSQL: history() has each document, and the page its body."""
+    journal = store.make()
+    ok = RecordingChannel(name="ok")
+    async with Broadcaster([ok], journal=journal, retry=fast_retries(1)) as broadcaster:
+        for update in psn_timeline():
+            await broadcaster.send(update)
+    records = await journal.history("psn-2011-04")
+    assert [r.document for r in records] == [u.to_document() for u in psn_timeline()]
+    await build_site(journal, tmp_path / "out", base_url="https://status.example.com/", now=AFTER)
+    page = (tmp_path / "out" / "incidents" / "psn-2011-04.html").read_text(encoding="utf-8")
+    for update in psn_timeline():
+        first = update.paragraphs[0] if update.paragraphs else update.title
+        assert html.escape(first, quote=True).replace("&#x27;", "&#39;") in page

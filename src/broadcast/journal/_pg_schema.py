@@ -31,7 +31,7 @@ CREATE SCHEMA IF NOT EXISTS broadcast;
 CREATE TABLE broadcast.updates (
     key text PRIMARY KEY, incident text NOT NULL, status text NOT NULL,
     severity text NOT NULL, title text NOT NULL, created_at text NOT NULL,
-    next_update_at text, recorded_at double precision NOT NULL
+    next_update_at text, recorded_at double precision NOT NULL, document text
 );
 CREATE INDEX updates_by_incident ON broadcast.updates (incident, created_at);
 CREATE TABLE broadcast.sends (

@@ -209,7 +209,7 @@ async def history(conn: AsyncConnection[Row], incident: str) -> list[UpdateRecor
     """The incident's updates in order, each with its per-channel outcome."""
     cursor = await conn.execute(
         "SELECT key, incident, status, severity, title, created_at, next_update_at, "
-        "recorded_at FROM broadcast.updates WHERE incident = %s "
+        "recorded_at, document FROM broadcast.updates WHERE incident = %s "
         "ORDER BY created_at, recorded_at",
         (incident,),
     )
@@ -255,6 +255,7 @@ async def _update_record(conn: AsyncConnection[Row], row: Row) -> UpdateRecord:
         created_at=_parse(row[5]) or _EPOCH,
         next_update_at=_parse(row[6]),
         recorded_at=_at(row[7]) or _EPOCH,
+        document=json.loads(row[8]) if row[8] is not None else None,
         channels=tuple(
             ChannelRecord(
                 channel=s[0],

@@ -177,9 +177,11 @@ class PostgresJournal:
             stamp(update.created_at),
             stamp(promise) if promise else None,
             self._clock(),
+            # The whole update, for the status page (as the SQLite journal keeps it).
+            json.dumps(update.to_document(), ensure_ascii=False, separators=(",", ":")),
         )
         await self._write(
-            b"INSERT INTO broadcast.updates VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+            b"INSERT INTO broadcast.updates VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
             b"ON CONFLICT (key) DO NOTHING",
             row,
         )

@@ -357,6 +357,15 @@ def report(outcomes: list[Outcome], *, quick: bool, started: datetime.datetime) 
         "change bought in µs per message: [PROFILE.md](PROFILE.md). "
         "`sms_fanout.py --profile broadcast-default` and `webhook_overhead.py --profile` "
         "take it again.\n",
+        "## Before the hot-path work\n",
+        "The same-run ratios of the previous `make bench` (the RESULTS.md of commit "
+        "5e9a412, before issue 24), for comparison with the sections below:\n\n"
+        "| workload | broadcast / raw client | client CPU per message, broadcast vs raw |\n"
+        "| --- | ---: | --- |\n"
+        "| SMS fan-out, C=50, N=2,000 (vs raw aiohttp) | 0.49x | 275 µs vs 136 µs |\n"
+        "| Webhook send, C=20, N=2,000 (vs raw aiohttp) | 0.20x | 371 µs vs 76 µs |\n"
+        "| Email, P=8, N=2,000 (vs raw aiosmtplib) | 0.90x | 1.11x the raw CPU |\n"
+        "| SMS fan-out with the journal vs without (quick run) | 0.885 | |\n",
     ]
     parts += [_section(outcome) for outcome in outcomes if outcome.bench.markdown]
     details = [outcome for outcome in outcomes if not outcome.bench.markdown]

@@ -7,10 +7,15 @@ what the fault should do, and the whole table against docs/reliability.md.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from broadcast import _redact as redact_state
+from broadcast import register_secret
 
 from .fault_matrix import (
     HTTP_CHANNELS,
@@ -56,9 +61,34 @@ UNANSWERED = ("reset after body", "trickle past timeout", "hang past timeout", "
 pytestmark = pytest.mark.xdist_group("fault-matrix")
 
 
+@contextlib.contextmanager
+def secrets_of_this_module_only() -> Iterator[None]:
+    """Secrets other tests of this process registered are set aside while the matrix runs.
+
+    Masking is per process: a webhook URL some earlier test registered as a secret can
+    name a port the matrix's stand-in gets later, and its reasons would read ``***``.
+    """
+    saved = set(redact_state._known)
+    _forget_secrets()
+    try:
+        yield
+    finally:  # every secret again, the matrix's own too
+        both = saved | redact_state._known
+        _forget_secrets()
+        register_secret(*both)
+
+
+def _forget_secrets() -> None:
+    redact_state._known.clear()
+    redact_state._longest_first.clear()
+    redact_state._fragments.clear()
+    redact_state._encoded = None
+
+
 @pytest.fixture(scope="module")
 def matrix() -> tuple[dict[tuple[str, str], Row], list[float]]:
-    rows, arrivals = asyncio.run(run_matrix())
+    with secrets_of_this_module_only():
+        rows, arrivals = asyncio.run(run_matrix())
     return {(r.fault, r.channel): r for r in rows}, arrivals
 
 

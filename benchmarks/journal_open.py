@@ -4,8 +4,8 @@ What is measured
     A journal file is filled the way a run leaves it: one update, one finished SMS
     fan-out, one ``delivered`` row per recipient (number, provider id, owner, time),
     written with the journal's own SQL and checkpointed into the file. Then the time
-    of ``_journal_sql.connect()``, which opens it and runs every check of
-    ``_journal_check`` before anything is written: the schema version, each table's
+    of ``broadcast.journal._sql.connect()``, which opens it and runs every check of
+    ``broadcast.journal._check`` before anything is written: the schema version, each table's
     columns, and ``PRAGMA quick_check`` over every page (the file read once in order
     first). Two ways:
 
@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from broadcast import _journal_sql as sql
+from broadcast.journal import _sql as sql
 
 _BATCH = 50_000
 

@@ -1,9 +1,10 @@
-"""The reference implementations, run by node: X's twitter-text and Twilio's calculator.
+"""The reference implementations, run by node: X's twitter-text, Twilio's calculator, Bluesky's SDK.
 
 ``make unit`` installs them into ``tests/js/node_modules`` (npm ``twitter-text`` 3.1.0,
-Apache-2.0; ``twemoji-parser`` 11.0.2, MIT; ``sms-segments-calculator`` 1.3.0, MIT) when
-npm is there. Tests that compare with them take the ``js`` fixture, which skips them,
-saying why, when node or the packages are missing: the rest of the suite never needs node.
+Apache-2.0; ``twemoji-parser`` 11.0.2, MIT; ``sms-segments-calculator`` 1.3.0, MIT;
+``@atproto/api`` 0.19.19, MIT) when npm is there. Tests that compare with them take
+the ``js`` fixture, which skips them, saying why, when node or the packages are
+missing: the rest of the suite never needs node.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 JS_DIR = Path(__file__).parent / "js"
-PACKAGES = ("twitter-text", "twemoji-parser", "sms-segments-calculator")
+PACKAGES = ("twitter-text", "twemoji-parser", "sms-segments-calculator", "@atproto/api")
 
 
 def missing() -> str | None:
@@ -53,6 +54,10 @@ class JsOracle:
     def sms(self, texts: list[str]) -> list[dict[str, Any]]:
         """Twilio's ``SegmentedMessage`` of each text: encoding, segments and their text."""
         return self._ask("sms", texts)
+
+    def bluesky_links(self, texts: list[str]) -> list[list[dict[str, Any]]]:
+        """Bluesky's own link facets of each text (@atproto/api ``RichText``, no network)."""
+        return self._ask("bsky", texts)  # type: ignore[return-value]
 
     def _ask(self, op: str, texts: list[str]) -> list[dict[str, Any]]:
         stdin, stdout = self._process.stdin, self._process.stdout

@@ -2,12 +2,15 @@
 // one JSON answer per line on stdout.
 //   {"op": "tweet", "texts": [...]} -> [{weightedLength, valid, urls: [[url, start, end]]}]
 //   {"op": "sms", "texts": [...]}   -> [{encoding, segments, parts: [text of each segment]}]
+//   {"op": "bsky", "texts": [...]}  -> [[{byteStart, byteEnd, uri}] of each link facet]
 // twitter-text 3.1.0 is X's official JavaScript implementation (parseTweet, config v3);
-// sms-segments-calculator is Twilio's own segment calculator.
+// sms-segments-calculator is Twilio's own segment calculator; @atproto/api is Bluesky's
+// official SDK (RichText.detectFacetsWithoutResolution: no network).
 'use strict';
 const readline = require('readline');
 const twitterText = require('twitter-text');
 const { SegmentedMessage } = require('sms-segments-calculator');
+const { RichText } = require('@atproto/api');
 
 function tweet(text) {
   const parsed = twitterText.parseTweet(text);
@@ -23,7 +26,15 @@ function sms(text) {
   return { encoding: message.encodingName, segments: message.segmentsCount, parts };
 }
 
-const ops = { tweet, sms };
+function bsky(text) {
+  const rich = new RichText({ text });
+  rich.detectFacetsWithoutResolution();
+  return (rich.facets || []).flatMap((facet) => facet.features
+    .filter((f) => f.$type === 'app.bsky.richtext.facet#link')
+    .map((f) => ({ byteStart: facet.index.byteStart, byteEnd: facet.index.byteEnd, uri: f.uri })));
+}
+
+const ops = { tweet, sms, bsky };
 readline.createInterface({ input: process.stdin }).on('line', (line) => {
   const request = JSON.parse(line);
   process.stdout.write(JSON.stringify(request.texts.map(ops[request.op])) + '\n');

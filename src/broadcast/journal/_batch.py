@@ -23,8 +23,11 @@ from ._sql import upsert_items
 __all__ = ["BatchWriter", "SQLiteRecipients"]
 
 Row = tuple[Any, ...]
-_GATHER_TICKS = 2
-"""Loop turns a flush waits (no time passes) so more rows share one commit."""
+_GATHER_TICKS = 10
+"""Loop turns a flush waits (no time passes) so more rows share one commit. Each turn
+lets every worker that is ready add its row; 2 made batches of about 10 recipients at
+C=20, 10 about twice that, and the fan-out with the journal went from 0.90 to 0.93 of
+the fan-out without it (issue 24). An idle loop turns ten times in microseconds."""
 Run = Callable[[Callable[[sqlite3.Connection], Any]], Awaitable[Any]]
 
 
@@ -37,10 +40,14 @@ class BatchWriter:
         describe: Callable[[BaseException], str],
         *,
         commit: Callable[[list[Row]], Awaitable[None]] | None = None,
+        commit_here: Callable[[list[Row]], bool] | None = None,
     ) -> None:
         self._run = run
         self._commit = commit
         """Another store's batch commit (PostgresJournal's); SQLite's ``upsert_items`` if None."""
+        self._commit_here = commit_here
+        """Commits a batch at once on the loop's thread, or returns False if it cannot
+        without waiting (the batch then goes to ``run``): SQLiteJournal's fast path."""
         self._describe = describe
         self._rows: list[Row] = []
         self._waiters: list[asyncio.Future[None]] = []
@@ -55,12 +62,17 @@ class BatchWriter:
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush_all(), name="broadcast:journal")
 
-    async def add_durable(self, row: Row) -> None:
-        """Queue ``row`` and return once it is committed."""
+    def add_durable(self, row: Row) -> asyncio.Future[None]:
+        """Queue ``row``; the future is done once it is committed.
+
+        A future, not a coroutine: the fan-out awaits it directly, one frame fewer to
+        suspend and resume per recipient. Each waiter has its own, so a worker that is
+        cancelled cancels only its wait, never the commit or another worker's wait.
+        """
         waiter = asyncio.get_running_loop().create_future()
         self.add(row)
         self._waiters.append(waiter)
-        await waiter
+        return waiter
 
     async def drain(self) -> None:
         """Return once every queued row is committed (or raise why it was not)."""
@@ -78,7 +90,7 @@ class BatchWriter:
             try:
                 if self._commit is not None:
                     await self._commit(rows)
-                else:
+                elif self._commit_here is None or not self._commit_here(rows):
                     await self._run(functools.partial(upsert_items, rows=rows))
             except Exception as exc:  # noqa: BLE001 - handed to every waiter, then raised again
                 self._error = JournalError(f"cannot write the journal: {self._describe(exc)}")
@@ -165,11 +177,14 @@ class SQLiteRecipients:
 
     def sending(self, recipient: str, /) -> None:
         """Mark ``recipient`` pending."""
-        self._writer.add(self._row(recipient, "pending"))
+        key, channel, owner, now = self._key, self._channel, self._owner, self._clock()
+        self._writer.add((key, channel, recipient, "pending", None, None, None, 0, owner, now))
 
-    async def delivered(self, recipient: str, provider_id: str, /) -> None:
-        """Mark ``recipient`` delivered; returns once that is durable."""
-        await self._writer.add_durable(self._row(recipient, "delivered", provider_id))
+    def delivered(self, recipient: str, provider_id: str, /) -> Awaitable[None]:
+        """Mark ``recipient`` delivered; the awaitable is done once that is durable."""
+        key, channel, owner, now = self._key, self._channel, self._owner, self._clock()
+        row = (key, channel, recipient, "delivered", provider_id, None, None, 0, owner, now)
+        return self._writer.add_durable(row)
 
     def failed(
         self, recipient: str, reason: str, code: int | str | None, *, permanent: bool

@@ -17,7 +17,7 @@ several workers. The Broadcaster drives it:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
@@ -174,8 +174,11 @@ class RecipientLog(Protocol):
         """``recipient`` is about to be sent to (``pending``)."""
         ...
 
-    async def delivered(self, recipient: str, provider_id: str, /) -> None:
-        """The provider accepted it; returns when that is durable."""
+    def delivered(self, recipient: str, provider_id: str, /) -> Awaitable[None]:
+        """The provider accepted it; the awaitable is done when that is durable.
+
+        An ``async def`` satisfies this too; the built-in journals return a future.
+        """
         ...
 
     def failed(

@@ -2,6 +2,11 @@
 
 Every call runs on one dedicated thread that owns the connection, so a busy disk or a
 lock held by another process never blocks the event loop (and the other channels).
+One exception, the hot path: a fan-out's batch of recipient rows is written on the
+loop's thread through a second connection that never waits (``connect_writer``), when
+the file is free at that instant; it is an append to the WAL, with no disk sync. When
+the file is locked, the batch goes to the thread as everything else does. The hand-off
+to the thread cost more than the write (issue 24: benchmarks/PROFILE.md).
 Commits use ``synchronous=NORMAL``: durable across a crash or kill of the process; on
 power loss the last commits before it may be lost (see docs/journal.md). The SQL
 itself is in ``_sql.py``.
@@ -41,6 +46,9 @@ __all__ = [
     "journal_from_setting",
 ]
 
+CHECKPOINT_ROWS = 4000
+"""Rows written on the loop's thread between checkpoints (roughly SQLite's own 1,000
+WAL pages), which the journal's thread then runs."""
 LEASE_SECONDS = 60.0
 """How long a claim holds without renewal; a live sender renews it every third of that."""
 
@@ -103,7 +111,16 @@ class SQLiteJournal:
         self._conn: sqlite3.Connection | None = None
         self._connecting: Future[None] | None = None
         self._closed: JournalError | None = None
-        self._writer = BatchWriter(self._call, lambda exc: f"{self.path}: {safe_error(exc)}")
+        self._fast: sqlite3.Connection | None = None
+        """``connect_writer``'s connection, used on the loop's thread only."""
+        self._unchecked_rows = 0
+        """Rows written through ``_fast`` since the last checkpoint was asked for."""
+        self._checkpointing = False
+        self._writer = BatchWriter(
+            self._call,
+            lambda exc: f"{self.path}: {safe_error(exc)}",
+            commit_here=self._commit_here,
+        )
 
     def __repr__(self) -> str:
         return f"SQLiteJournal({str(self.path)!r})"
@@ -112,6 +129,8 @@ class SQLiteJournal:
         """Create or check the file; ``JournalError`` names it and what is wrong."""
         if self._closed is not None:
             raise self._closed
+        if self._conn is not None and self._connecting is not None and self._connecting.done():
+            return  # open already: no future to wrap, no loop wake-up
         if self._connecting is None:
             # Submitted before any other call: the one thread runs them in order.
             self._executor = ThreadPoolExecutor(1, thread_name_prefix="broadcast-journal")
@@ -126,6 +145,45 @@ class SQLiteJournal:
 
     def _connect(self) -> None:
         self._conn = sql.connect(self.path)
+        try:
+            self._fast = sql.connect_writer(self.path)
+        except sqlite3.Error:
+            self._fast = None  # every batch goes to the thread, as before
+
+    def _commit_here(self, rows: list[tuple[Any, ...]]) -> bool:
+        """Write ``rows`` now on the loop's thread; False if the file is not free at once."""
+        fast = self._fast
+        if fast is None or self._conn is None:
+            return False
+        try:
+            sql.upsert_items(fast, rows)
+        except sqlite3.Error as exc:
+            if sql.busy(exc):
+                return False
+            raise
+        self._unchecked_rows += len(rows)
+        if self._unchecked_rows >= CHECKPOINT_ROWS and not self._checkpointing:
+            self._unchecked_rows = 0
+            self._checkpoint_soon()
+        return True
+
+    def _checkpoint_soon(self) -> None:
+        """Ask the thread to checkpoint the WAL (the fast connection never does)."""
+        executor = self._executor
+        if executor is None:
+            return
+        self._checkpointing = True
+
+        def run() -> None:
+            try:
+                if self._conn is not None:
+                    sql.checkpoint(self._conn)
+            except sqlite3.Error:
+                pass  # the next one, or closing the file, checkpoints instead
+            finally:
+                self._checkpointing = False
+
+        executor.submit(run)
 
     async def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         await self.open()
@@ -150,8 +208,12 @@ class SQLiteJournal:
             await self._writer.drain()
         finally:
             conn, self._conn = self._conn, None
+            fast, self._fast = self._fast, None
             executor, self._executor = self._executor, None
-            await asyncio.get_running_loop().run_in_executor(executor, conn.close)
+            loop = asyncio.get_running_loop()
+            if fast is not None:
+                await loop.run_in_executor(executor, fast.close)
+            await loop.run_in_executor(executor, conn.close)  # the last: it checkpoints
             executor.shutdown(wait=False)
             self._closed = JournalError(f"journal {self.path} is closed")
 

@@ -124,31 +124,6 @@ class SQLiteRecipients:
         self._owner = owner
         self._clock = clock
 
-    def _row(
-        self,
-        recipient: str,
-        state: str,
-        text: str | None = None,
-        *,
-        code: int | str | None = None,
-        permanent: bool = False,
-    ) -> Row:
-        """The row: ``text`` is the provider id when delivered, the reason when failed."""
-        provider_id, reason = (text, None) if state == "delivered" else (None, text)
-        code_text = None if code is None else str(code)
-        return (
-            self._key,
-            self._channel,
-            recipient,
-            state,
-            provider_id,
-            reason,
-            code_text,
-            int(permanent),
-            self._owner,
-            self._clock(),
-        )
-
     async def resuming(self) -> bool:
         """Whether an earlier run wrote rows for this fan-out."""
         key, channel = self._key, self._channel
@@ -190,8 +165,10 @@ class SQLiteRecipients:
         self, recipient: str, reason: str, code: int | str | None, *, permanent: bool
     ) -> None:
         """Mark ``recipient`` failed; the reason is masked, as it may quote a provider."""
-        row = self._row(recipient, "failed", redact(reason), code=code, permanent=permanent)
-        self._writer.add(row)
+        key, channel, owner, now = self._key, self._channel, self._owner, self._clock()
+        code_text = None if code is None else str(code)
+        row = (key, channel, recipient, "failed", None, redact(reason), code_text, int(permanent))
+        self._writer.add((*row, owner, now))
 
     async def flush(self) -> None:
         """Make every buffered row durable."""
